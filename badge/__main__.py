@@ -1,0 +1,3 @@
+from badge.cli import main
+
+main()

@@ -1,0 +1,162 @@
+"""create_app(settings): routes, middleware and the lifespan that owns every resource."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TypedDict
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from badge import feed
+from badge.badges import BadgeService
+from badge.errors import BadgeError
+from badge.hotpath import BadgeHotPath, HotPathStats
+from badge.metrics import Metrics
+from badge.registry.base import Registry
+from badge.registry.sqlite import open_registry
+from badge.settings import Settings
+from badge.signing import KeyStore
+
+logger = logging.getLogger("badge")
+
+
+class State(TypedDict):
+    settings: Settings
+    registry: Registry
+    keys: KeyStore
+    badges: BadgeService
+    metrics: Metrics
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok\n", headers={"cache-control": "no-store"})
+
+
+async def readyz(request: Request) -> Response:
+    state: State = request.state._state
+    checks: dict[str, str] = {}
+    ok = True
+    try:
+        with anyio.fail_after(1.0):
+            await anyio.to_thread.run_sync(state["registry"].ping)
+        checks["registry"] = "ok"
+    except Exception as exc:
+        ok = False
+        checks["registry"] = f"failing: {type(exc).__name__}"
+    fresh = state["badges"].is_fresh(state["badges"].clock())
+    checks["change_feed"] = "ok" if fresh else "stale"
+    ok = ok and fresh
+    return JSONResponse(
+        {"ready": ok, "checks": checks},
+        status_code=200 if ok else 503,
+        headers={"cache-control": "no-store"},
+    )
+
+
+async def jwks(request: Request) -> Response:
+    state: State = request.state._state
+    return JSONResponse(
+        state["keys"].jwks(),
+        headers={
+            "cache-control": "public, max-age=300",
+            "access-control-allow-origin": "*",
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
+async def metrics(request: Request) -> Response:
+    state: State = request.state._state
+    body, content_type = state["metrics"].render()
+    return Response(body, media_type=content_type, headers={"cache-control": "no-store"})
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/admin/")) or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+async def badge_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BadgeError)
+    if wants_json(request):
+        return JSONResponse(
+            {"error": exc.code, "message": exc.message},
+            status_code=exc.status,
+            headers={"cache-control": "no-store"},
+        )
+    return PlainTextResponse(exc.message + "\n", status_code=exc.status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if wants_json(request):
+        return JSONResponse(
+            {"error": "http_error", "message": exc.detail},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+    return PlainTextResponse(f"{exc.detail}\n", status_code=exc.status_code, headers=exc.headers)
+
+
+def core_routes() -> list[BaseRoute]:
+    return [
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route("/readyz", readyz, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/.well-known/jwks.json", jwks, methods=["GET", "HEAD"]),
+    ]
+
+
+def create_app(settings: Settings) -> Starlette:
+    stats = HotPathStats()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        path = settings.sqlite_path
+        assert path is not None
+        registry = await anyio.to_thread.run_sync(open_registry, path)
+        keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
+        if await anyio.to_thread.run_sync(keys.ensure):
+            logger.info("made the first signing key %s in %s", keys.signing_kid, settings.keys_dir)
+        badges = BadgeService(settings, registry, keys)
+        state: State = {
+            "settings": settings,
+            "registry": registry,
+            "keys": keys,
+            "badges": badges,
+            "metrics": Metrics(stats, badges),
+        }
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(feed.poll_registry, settings, registry, keys, badges)
+                tasks.start_soon(feed.flush_sightings, registry, badges, stats)
+                yield state
+                tasks.cancel_scope.cancel()
+        finally:
+            await feed.flush_once(registry, badges, stats)
+            await anyio.to_thread.run_sync(registry.close)
+
+    routes: list[BaseRoute] = [*core_routes()]
+    middleware = [Middleware(BadgeHotPath, stats=stats)]
+    exception_handlers = {BadgeError: badge_error, HTTPException: http_error}
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+
+
+def app_from_env() -> Starlette:
+    """The uvicorn factory for `badge serve`: settings are read here, at start, not at import."""
+    return create_app(Settings.from_env())

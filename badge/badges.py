@@ -1,0 +1,339 @@
+"""Badge variants: what the live state allows, rendered once, signed once per window, cached.
+
+A variant is (shop, format, language, size, scale, site verdict). Its bytes and response
+headers are precomputed so the hot path only looks them up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import anyio
+
+from badge.i18n import Lang
+from badge.registry import rules
+from badge.registry.base import Registry
+from badge.registry.model import PublicState, Shop
+from badge.render import png as png_render
+from badge.render import svg as svg_render
+from badge.render.svg import BadgeView, Mark, Size
+from badge.settings import Settings
+from badge.signing import KeyStore
+from badge.texts import (
+    CERTIFIED_LINE,
+    ERROR_LABEL,
+    HEADLINE,
+    LABEL,
+    LABEL_MISMATCH,
+    LABEL_UNKNOWN,
+    MISMATCH_LINE,
+    NEUTRAL_LINE,
+    state_word,
+    t,
+)
+from badge.timeutil import today
+
+Format = Literal["svg", "png"]
+Site = Literal["none", "ok", "mismatch"]
+VariantKey = tuple[str, Format, Lang, Size, int, Site]
+
+SVG_CSP: Final = b"default-src 'none'; style-src 'unsafe-inline'; sandbox"
+UNKNOWN_CACHE_SIZE: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    status: int
+    body: bytes
+    etag: bytes
+    headers: tuple[tuple[bytes, bytes], ...]
+    not_modified_headers: tuple[tuple[bytes, bytes], ...]
+
+
+@dataclass(slots=True)
+class Entry:
+    """What this process knows of one shop, and the variants rendered from it."""
+
+    shop: Shop | None
+    state: PublicState
+    token: str | None
+    refresh_at: float
+    variants: dict[VariantKey, Rendered] = field(default_factory=dict)
+    domains: frozenset[str] = frozenset()
+
+
+def content_type(fmt: Format) -> bytes:
+    return b"image/svg+xml; charset=utf-8" if fmt == "svg" else b"image/png"
+
+
+def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) -> Rendered:
+    etag = b'"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
+    common = [
+        (b"etag", etag),
+        (b"cache-control", cache_control),
+        (b"x-content-type-options", b"nosniff"),
+        (b"cross-origin-resource-policy", b"cross-origin"),
+        (b"access-control-allow-origin", b"*"),
+    ]
+    if fmt == "svg":
+        common.append((b"content-security-policy", SVG_CSP))
+    headers = (
+        (b"content-type", content_type(fmt)),
+        (b"content-length", str(len(body)).encode()),
+        *common,
+    )
+    return Rendered(status, body, etag, headers, tuple(common))
+
+
+class BadgeService:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        keys: KeyStore,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.keys = keys
+        self.clock = clock
+        self.entries: dict[str, Entry] = {}
+        self.unknown: OrderedDict[str, None] = OrderedDict()
+        # The change feed (SQLite polling or Redis pub/sub) confirmed "no news" at this time;
+        # cached states are trusted for stale_limit seconds after it.
+        self.fresh_at = clock()
+        self.cache_control = (
+            f"public, max-age={settings.max_age}, "
+            f"stale-while-revalidate={settings.stale_while_revalidate}"
+        ).encode()
+        self.short_cache = b"public, max-age=30"
+        self.render_limiter = anyio.CapacityLimiter(4)
+        self._inflight: dict[str, asyncio.Future[Entry]] = {}
+        self._generic: dict[tuple[str, Format, Lang, Size, int], Rendered] = {}
+        self._hosts: dict[str, str] = {}
+        self.sign_count = 0
+        self.render_count = 0
+
+    def is_fresh(self, now: float) -> bool:
+        return now - self.fresh_at <= self.settings.stale_limit
+
+    def mark_fresh(self) -> None:
+        self.fresh_at = self.clock()
+
+    def invalidate(self, shop_id: str) -> None:
+        self.entries.pop(shop_id, None)
+        self.unknown.pop(shop_id, None)
+
+    def invalidate_all(self) -> None:
+        self.entries.clear()
+        self.unknown.clear()
+
+    def site_verdict(self, entry: Entry, host: str | None) -> Site:
+        if host is None:
+            return "none"
+        normalised = self._hosts.get(host)
+        if normalised is None:
+            normalised = rules.try_normalise_domain(host) or "-"
+            if len(self._hosts) >= 10_000:
+                self._hosts.clear()
+            self._hosts[host] = normalised
+        return "ok" if normalised in entry.domains else "mismatch"
+
+    def cached(
+        self,
+        shop_id: str,
+        fmt: Format,
+        lang: Lang,
+        size: Size,
+        scale: int,
+        host: str | None,
+        now: float,
+    ) -> Rendered | None:
+        """The hot path's lookup: no I/O, no awaits."""
+        entry = self.entries.get(shop_id)
+        if (
+            entry is None
+            or now >= entry.refresh_at
+            or now - self.fresh_at > self.settings.stale_limit
+        ):
+            return None
+        site = "none" if host is None else self.site_verdict(entry, host)
+        return entry.variants.get((shop_id, fmt, lang, size, scale, site))
+
+    async def get(
+        self, shop_id: str, fmt: Format, lang: Lang, size: Size, scale: int, host: str | None
+    ) -> Rendered:
+        now = self.clock()
+        if not rules.is_shop_id(shop_id) or shop_id in self.unknown:
+            return await self._generic_badge("unknown", fmt, lang, size, scale)
+        entry = self.entries.get(shop_id)
+        if entry is None or now >= entry.refresh_at or not self.is_fresh(now):
+            try:
+                entry = await self._load(shop_id)
+            except Exception:
+                # The registry is unreachable and our copy is too old to trust.
+                return await self._generic_badge("unavailable", fmt, lang, size, scale)
+        if entry.shop is None:
+            return await self._generic_badge("unknown", fmt, lang, size, scale)
+        key: VariantKey = (shop_id, fmt, lang, size, scale, self.site_verdict(entry, host))
+        rendered = entry.variants.get(key)
+        if rendered is None:
+            rendered = await self._render_variant(entry, key)
+            entry.variants[key] = rendered
+        return rendered
+
+    async def _load(self, shop_id: str) -> Entry:
+        pending = self._inflight.get(shop_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        self._inflight[shop_id] = future
+        try:
+            with anyio.fail_after(2.0):
+                shop = await anyio.to_thread.run_sync(self.registry.get_shop, shop_id)
+            entry = self._entry_for(shop)
+            if shop is None:
+                self.unknown[shop_id] = None
+                while len(self.unknown) > UNKNOWN_CACHE_SIZE:
+                    self.unknown.popitem(last=False)
+            else:
+                self.entries[shop_id] = entry
+            future.set_result(entry)
+            return entry
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # consumed here so an unawaited future does not warn
+            raise
+        finally:
+            self._inflight.pop(shop_id, None)
+
+    def _entry_for(self, shop: Shop | None) -> Entry:
+        now = self.clock()
+        if shop is None:
+            return Entry(shop=None, state="unknown", token=None, refresh_at=now + 3600)
+        state = shop.public_state(today())
+        token = self.sign(shop, state)
+        # Re-sign at half the token's life so an embedded badge never carries an expired one.
+        return Entry(
+            shop=shop,
+            state=state,
+            token=token,
+            refresh_at=now + self.settings.token_ttl / 2,
+            domains=frozenset(shop.domains),
+        )
+
+    def claims(self, shop: Shop, state: PublicState) -> dict[str, object]:
+        issued = int(time.time())
+        return {
+            "iss": self.settings.public_url,
+            "sub": shop.id,
+            "name": shop.display_name,
+            "domains": list(shop.domains),
+            "state": state,
+            "iat": issued,
+            "exp": issued + self.settings.token_ttl,
+        }
+
+    def sign(self, shop: Shop, state: PublicState) -> str:
+        self.sign_count += 1
+        return self.keys.sign(self.claims(shop, state))
+
+    async def _render_variant(self, entry: Entry, key: VariantKey) -> Rendered:
+        _, fmt, lang, size, scale, site = key
+        shop = entry.shop
+        assert shop is not None
+        mark: Mark
+        if entry.state != "certified":
+            mark, line = "neutral", NEUTRAL_LINE
+        elif site == "mismatch":
+            mark, line = "mismatch", MISMATCH_LINE
+        else:
+            mark, line = "certified", CERTIFIED_LINE
+        label = (
+            t(lang, LABEL_MISMATCH, shop=shop.display_name)
+            if mark == "mismatch"
+            else t(lang, LABEL, shop=shop.display_name, state=state_word(lang, entry.state))
+        )
+        view = BadgeView(
+            mark=mark,
+            size=size,
+            lang=lang,
+            headline=t(lang, HEADLINE),
+            status_line=t(lang, line),
+            label=label,
+            shop_name=shop.display_name,
+            categories=shop.categories if mark == "certified" else (),
+        )
+        body = await self._render(view, fmt, scale, entry.token)
+        return build_response(200, body, fmt, self.cache_control)
+
+    async def _render(self, view: BadgeView, fmt: Format, scale: int, token: str | None) -> bytes:
+        self.render_count += 1
+
+        def work() -> bytes:
+            svg = svg_render.render_svg(view, token=token)
+            if fmt == "svg":
+                return svg.encode("utf-8")
+            return png_render.render_png(svg, scale=scale, token=token)
+
+        return await anyio.to_thread.run_sync(work, limiter=self.render_limiter)
+
+    async def _generic_badge(
+        self,
+        kind: Literal["unknown", "unavailable"],
+        fmt: Format,
+        lang: Lang,
+        size: Size,
+        scale: int,
+    ) -> Rendered:
+        cache_key = (kind, fmt, lang, size, scale)
+        rendered = self._generic.get(cache_key)
+        if rendered is None:
+            view = BadgeView(
+                mark="neutral",
+                size=size,
+                lang=lang,
+                headline=t(lang, HEADLINE),
+                status_line=t(lang, NEUTRAL_LINE),
+                label=t(lang, LABEL_UNKNOWN),
+                shop_name=None,
+                categories=(),
+            )
+            body = await self._render(view, fmt, scale, None)
+            status = 404 if kind == "unknown" else 503
+            rendered = build_response(status, body, fmt, self.short_cache)
+            self._generic[cache_key] = rendered
+        return rendered
+
+    async def error_badge(
+        self, message: str, fmt: Format, lang: Lang, size: Size, scale: int
+    ) -> Rendered:
+        view = BadgeView(
+            mark="error",
+            size=size,
+            lang=lang,
+            headline=t(lang, HEADLINE),
+            status_line=message,
+            label=t(lang, ERROR_LABEL, error=message),
+            shop_name=None,
+            categories=(),
+        )
+        body = await self._render(view, fmt, scale, None)
+        return build_response(400, body, fmt, b"no-store")
+
+    async def shop_entry(self, shop_id: str) -> Entry:
+        """The live state for pages and APIs, through the same cache as the badges."""
+        now = self.clock()
+        entry = self.entries.get(shop_id)
+        if entry is not None and now < entry.refresh_at and self.is_fresh(now):
+            return entry
+        if not rules.is_shop_id(shop_id):
+            return self._entry_for(None)
+        return await self._load(shop_id)

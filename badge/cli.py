@@ -1,0 +1,493 @@
+"""The `badge` command: one group per noun, a one-line reason and non-zero exit on bad input."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import getpass
+import hashlib
+import io
+import json
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from badge.errors import BadgeError, Conflict, ValidationError
+from badge.registry import rules
+from badge.registry.model import CATEGORIES, STATES, NewShop, Shop
+from badge.registry.sqlite import SQLiteRegistry, open_registry
+from badge.settings import Settings, SettingsError
+from badge.timeutil import today
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def actor() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "unknown"
+    return f"cli:{user}"
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(1)
+
+
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn our errors into a one-line reason and exit 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (BadgeError, SettingsError) as exc:
+            fail(str(exc))
+            raise  # unreachable, keeps mypy happy
+
+    return wrapper
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        fail(str(exc))
+        raise
+
+
+def registry_from_env() -> SQLiteRegistry:
+    settings = load_settings()
+    path = settings.sqlite_path
+    assert path is not None
+    return open_registry(path)
+
+
+def notify_change(settings: Settings, shop_id: str) -> None:
+    """Tell running instances through Redis, when configured; SQLite polling covers the rest."""
+    if settings.redis_url is None:
+        return
+    from badge.bus import publish_invalidation_sync
+
+    try:
+        publish_invalidation_sync(settings, shop_id)
+    except Exception as exc:
+        click.echo(
+            f"warning: change saved, but Redis could not be told ({type(exc).__name__}); "
+            "instances pick it up from the registry feed",
+            err=True,
+        )
+
+
+@click.group()
+@click.version_option(package_name="badge")
+def cli() -> None:
+    """The BeCommerce Keurmerk badge service."""
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to bind (default BADGE_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default BADGE_PORT or 8000).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default 1).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve badges, pages and the APIs with uvicorn."""
+    import uvicorn
+
+    settings = load_settings()
+    click.echo(
+        f"serving on http://{host or settings.host}:{port or settings.port} "
+        f"(public URL {settings.public_url})",
+        err=True,
+    )
+    uvicorn.run(
+        "badge.app:app_from_env",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        access_log=settings.access_log,
+        log_level=settings.log_level,
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+def _enterprise_number(body: int) -> str:
+    digits = f"{body:08d}{97 - body % 97:02d}"
+    return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}"
+
+
+DEMO_SHOPS: tuple[dict[str, Any], ...] = (
+    {
+        "display_name": "Bakkerij Demo",
+        "legal_name": "Bakkerij Demo BV",
+        "enterprise_number": _enterprise_number(4_511_223),
+        "domains": ["bakkerij-demo.be", "www.boulangerie-demo.be"],
+        "categories": ["b2c_member", "sponsor"],
+        "state": "certified",
+        "valid_for_days": 365,
+    },
+    {
+        "display_name": "Fietsen Plus",
+        "legal_name": "Fietsen Plus NV",
+        "enterprise_number": _enterprise_number(7_734_118),
+        "domains": ["fietsenplus-demo.be"],
+        "categories": ["b2c_member"],
+        "state": "suspended",
+        "valid_for_days": 200,
+    },
+    {
+        "display_name": "Gadget Outlet",
+        "legal_name": "Gadget Outlet SRL",
+        "enterprise_number": _enterprise_number(8_620_904),
+        "domains": ["gadget-outlet-demo.be"],
+        "categories": ["b2c_member", "b2b_member"],
+        "state": "revoked",
+        "valid_for_days": 100,
+    },
+    {
+        "display_name": "Librairie Exemple",
+        "legal_name": "Librairie Exemple SA",
+        "enterprise_number": _enterprise_number(10_456_789),
+        "domains": ["librairie-exemple.be"],
+        "categories": ["webshop_partner"],
+        "state": "certified",
+        "valid_for_days": -10,
+    },
+)
+
+
+@cli.command()
+@friendly
+def demo() -> None:
+    """Seed demo shops, one in each state (idempotent); print their ids."""
+    registry = registry_from_env()
+    for spec in DEMO_SHOPS:
+        existing = registry.find_by_domain(spec["domains"][0])
+        if existing is None:
+            new = rules.validate_new_shop(
+                display_name=spec["display_name"],
+                legal_name=spec["legal_name"],
+                enterprise_number=spec["enterprise_number"],
+                domains=spec["domains"],
+                categories=spec["categories"],
+                state="certified",
+                certified_since=(today() - timedelta(days=400)).isoformat(),
+                valid_until=(today() + timedelta(days=spec["valid_for_days"])).isoformat(),
+                last_audit=(today() - timedelta(days=60)).isoformat(),
+                today=today(),
+            )
+            existing = registry.create_shop(new, actor="demo")
+            if spec["state"] != "certified":
+                registry.set_state(existing.id, spec["state"], reason="demo data", actor="demo")
+                existing = registry.get_shop(existing.id) or existing
+        state = existing.public_state(today())
+        click.echo(f"{existing.id}  {state:<10} {existing.display_name} ({existing.domains[0]})")
+    registry.close()
+
+
+@cli.group()
+def shops() -> None:
+    """Register, list, show and change shops."""
+
+
+@shops.command("add")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--legal-name", required=True, help="Legal name as in the KBO/BCE.")
+@click.option("--enterprise-number", required=True, help="KBO/BCE number, e.g. 0123.456.749.")
+@click.option("--domain", "domains", multiple=True, required=True, help="A registered domain.")
+@click.option("--category", "categories", multiple=True, help=f"One of {', '.join(CATEGORIES)}.")
+@click.option("--state", default="certified", show_default=True, help="Initial state.")
+@click.option("--certified-since", default=None, help="YYYY-MM-DD (default today if certified).")
+@click.option("--valid-until", default=None, help="YYYY-MM-DD.")
+@click.option("--last-audit", default=None, help="YYYY-MM-DD.")
+@friendly
+def shops_add(
+    name: str,
+    legal_name: str,
+    enterprise_number: str,
+    domains: tuple[str, ...],
+    categories: tuple[str, ...],
+    state: str,
+    certified_since: str | None,
+    valid_until: str | None,
+    last_audit: str | None,
+) -> None:
+    """Register a shop; prints the new id alone on the last line."""
+    new = rules.validate_new_shop(
+        display_name=name,
+        legal_name=legal_name,
+        enterprise_number=enterprise_number,
+        domains=domains,
+        categories=categories,
+        state=state,
+        certified_since=certified_since,
+        valid_until=valid_until,
+        last_audit=last_audit,
+        today=today(),
+    )
+    registry = registry_from_env()
+    shop = registry.create_shop(new, actor=actor())
+    registry.close()
+    notify_change(load_settings(), shop.id)
+    click.echo(f"registered {shop.display_name} ({', '.join(shop.domains)}) as {shop.state}")
+    click.echo(shop.id)
+
+
+@shops.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def shops_list(as_json: bool) -> None:
+    """List every shop with its current state."""
+    registry = registry_from_env()
+    found = registry.list_shops(limit=1_000_000)
+    registry.close()
+    day = today()
+    if as_json:
+        click.echo(json.dumps([s.to_json(day) for s in found], indent=2, ensure_ascii=False))
+        return
+    for shop in found:
+        click.echo(
+            f"{shop.id}  {shop.public_state(day):<10} {shop.display_name}  {' '.join(shop.domains)}"
+        )
+    click.echo(f"{len(found)} shop(s)", err=True)
+
+
+@shops.command("show")
+@click.argument("shop_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def shops_show(shop_id: str, as_json: bool) -> None:
+    """Show one shop and its history."""
+    registry = registry_from_env()
+    shop = registry.get_shop(shop_id)
+    if shop is None:
+        fail(f"no shop with id {shop_id!r}")
+        return
+    events = registry.history(shop.id)
+    registry.close()
+    day = today()
+    if as_json:
+        data = shop.to_json(day) | {"history": [e.to_json() for e in events]}
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    _print_shop(shop, day)
+    click.echo("history:")
+    for event in events:
+        origin = event.from_state or "-"
+        click.echo(
+            f"  {event.at.isoformat()}  {origin} -> {event.to_state}  by {event.actor}: "
+            f"{event.reason}"
+        )
+
+
+def _print_shop(shop: Shop, day: date) -> None:
+    rows = [
+        ("id", shop.id),
+        ("name", shop.display_name),
+        ("legal name", shop.legal_name),
+        ("enterprise number", shop.enterprise_number),
+        ("domains", ", ".join(shop.domains)),
+        ("categories", ", ".join(shop.categories) or "-"),
+        ("state", f"{shop.public_state(day)} since {shop.state_since.isoformat()}"),
+        ("certified since", str(shop.certified_since or "-")),
+        ("valid until", str(shop.valid_until or "-")),
+        ("last audit", str(shop.last_audit or "-")),
+    ]
+    for label, value in rows:
+        click.echo(f"{label + ':':<19}{value}")
+
+
+@shops.command("set-state")
+@click.argument("shop_id")
+@click.argument("state", metavar=f"STATE ({'|'.join(STATES)})")
+@click.option("--reason", required=True, help="Why; kept in the shop's history.")
+@friendly
+def shops_set_state(shop_id: str, state: str, reason: str) -> None:
+    """Certify, suspend or revoke a shop, with a reason."""
+    target = rules.parse_state(state)
+    registry = registry_from_env()
+    if registry.get_shop(shop_id) is None:
+        fail(f"no shop with id {shop_id!r}")
+    event = registry.set_state(shop_id, target, reason=reason, actor=actor())
+    registry.close()
+    notify_change(load_settings(), shop_id)
+    click.echo(f"{shop_id}: {event.from_state} -> {event.to_state} ({event.reason})")
+
+
+IMPORT_FIELDS = (
+    "name",
+    "legal_name",
+    "enterprise_number",
+    "domains",
+    "categories",
+    "state",
+    "certified_since",
+    "valid_until",
+    "last_audit",
+)
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, row). JSON rows count from 1, CSV rows by their file line."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(data, list):
+            raise ValidationError(f"{path}: expected a JSON list of shops")
+        for index, item in enumerate(data, start=1):
+            if not isinstance(item, dict):
+                raise ValidationError(f"{path}: item {index} is not an object")
+            yield index, item
+        return
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"name", "legal_name", "enterprise_number", "domains"} - set(reader.fieldnames or ())
+    if missing:
+        raise ValidationError(f"{path}: CSV header lacks {', '.join(sorted(missing))}")
+    for row in reader:
+        yield reader.line_num, row
+
+
+def _split(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [part for part in str(value).replace(";", " ").replace(",", " ").split() if part]
+
+
+@shops.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly
+def shops_import(file: Path) -> None:
+    """Import shops from CSV or JSON; every row is checked first, nothing is written if one fails."""
+    registry = registry_from_env()
+    valid: list[tuple[int, NewShop]] = []
+    problems: list[str] = []
+    claimed: dict[str, int] = {}
+    day = today()
+    for line, row in _rows(file):
+        try:
+            new = rules.validate_new_shop(
+                display_name=str(row.get("name") or ""),
+                legal_name=str(row.get("legal_name") or ""),
+                enterprise_number=str(row.get("enterprise_number") or ""),
+                domains=_split(row.get("domains")),
+                categories=_split(row.get("categories")),
+                state=str(row.get("state") or "certified"),
+                certified_since=row.get("certified_since") or None,
+                valid_until=row.get("valid_until") or None,
+                last_audit=row.get("last_audit") or None,
+                today=day,
+            )
+            for domain in new.domains:
+                if domain in claimed:
+                    raise Conflict(f"domain {domain} also appears on line {claimed[domain]}")
+                holder = registry.find_by_domain(domain)
+                if holder is not None:
+                    raise Conflict(f"domain {domain} is already registered to shop {holder.id}")
+                claimed[domain] = line
+            valid.append((line, new))
+        except BadgeError as exc:
+            problems.append(f"line {line}: {exc.message}")
+    if problems:
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        registry.close()
+        fail(f"{len(problems)} bad row(s) in {file}; nothing was imported")
+    if not valid:
+        registry.close()
+        fail(f"{file} has no shops to import")
+    with click.progressbar(length=len(valid), label="importing", file=sys.stderr) as bar:
+        created = registry.import_shops([n for _, n in valid], actor=actor(), progress=bar.update)
+    registry.close()
+    settings = load_settings()
+    for shop in created:
+        notify_change(settings, shop.id)
+    click.echo(f"imported {len(created)} shop(s)")
+
+
+@cli.group()
+def keys() -> None:
+    """Manage the Ed25519 signing keys in BADGE_KEYS_DIR."""
+
+
+@keys.command("generate")
+@friendly
+def keys_generate() -> None:
+    """Make the first signing key (nothing happens when one exists)."""
+    from badge.signing import KeyStore
+
+    settings = load_settings()
+    store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
+    record, made = store.generate()
+    click.echo(("generated " if made else "already have ") + f"signing key {record.kid}")
+
+
+@keys.command("rotate")
+@friendly
+def keys_rotate() -> None:
+    """Make a new signing key; old public keys stay published until their badges expire."""
+    from badge.signing import KeyStore
+
+    settings = load_settings()
+    store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
+    store.ensure()
+    record = store.rotate()
+    click.echo(f"signing with new key {record.kid}")
+
+
+@keys.command("list")
+@friendly
+def keys_list() -> None:
+    """List keys: which one signs, which are still published."""
+    from datetime import UTC, datetime
+
+    from badge.signing import KeyStore
+
+    settings = load_settings()
+    store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
+    store.ensure()
+    published = {r.kid for r in store.published()}
+    for record in store.records:
+        role = (
+            "signing"
+            if record.kid == store.signing_kid
+            else ("published" if record.kid in published else "retired")
+        )
+        created = datetime.fromtimestamp(record.created_at, UTC).isoformat()
+        click.echo(f"{record.kid}  {role:<9}  created {created}")
+
+
+@cli.group()
+def tokens() -> None:
+    """Bearer tokens for the operators' admin API."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@friendly
+def tokens_create(name: str) -> None:
+    """Create a token; it is printed once, alone on the last line, and stored only hashed."""
+    clean = rules.clean_text(name, "token name", limit=100)
+    token = "bkt_" + secrets.token_urlsafe(32)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    registry = registry_from_env()
+    registry.add_token(clean, digest)
+    registry.close()
+    click.echo(f"created token {clean!r}; store it now, it is not shown again:")
+    click.echo(token)
+
+
+def main() -> None:
+    cli(prog_name="badge")

@@ -1,0 +1,75 @@
+"""Background work owned by the lifespan: the registry change feed and the sightings flush."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+
+from badge.badges import BadgeService
+from badge.hotpath import HotPathStats
+from badge.registry import rules
+from badge.registry.base import Registry
+from badge.settings import Settings
+from badge.signing import KeyStore
+
+logger = logging.getLogger("badge.feed")
+
+SIGHTINGS_INTERVAL = 5.0
+
+
+async def poll_registry(
+    settings: Settings, registry: Registry, keys: KeyStore, badges: BadgeService
+) -> None:
+    """Follow the registry's change feed, so a CLI change in another process lands within 1 s.
+
+    Each successful poll also renews the freshness of everything cached; when polling fails,
+    cached states age out after BADGE_STALE_LIMIT seconds.
+    """
+    cursor = await anyio.to_thread.run_sync(registry.change_cursor)
+    failing = False
+    while True:
+        try:
+            with anyio.fail_after(max(1.0, settings.poll_interval * 4)):
+                cursor, changed = await anyio.to_thread.run_sync(registry.changes_since, cursor)
+                if await anyio.to_thread.run_sync(keys.reload_if_changed):
+                    # A rotated key signs from now on; re-sign cached badges.
+                    badges.invalidate_all()
+            for shop_id in changed:
+                badges.invalidate(shop_id)
+            badges.mark_fresh()
+            if failing:
+                logger.warning("registry change feed recovered")
+                failing = False
+        except Exception as exc:
+            if not failing:
+                logger.error("registry change feed failing: %s", type(exc).__name__)
+                failing = True
+        await anyio.sleep(settings.poll_interval)
+
+
+async def flush_sightings(registry: Registry, badges: BadgeService, stats: HotPathStats) -> None:
+    while True:
+        await anyio.sleep(SIGHTINGS_INTERVAL)
+        try:
+            await flush_once(registry, badges, stats)
+        except Exception as exc:
+            logger.error("could not record badge sightings: %s", type(exc).__name__)
+
+
+async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathStats) -> None:
+    if not stats.sightings:
+        return
+    batch = stats.sightings.copy()
+    stats.sightings.clear()
+    counts: dict[tuple[str, str, bool], int] = {}
+    for (shop_id, raw_host), hits in batch.items():
+        entry = badges.entries.get(shop_id)
+        if entry is None or entry.shop is None:
+            continue
+        host = rules.try_normalise_domain(raw_host)
+        if host is None:
+            continue
+        key = (shop_id, host, host in entry.domains)
+        counts[key] = counts.get(key, 0) + hits
+    await anyio.to_thread.run_sync(registry.record_sightings, counts)

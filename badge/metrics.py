@@ -1,0 +1,56 @@
+"""Prometheus metrics, collected at scrape time from counters the hot path keeps cheaply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from badge.badges import BadgeService
+from badge.hotpath import HotPathStats
+
+
+class _BadgeCollector(Collector):
+    def __init__(self, stats: HotPathStats, badges: BadgeService) -> None:
+        self.stats = stats
+        self.badges = badges
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        responses = CounterMetricFamily(
+            "badge_responses", "Badge responses by HTTP status", labels=["status"]
+        )
+        for status, count in sorted(self.stats.responses.items()):
+            responses.add_metric([str(status)], count)
+        responses.add_metric(["304"], self.stats.not_modified)
+        yield responses
+        yield CounterMetricFamily(
+            "badge_renders",
+            "Badge variants rendered (cache misses)",
+            value=self.badges.render_count,
+        )
+        yield CounterMetricFamily(
+            "badge_signatures", "JWS tokens signed", value=self.badges.sign_count
+        )
+        yield GaugeMetricFamily(
+            "badge_cached_shops",
+            "Shops held in the per-process cache",
+            value=len(self.badges.entries),
+        )
+        age = self.badges.clock() - self.badges.fresh_at
+        yield GaugeMetricFamily(
+            "badge_change_feed_age_seconds",
+            "Seconds since the change feed last confirmed cached states",
+            value=age,
+        )
+
+
+class Metrics:
+    def __init__(self, stats: HotPathStats, badges: BadgeService) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(_BadgeCollector(stats, badges))
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,71 @@
+"""The narrow interface every registry backend implements (SQLite now, PostgreSQL next).
+
+Methods are synchronous; async callers run them in a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Protocol
+
+from badge.registry.model import Event, NewShop, Shop, Sighting, State
+
+
+class Registry(Protocol):
+    def create_shop(self, shop: NewShop, *, actor: str) -> Shop: ...
+
+    def import_shops(
+        self,
+        shops: Sequence[NewShop],
+        *,
+        actor: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Shop]: ...
+
+    def get_shop(self, shop_id: str) -> Shop | None: ...
+
+    def list_shops(self, *, limit: int = 1000, offset: int = 0) -> list[Shop]: ...
+
+    def count_shops(self) -> int: ...
+
+    def update_shop(
+        self,
+        shop_id: str,
+        *,
+        actor: str,
+        display_name: str | None = None,
+        legal_name: str | None = None,
+        enterprise_number: str | None = None,
+        domains: tuple[str, ...] | None = None,
+        categories: tuple[str, ...] | None = None,
+        certified_since: date | None = None,
+        valid_until: date | None = None,
+        last_audit: date | None = None,
+    ) -> Shop: ...
+
+    def set_state(self, shop_id: str, state: State, *, reason: str, actor: str) -> Event: ...
+
+    def history(self, shop_id: str) -> list[Event]: ...
+
+    def find_by_domain(self, domain: str) -> Shop | None: ...
+
+    def search(self, query: str, *, limit: int = 20) -> list[Shop]: ...
+
+    def change_cursor(self) -> int: ...
+
+    def changes_since(self, cursor: int) -> tuple[int, list[str]]: ...
+
+    def record_sightings(self, counts: dict[tuple[str, str, bool], int]) -> None: ...
+
+    def sightings(
+        self, *, shop_id: str | None = None, unregistered_only: bool = False
+    ) -> list[Sighting]: ...
+
+    def add_token(self, name: str, digest: str) -> None: ...
+
+    def token_digests(self) -> list[tuple[str, str]]: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,117 @@
+"""The registry's data: shops, their Keurmerk state and the append-only history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final, Literal, get_args
+
+State = Literal["certified", "suspended", "revoked"]
+PublicState = Literal["certified", "suspended", "revoked", "expired", "unknown"]
+Category = Literal["b2c_member", "b2b_member", "webshop_partner", "business_partner", "sponsor"]
+
+STATES: Final[tuple[State, ...]] = get_args(State)
+PUBLIC_STATES: Final[tuple[PublicState, ...]] = get_args(PublicState)
+CATEGORIES: Final[tuple[Category, ...]] = get_args(Category)
+
+
+@dataclass(frozen=True, slots=True)
+class Shop:
+    id: str
+    display_name: str
+    legal_name: str
+    enterprise_number: str
+    domains: tuple[str, ...]
+    categories: tuple[Category, ...]
+    state: State
+    state_since: datetime
+    certified_since: date | None
+    valid_until: date | None
+    last_audit: date | None
+    created_at: datetime
+    updated_at: datetime
+
+    def public_state(self, today: date) -> PublicState:
+        """`expired` is derived here, at read time, so no background job is needed."""
+        if self.state == "certified" and self.valid_until is not None and self.valid_until < today:
+            return "expired"
+        return self.state
+
+    def to_json(self, today: date) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "display_name": self.display_name,
+            "legal_name": self.legal_name,
+            "enterprise_number": self.enterprise_number,
+            "domains": list(self.domains),
+            "categories": list(self.categories),
+            "state": self.public_state(today),
+            "stored_state": self.state,
+            "state_since": self.state_since.isoformat(),
+            "certified_since": _iso(self.certified_since),
+            "valid_until": _iso(self.valid_until),
+            "last_audit": _iso(self.last_audit),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewShop:
+    """A validated shop that is not stored yet (see rules.validate_new_shop)."""
+
+    display_name: str
+    legal_name: str
+    enterprise_number: str
+    domains: tuple[str, ...]
+    categories: tuple[Category, ...]
+    state: State
+    certified_since: date | None
+    valid_until: date | None
+    last_audit: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    shop_id: str
+    at: datetime
+    actor: str
+    from_state: State | None
+    to_state: State
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "seq": self.seq,
+            "shop_id": self.shop_id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "from": self.from_state,
+            "to": self.to_state,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    shop_id: str
+    host: str
+    registered: bool
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "shop_id": self.shop_id,
+            "host": self.host,
+            "registered": self.registered,
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "count": self.count,
+        }
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()

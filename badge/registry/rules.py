@@ -1,0 +1,217 @@
+"""Domain rules: enterprise numbers, domain names, ids and state transitions."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Final, cast
+from urllib.parse import urlsplit
+
+import idna
+
+from badge.errors import Conflict, ValidationError
+from badge.registry.model import CATEGORIES, STATES, Category, NewShop, State
+
+_ID_ALPHABET: Final = "abcdefghijkmnpqrstuvwxyz23456789"
+ID_LENGTH: Final = 16
+_ID_RE: Final = re.compile(rf"^[{_ID_ALPHABET}]{{{ID_LENGTH}}}$")
+
+# Which moves the certification procedure allows. Renewal (certified -> certified with a
+# new valid_until) is an update, recorded as an event by the registry.
+TRANSITIONS: Final[Mapping[State, frozenset[State]]] = {
+    "certified": frozenset({"suspended", "revoked"}),
+    "suspended": frozenset({"certified", "revoked"}),
+    "revoked": frozenset({"certified"}),
+}
+
+MAX_NAME: Final = 200
+MAX_REASON: Final = 1000
+MAX_DOMAINS: Final = 20
+
+
+def new_shop_id() -> str:
+    """80 random bits in a lower-case alphabet without look-alikes: opaque, never sequential."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(ID_LENGTH))
+
+
+def is_shop_id(value: str) -> bool:
+    return bool(_ID_RE.match(value))
+
+
+def normalise_enterprise_number(raw: str) -> str:
+    """Return `0123.456.749` form, or raise ValidationError saying what is wrong."""
+    text = raw.strip().upper()
+    text = text.removeprefix("BE").strip()
+    digits = re.sub(r"[\s.\-]", "", text)
+    if not digits.isdigit() or not digits.isascii():
+        raise ValidationError(f"enterprise number {raw!r} must contain only digits, dots or spaces")
+    if len(digits) == 9:
+        # Numbers issued before 2023 are often still written with nine digits.
+        digits = "0" + digits
+    if len(digits) != 10:
+        raise ValidationError(f"enterprise number {raw!r} must have ten digits, like 0123.456.749")
+    if digits[0] not in "01":
+        raise ValidationError(f"enterprise number {raw!r} must start with 0 or 1")
+    body, check = int(digits[:8]), int(digits[8:])
+    if 97 - body % 97 != check:
+        raise ValidationError(
+            f"enterprise number {raw!r} has a wrong check digit (expected {97 - body % 97:02d})"
+        )
+    return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}"
+
+
+def normalise_domain(raw: str) -> str:
+    """Lower case, IDNA (punycode), no scheme, path, port or trailing dot, no leading `www.`.
+
+    `www.` is dropped on purpose: a shop registered as shop.be is the same shop at
+    www.shop.be, and consumers type either.
+    """
+    text = raw.strip()
+    if not text:
+        raise ValidationError("domain is empty")
+    if len(text) > 2048:
+        raise ValidationError("domain is too long")
+    if "://" not in text:
+        text = "//" + text
+    try:
+        host = urlsplit(text).hostname
+    except ValueError:
+        raise ValidationError(f"domain {raw!r} is not a host name") from None
+    if not host:
+        raise ValidationError(f"domain {raw!r} is not a host name")
+    host = host.rstrip(".")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise ValidationError(f"domain {raw!r} is an IP address; register a domain name")
+    try:
+        ascii_host = idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValidationError(f"domain {raw!r} is not a valid domain name ({exc})") from None
+    ascii_host = ascii_host.lower()
+    labels = ascii_host.split(".")
+    if len(ascii_host) > 253 or len(labels) < 2:
+        raise ValidationError(f"domain {raw!r} needs at least a name and a top-level domain")
+    for label in labels:
+        if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", label):
+            raise ValidationError(f"domain {raw!r} has an invalid label {label!r}")
+    if not re.fullmatch(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}", labels[-1]):
+        raise ValidationError(f"domain {raw!r} has an invalid top-level domain")
+    if labels[0] == "www" and len(labels) > 2:
+        ascii_host = ascii_host[4:]
+    return ascii_host
+
+
+def try_normalise_domain(raw: str) -> str | None:
+    try:
+        return normalise_domain(raw)
+    except ValidationError:
+        return None
+
+
+def unicode_domain(ascii_host: str) -> str:
+    """The human form of a stored (punycode) domain, for pages."""
+    try:
+        return idna.decode(ascii_host)
+    except idna.IDNAError:
+        return ascii_host
+
+
+def normalise_domains(raw: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for item in raw:
+        seen[normalise_domain(item)] = None
+    if not seen:
+        raise ValidationError("a shop needs at least one registered domain")
+    if len(seen) > MAX_DOMAINS:
+        raise ValidationError(f"a shop can have at most {MAX_DOMAINS} domains")
+    return tuple(seen)
+
+
+def parse_category(raw: str) -> Category:
+    value = raw.strip().lower().replace("-", "_")
+    if value not in CATEGORIES:
+        raise ValidationError(f"unknown category {raw!r}; choose from {', '.join(CATEGORIES)}")
+    return cast(Category, value)
+
+
+def parse_categories(raw: Iterable[str]) -> tuple[Category, ...]:
+    chosen = {parse_category(item) for item in raw}
+    # Stored in the seed's fixed order so badges and pages are deterministic.
+    return tuple(c for c in CATEGORIES if c in chosen)
+
+
+def parse_state(raw: str) -> State:
+    value = raw.strip().lower()
+    if value == "expired":
+        raise ValidationError(
+            "expired is derived from valid_until and cannot be set; change valid_until instead"
+        )
+    if value not in STATES:
+        raise ValidationError(f"unknown state {raw!r}; choose from {', '.join(STATES)}")
+    return cast(State, value)
+
+
+def parse_date(raw: str | None, what: str) -> date | None:
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise ValidationError(f"{what} {raw!r} must be a date like 2027-12-31") from None
+
+
+def clean_text(raw: str, what: str, *, limit: int = MAX_NAME) -> str:
+    text = " ".join(str(raw).split())
+    if not text:
+        raise ValidationError(f"{what} is empty")
+    if len(text) > limit:
+        raise ValidationError(f"{what} is longer than {limit} characters")
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in text):
+        raise ValidationError(f"{what} contains control characters")
+    return text
+
+
+def check_transition(current: State, target: State) -> None:
+    if current == target:
+        raise Conflict(f"shop is already {current}")
+    if target not in TRANSITIONS[current]:
+        raise Conflict(f"a {current} shop cannot become {target}")
+
+
+def validate_new_shop(
+    *,
+    display_name: str,
+    legal_name: str,
+    enterprise_number: str,
+    domains: Iterable[str],
+    categories: Iterable[str] = (),
+    state: str = "certified",
+    certified_since: str | None = None,
+    valid_until: str | None = None,
+    last_audit: str | None = None,
+    today: date,
+) -> NewShop:
+    parsed_state = parse_state(state)
+    since = parse_date(certified_since, "certified_since")
+    if since is None and parsed_state == "certified":
+        since = today
+    until = parse_date(valid_until, "valid_until")
+    if since is not None and until is not None and until < since:
+        raise ValidationError("valid_until is before certified_since")
+    return NewShop(
+        display_name=clean_text(display_name, "name"),
+        legal_name=clean_text(legal_name, "legal name"),
+        enterprise_number=normalise_enterprise_number(enterprise_number),
+        domains=normalise_domains(domains),
+        categories=parse_categories(categories),
+        state=parsed_state,
+        certified_since=since,
+        valid_until=until,
+        last_audit=parse_date(last_audit, "last_audit"),
+    )

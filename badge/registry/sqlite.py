@@ -1,0 +1,476 @@
+"""SQLite registry: the single-machine default. The schema is versioned and migrates forward."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Final, cast
+
+from badge.errors import Conflict, NotFound, ValidationError
+from badge.registry import rules
+from badge.registry.model import Category, Event, NewShop, Shop, Sighting, State
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    """
+    CREATE TABLE shops (
+        id TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL,
+        legal_name TEXT NOT NULL,
+        enterprise_number TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('certified', 'suspended', 'revoked')),
+        state_since TEXT NOT NULL,
+        certified_since TEXT,
+        valid_until TEXT,
+        last_audit TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE shop_domains (
+        domain TEXT PRIMARY KEY,
+        shop_id TEXT NOT NULL REFERENCES shops(id),
+        position INTEGER NOT NULL
+    );
+    CREATE INDEX shop_domains_shop ON shop_domains(shop_id);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        shop_id TEXT NOT NULL REFERENCES shops(id),
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX events_shop ON events(shop_id, seq);
+    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        shop_id TEXT NOT NULL
+    );
+    CREATE TABLE sightings (
+        shop_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        registered INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (shop_id, host)
+    );
+    CREATE TABLE api_tokens (
+        name TEXT PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    """,
+)
+
+# Sightings are bounded per shop so a hostile page cycling `?d=` values cannot grow the table.
+MAX_SIGHTINGS_PER_SHOP: Final = 200
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class SQLiteRegistry:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            current = row[0] if row else 0
+            if row is None:
+                db.execute("INSERT INTO schema_version VALUES (0)")
+            if current > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"database schema version {current} is newer than this code "
+                    f"({len(MIGRATIONS)}); upgrade the service"
+                )
+            for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in _split_sql(script):
+                    db.execute(statement)
+                db.execute("UPDATE schema_version SET version = ?", (version,))
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def ping(self) -> None:
+        self._read("SELECT 1")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def create_shop(self, shop: NewShop, *, actor: str) -> Shop:
+        with self._tx() as db:
+            return self._insert(db, shop, actor)
+
+    def import_shops(
+        self,
+        shops: Sequence[NewShop],
+        *,
+        actor: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Shop]:
+        created: list[Shop] = []
+        with self._tx() as db:
+            for shop in shops:
+                created.append(self._insert(db, shop, actor))
+                if progress is not None:
+                    progress(1)
+        return created
+
+    def _insert(self, db: sqlite3.Connection, shop: NewShop, actor: str) -> Shop:
+        self._check_domains_free(db, shop.domains, None)
+        now = _now().isoformat()
+        shop_id = rules.new_shop_id()
+        db.execute(
+            "INSERT INTO shops VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                shop_id,
+                shop.display_name,
+                shop.legal_name,
+                shop.enterprise_number,
+                json.dumps(list(shop.categories)),
+                shop.state,
+                now,
+                _d(shop.certified_since),
+                _d(shop.valid_until),
+                _d(shop.last_audit),
+                now,
+                now,
+            ),
+        )
+        self._write_domains(db, shop_id, shop.domains)
+        db.execute(
+            "INSERT INTO events (shop_id, at, actor, from_state, to_state, reason) "
+            "VALUES (?,?,?,?,?,?)",
+            (shop_id, now, actor, None, shop.state, "registered"),
+        )
+        db.execute("INSERT INTO changes (shop_id) VALUES (?)", (shop_id,))
+        return self._load(db, shop_id)
+
+    def _check_domains_free(
+        self, db: sqlite3.Connection, domains: Sequence[str], shop_id: str | None
+    ) -> None:
+        for domain in domains:
+            row = db.execute(
+                "SELECT shop_id FROM shop_domains WHERE domain = ?", (domain,)
+            ).fetchone()
+            if row is not None and row[0] != shop_id:
+                raise Conflict(f"domain {domain} is already registered to shop {row[0]}")
+
+    def _write_domains(self, db: sqlite3.Connection, shop_id: str, domains: Sequence[str]) -> None:
+        db.execute("DELETE FROM shop_domains WHERE shop_id = ?", (shop_id,))
+        db.executemany(
+            "INSERT INTO shop_domains VALUES (?,?,?)",
+            [(domain, shop_id, i) for i, domain in enumerate(domains)],
+        )
+
+    def _load(self, db: sqlite3.Connection, shop_id: str) -> Shop:
+        row = db.execute("SELECT * FROM shops WHERE id = ?", (shop_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no shop with id {shop_id}")
+        domains = db.execute(
+            "SELECT domain FROM shop_domains WHERE shop_id = ? ORDER BY position", (shop_id,)
+        ).fetchall()
+        return _shop(row, tuple(d[0] for d in domains))
+
+    def get_shop(self, shop_id: str) -> Shop | None:
+        if not rules.is_shop_id(shop_id):
+            return None
+        with self._lock:
+            try:
+                return self._load(self._db, shop_id)
+            except NotFound:
+                return None
+
+    def list_shops(self, *, limit: int = 1000, offset: int = 0) -> list[Shop]:
+        with self._lock:
+            ids = self._db.execute(
+                "SELECT id FROM shops ORDER BY display_name COLLATE NOCASE, id LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+            return [self._load(self._db, r[0]) for r in ids]
+
+    def count_shops(self) -> int:
+        return int(self._read("SELECT count(*) FROM shops")[0][0])
+
+    def update_shop(
+        self,
+        shop_id: str,
+        *,
+        actor: str,
+        display_name: str | None = None,
+        legal_name: str | None = None,
+        enterprise_number: str | None = None,
+        domains: tuple[str, ...] | None = None,
+        categories: tuple[str, ...] | None = None,
+        certified_since: date | None = None,
+        valid_until: date | None = None,
+        last_audit: date | None = None,
+    ) -> Shop:
+        with self._tx() as db:
+            current = self._load(db, shop_id)
+            fields: dict[str, Any] = {}
+            if display_name is not None:
+                fields["display_name"] = rules.clean_text(display_name, "name")
+            if legal_name is not None:
+                fields["legal_name"] = rules.clean_text(legal_name, "legal name")
+            if enterprise_number is not None:
+                fields["enterprise_number"] = rules.normalise_enterprise_number(enterprise_number)
+            if categories is not None:
+                fields["categories"] = json.dumps(list(rules.parse_categories(categories)))
+            if certified_since is not None:
+                fields["certified_since"] = certified_since.isoformat()
+            if valid_until is not None:
+                fields["valid_until"] = valid_until.isoformat()
+            if last_audit is not None:
+                fields["last_audit"] = last_audit.isoformat()
+            now = _now().isoformat()
+            if fields:
+                fields["updated_at"] = now
+                assignments = ", ".join(f"{name} = ?" for name in fields)
+                db.execute(
+                    f"UPDATE shops SET {assignments} WHERE id = ?",  # noqa: S608 - names are ours
+                    (*fields.values(), shop_id),
+                )
+            if domains is not None:
+                normalised = rules.normalise_domains(domains)
+                self._check_domains_free(db, normalised, shop_id)
+                self._write_domains(db, shop_id, normalised)
+                db.execute("UPDATE shops SET updated_at = ? WHERE id = ?", (now, shop_id))
+            if valid_until is not None and valid_until != current.valid_until:
+                db.execute(
+                    "INSERT INTO events (shop_id, at, actor, from_state, to_state, reason) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (
+                        shop_id,
+                        now,
+                        actor,
+                        current.state,
+                        current.state,
+                        f"valid until changed to {valid_until.isoformat()}",
+                    ),
+                )
+            db.execute("INSERT INTO changes (shop_id) VALUES (?)", (shop_id,))
+            return self._load(db, shop_id)
+
+    def set_state(self, shop_id: str, state: State, *, reason: str, actor: str) -> Event:
+        reason = rules.clean_text(reason, "reason", limit=rules.MAX_REASON)
+        with self._tx() as db:
+            current = self._load(db, shop_id)
+            rules.check_transition(current.state, state)
+            now = _now().isoformat()
+            if state == "certified" and current.certified_since is None:
+                db.execute("UPDATE shops SET certified_since = ? WHERE id = ?", (now[:10], shop_id))
+            db.execute(
+                "UPDATE shops SET state = ?, state_since = ?, updated_at = ? WHERE id = ?",
+                (state, now, now, shop_id),
+            )
+            cursor = db.execute(
+                "INSERT INTO events (shop_id, at, actor, from_state, to_state, reason) "
+                "VALUES (?,?,?,?,?,?)",
+                (shop_id, now, actor, current.state, state, reason),
+            )
+            db.execute("INSERT INTO changes (shop_id) VALUES (?)", (shop_id,))
+            seq = cursor.lastrowid
+            assert seq is not None
+            return Event(
+                seq=seq,
+                shop_id=shop_id,
+                at=datetime.fromisoformat(now),
+                actor=actor,
+                from_state=current.state,
+                to_state=state,
+                reason=reason,
+            )
+
+    def history(self, shop_id: str) -> list[Event]:
+        rows = self._read("SELECT * FROM events WHERE shop_id = ? ORDER BY seq", (shop_id,))
+        return [
+            Event(
+                seq=r["seq"],
+                shop_id=r["shop_id"],
+                at=datetime.fromisoformat(r["at"]),
+                actor=r["actor"],
+                from_state=cast(State | None, r["from_state"]),
+                to_state=cast(State, r["to_state"]),
+                reason=r["reason"],
+            )
+            for r in rows
+        ]
+
+    def find_by_domain(self, domain: str) -> Shop | None:
+        normalised = rules.try_normalise_domain(domain)
+        if normalised is None:
+            return None
+        rows = self._read("SELECT shop_id FROM shop_domains WHERE domain = ?", (normalised,))
+        return self.get_shop(rows[0][0]) if rows else None
+
+    def search(self, query: str, *, limit: int = 20) -> list[Shop]:
+        text = " ".join(query.split())[:100]
+        if not text:
+            return []
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._read(
+            "SELECT DISTINCT s.id FROM shops s LEFT JOIN shop_domains d ON d.shop_id = s.id "
+            "WHERE s.display_name LIKE ? ESCAPE '\\' OR s.legal_name LIKE ? ESCAPE '\\' "
+            "OR d.domain LIKE ? ESCAPE '\\' ORDER BY s.display_name COLLATE NOCASE LIMIT ?",
+            (pattern, pattern, pattern, limit),
+        )
+        return [shop for r in rows if (shop := self.get_shop(r[0])) is not None]
+
+    def change_cursor(self) -> int:
+        return int(self._read("SELECT coalesce(max(seq), 0) FROM changes")[0][0])
+
+    def changes_since(self, cursor: int) -> tuple[int, list[str]]:
+        rows = self._read(
+            "SELECT seq, shop_id FROM changes WHERE seq > ? ORDER BY seq LIMIT 10000", (cursor,)
+        )
+        if not rows:
+            return cursor, []
+        return int(rows[-1][0]), sorted({r[1] for r in rows})
+
+    def record_sightings(self, counts: dict[tuple[str, str, bool], int]) -> None:
+        if not counts:
+            return
+        now = _now().isoformat()
+        with self._tx() as db:
+            for (shop_id, host, registered), count in counts.items():
+                exists = db.execute(
+                    "SELECT 1 FROM sightings WHERE shop_id = ? AND host = ?", (shop_id, host)
+                ).fetchone()
+                if exists is None:
+                    total = db.execute(
+                        "SELECT count(*) FROM sightings WHERE shop_id = ?", (shop_id,)
+                    ).fetchone()[0]
+                    if total >= MAX_SIGHTINGS_PER_SHOP:
+                        continue
+                    db.execute(
+                        "INSERT INTO sightings VALUES (?,?,?,?,?,?)",
+                        (shop_id, host, int(registered), now, now, count),
+                    )
+                else:
+                    db.execute(
+                        "UPDATE sightings SET count = count + ?, last_seen = ?, registered = ? "
+                        "WHERE shop_id = ? AND host = ?",
+                        (count, now, int(registered), shop_id, host),
+                    )
+
+    def sightings(
+        self, *, shop_id: str | None = None, unregistered_only: bool = False
+    ) -> list[Sighting]:
+        sql = "SELECT * FROM sightings WHERE 1=1"
+        params: list[Any] = []
+        if shop_id is not None:
+            sql += " AND shop_id = ?"
+            params.append(shop_id)
+        if unregistered_only:
+            sql += " AND registered = 0"
+        sql += " ORDER BY count DESC, host LIMIT 1000"
+        return [
+            Sighting(
+                shop_id=r["shop_id"],
+                host=r["host"],
+                registered=bool(r["registered"]),
+                first_seen=datetime.fromisoformat(r["first_seen"]),
+                last_seen=datetime.fromisoformat(r["last_seen"]),
+                count=r["count"],
+            )
+            for r in self._read(sql, params)
+        ]
+
+    def add_token(self, name: str, digest: str) -> None:
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO api_tokens VALUES (?,?,?)", (name, digest, _now().isoformat())
+                )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"a token named {name!r} already exists") from None
+
+    def token_digests(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self._read("SELECT name, digest FROM api_tokens")]
+
+
+def _d(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def _shop(row: sqlite3.Row, domains: tuple[str, ...]) -> Shop:
+    return Shop(
+        id=row["id"],
+        display_name=row["display_name"],
+        legal_name=row["legal_name"],
+        enterprise_number=row["enterprise_number"],
+        domains=domains,
+        categories=tuple(cast(list[Category], json.loads(row["categories"]))),
+        state=cast(State, row["state"]),
+        state_since=datetime.fromisoformat(row["state_since"]),
+        certified_since=_date(row["certified_since"]),
+        valid_until=_date(row["valid_until"]),
+        last_audit=_date(row["last_audit"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+    )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements; triggers keep their inner `;`."""
+    statements: list[str] = []
+    buffer: list[str] = []
+    depth = 0
+    for line in script.strip().splitlines():
+        buffer.append(line)
+        upper = line.strip().upper()
+        if upper.startswith("CREATE TRIGGER"):
+            depth += 1
+        if depth and upper.endswith("END;"):
+            depth -= 1
+        if not depth and line.rstrip().endswith(";"):
+            statements.append("\n".join(buffer))
+            buffer = []
+    if any(part.strip() for part in buffer):
+        statements.append("\n".join(buffer))
+    return statements
+
+
+def open_registry(path: Path) -> SQLiteRegistry:
+    if str(path) == ":memory:":
+        raise ValidationError("use a file path for the SQLite registry")
+    return SQLiteRegistry(path)

@@ -1,0 +1,333 @@
+"""Text as SVG path data, so badges never depend on the fonts of whoever renders them.
+
+Glyph outlines come from the Source Sans Pro TTFs shipped in the `font_source_sans_pro`
+package. Paths are written on a grid of 1/GRID px with relative integer coordinates:
+that keeps a badge's text to a few KB. Callers scale the path by 1/GRID.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+from fontTools.pens.recordingPen import RecordingPen
+from fontTools.ttLib import TTFont
+
+Weight = Literal["regular", "semibold", "bold"]
+
+GRID = 10
+ELLIPSIS = "…"
+
+_FILES: dict[Weight, str] = {
+    "regular": "SourceSansPro-Regular.ttf",
+    "semibold": "SourceSansPro-Semibold.ttf",
+    "bold": "SourceSansPro-Bold.ttf",
+}
+# Invisible characters: dropping them also removes bidi overrides from shop names.
+_ZERO_WIDTH_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Zl", "Zp"})
+
+Point = tuple[float, float]
+GridPoint = tuple[int, int]
+# None stands for the implied on-curve point of a closed all-off-curve TrueType contour.
+Command = tuple[str, tuple[Point | None, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class TextPath:
+    d: str  # path data in 1/GRID px units, absolute start then relative commands
+    width: float  # advance width in px
+
+
+@dataclass(frozen=True, slots=True)
+class _Font:
+    upm: int
+    cmap: dict[int, str]
+    advances: dict[str, int]
+    glyphs: Any  # fontTools glyph set
+    kern_subtables: tuple[Any, ...]
+    space: int
+    cap_height: int
+
+
+@cache
+def _font(weight: Weight) -> _Font:
+    data = (resources.files("font_source_sans_pro") / "files" / _FILES[weight]).read_bytes()
+    tt = TTFont(io.BytesIO(data))
+    cmap: dict[int, str] = dict(tt.getBestCmap())
+    advances = {name: adv for name, (adv, _lsb) in tt["hmtx"].metrics.items()}
+    space = advances[cmap[0x20]]
+    return _Font(
+        upm=int(tt["head"].unitsPerEm),
+        cmap=cmap,
+        advances=advances,
+        glyphs=tt.getGlyphSet(),
+        kern_subtables=_kern_subtables(tt),
+        space=space,
+        cap_height=int(tt["OS/2"].sCapHeight),
+    )
+
+
+def _kern_subtables(tt: Any) -> tuple[Any, ...]:
+    if "GPOS" not in tt:
+        return ()
+    gpos = tt["GPOS"].table
+    indices: list[int] = []
+    for record in gpos.FeatureList.FeatureRecord:
+        if record.FeatureTag == "kern":
+            indices.extend(i for i in record.Feature.LookupListIndex if i not in indices)
+    subtables: list[Any] = []
+    for index in sorted(indices):
+        lookup = gpos.LookupList.Lookup[index]
+        for sub in lookup.SubTable:
+            if lookup.LookupType == 9:
+                sub = sub.ExtSubTable
+            if getattr(sub, "LookupType", 2) == 2 or lookup.LookupType == 2:
+                subtables.append(sub)
+    return tuple(subtables)
+
+
+@lru_cache(maxsize=8192)
+def _kern(weight: Weight, left: str, right: str) -> int:
+    # Pair adjustment as a shaper applies it: the first subtable that covers the pair wins.
+    for sub in _font(weight).kern_subtables:
+        if left not in sub.Coverage.glyphs:
+            continue
+        if sub.Format == 1:
+            pair_set = sub.PairSet[sub.Coverage.glyphs.index(left)]
+            for record in pair_set.PairValueRecord:
+                if record.SecondGlyph == right:
+                    return int(getattr(record.Value1, "XAdvance", 0) or 0)
+            continue
+        if sub.Format == 2:
+            class1 = sub.ClassDef1.classDefs.get(left, 0)
+            class2 = sub.ClassDef2.classDefs.get(right, 0)
+            record = sub.Class1Record[class1].Class2Record[class2]
+            return int(getattr(record.Value1, "XAdvance", 0) or 0)
+    return 0
+
+
+@lru_cache(maxsize=4096)
+def _outline(weight: Weight, glyph: str) -> tuple[Command, ...]:
+    pen = RecordingPen()
+    _font(weight).glyphs[glyph].draw(pen)
+    return tuple(
+        (op, tuple(None if p is None else (float(p[0]), float(p[1])) for p in args))
+        for op, args in pen.value
+    )
+
+
+def _glyph_run(text: str, weight: Weight) -> list[tuple[str | None, int]]:
+    """(glyph name or None for blank, advance incl. kerning) in font units."""
+    font = _font(weight)
+    run: list[tuple[str | None, int]] = []
+    previous: str | None = None
+    for char in unicodedata.normalize("NFC", text):
+        if char.isspace():
+            run.append((None, font.space))
+            previous = None
+            continue
+        name = font.cmap.get(ord(char))
+        if name is None:
+            if unicodedata.category(char) not in _ZERO_WIDTH_CATEGORIES:
+                run.append((None, font.space))
+            previous = None
+            continue
+        if previous is not None and run:
+            glyph, advance = run[-1]
+            run[-1] = (glyph, advance + _kern(weight, previous, name))
+        run.append((name, font.advances[name]))
+        previous = name
+    return run
+
+
+def text_width(text: str, *, size: float, weight: Weight) -> float:
+    font = _font(weight)
+    return sum(advance for _glyph, advance in _glyph_run(text, weight)) * size / font.upm
+
+
+def cap_height(size: float, weight: Weight) -> float:
+    font = _font(weight)
+    return font.cap_height * size / font.upm
+
+
+def has_glyphs(text: str, weight: Weight) -> bool:
+    return any(glyph is not None for glyph, _advance in _glyph_run(text, weight))
+
+
+class _Writer:
+    """Emits relative path commands from absolute grid points, so rounding never drifts."""
+
+    def __init__(self, x: int, y: int) -> None:
+        self.parts: list[str] = []
+        self.x, self.y = x, y
+        self.last = ""
+        self.control: GridPoint | None = None
+
+    def command(self, letter: str, points: list[GridPoint]) -> None:
+        control = points[0] if letter == "q" else None
+        if letter == "q" and self.control is not None:
+            # TrueType curves chain through implied midpoints, so the control point is
+            # (within a grid unit of) the mirror of the previous one: "t" saves two numbers.
+            mirror = (2 * self.x - self.control[0], 2 * self.y - self.control[1])
+            if abs(mirror[0] - points[0][0]) <= 1 and abs(mirror[1] - points[0][1]) <= 1:
+                letter, points, control = "t", points[1:], mirror
+        numbers: list[int] = []
+        for px, py in points:
+            numbers.extend((px - self.x, py - self.y))
+        if letter == "l" and numbers[1] == 0:
+            letter, numbers = "h", numbers[:1]
+        elif letter == "l" and numbers[0] == 0:
+            letter, numbers = "v", numbers[1:]
+        body = _join(numbers)
+        # A repeated command letter may be left out (except after a moveto).
+        if letter == self.last and letter != "m":
+            self.parts.append(body if body.startswith("-") else " " + body)
+        else:
+            self.parts.append(letter + body)
+        self.last = letter
+        self.control = control
+        self.x, self.y = points[-1]
+
+    def close(self, start: GridPoint) -> None:
+        self.parts.append("z")
+        self.last = "z"
+        self.control = None
+        self.x, self.y = start
+
+
+def _join(numbers: list[int]) -> str:
+    out: list[str] = []
+    for number in numbers:
+        if out and number >= 0:
+            out.append(" ")
+        out.append(str(number))
+    return "".join(out)
+
+
+@lru_cache(maxsize=2048)
+def _relative_path(text: str, size: float, weight: Weight) -> tuple[str, float]:
+    font = _font(weight)
+    scale = size * GRID / font.upm
+    writer = _Writer(0, 0)
+    pen_x = 0
+
+    def grid(point: Point) -> GridPoint:
+        return round((pen_x + point[0]) * scale), round(-point[1] * scale)
+
+    for glyph, advance in _glyph_run(text, weight):
+        if glyph is not None:
+            _draw(writer, _outline(weight, glyph), grid)
+        pen_x += advance
+    return "".join(writer.parts), pen_x * size / font.upm
+
+
+def _draw(
+    writer: _Writer, outline: tuple[Command, ...], grid: Callable[[Point], GridPoint]
+) -> None:
+    start = (writer.x, writer.y)
+    for op, args in outline:
+        points = [grid(p) for p in args if p is not None]
+        if op == "moveTo":
+            writer.command("m", points)
+            start = points[0]
+        elif op == "lineTo":
+            if points[0] != (writer.x, writer.y):
+                writer.command("l", points)
+        elif op == "qCurveTo" and args[-1] is None:
+            # A closed contour made only of off-curve points starts at an implied midpoint.
+            start = _mid(points[-1], points[0])
+            writer.command("m", [start])
+            for i, control in enumerate(points):
+                writer.command("q", [control, _mid(control, points[(i + 1) % len(points)])])
+        elif op == "qCurveTo":
+            # TrueType runs of off-curve points have implied on-curve points between them.
+            *controls, end = points
+            for i, control in enumerate(controls):
+                target = end if i == len(controls) - 1 else _mid(control, controls[i + 1])
+                writer.command("q", [control, target])
+        elif op == "curveTo":
+            for i in range(0, len(points), 3):
+                writer.command("c", points[i : i + 3])
+        elif op in ("closePath", "endPath"):
+            writer.close(start)
+
+
+def _mid(a: GridPoint, b: GridPoint) -> GridPoint:
+    return round((a[0] + b[0]) / 2), round((a[1] + b[1]) / 2)
+
+
+def text_path(text: str, *, x: float, y: float, size: float, weight: Weight) -> TextPath:
+    """Path data for `text` with its baseline starting at (x, y) px, in 1/GRID px units."""
+    body, width = _relative_path(text, size, weight)
+    if not body:
+        return TextPath(d="", width=width)
+    origin = f"M{round(x * GRID)} {round(y * GRID)}"
+    # The first relative moveto becomes part of the absolute start.
+    return TextPath(d=origin + body, width=width)
+
+
+def fit_text(
+    text: str, *, max_width: float, size: float, min_size: float, weight: Weight
+) -> tuple[str, float]:
+    """Shrink `text` to fit `max_width`, not below `min_size`, then cut it with an ellipsis."""
+    width = text_width(text, size=size, weight=weight)
+    if width <= max_width:
+        return text, size
+    shrunk = _floor_tenth(size * max_width / width)
+    if shrunk >= min_size:
+        return text, shrunk
+    return truncate(text, max_width=max_width, size=min_size, weight=weight), min_size
+
+
+def truncate(text: str, *, max_width: float, size: float, weight: Weight) -> str:
+    if text_width(text, size=size, weight=weight) <= max_width:
+        return text
+    chars = list(unicodedata.normalize("NFC", text))
+    # Binary search for the longest prefix that fits with the ellipsis.
+    low, high = 0, len(chars)
+    while low < high:
+        middle = (low + high + 1) // 2
+        candidate = "".join(chars[:middle]).rstrip() + ELLIPSIS
+        if text_width(candidate, size=size, weight=weight) <= max_width:
+            low = middle
+        else:
+            high = middle - 1
+    return "".join(chars[:low]).rstrip(" ,.:;-–—") + ELLIPSIS
+
+
+def wrap_text(
+    text: str, *, max_width: float, size: float, min_size: float, weight: Weight
+) -> tuple[tuple[str, ...], float]:
+    """One line if it fits at `min_size` or more, else the best two-line split."""
+    single, single_size = fit_text(
+        text, max_width=max_width, size=size, min_size=min_size, weight=weight
+    )
+    if single == text:
+        return (text,), single_size
+    words = text.split(" ")
+    best: tuple[float, str, str] | None = None
+    for i in range(1, len(words)):
+        first, second = " ".join(words[:i]), " ".join(words[i:])
+        widest = max(
+            text_width(first, size=size, weight=weight),
+            text_width(second, size=size, weight=weight),
+        )
+        if best is None or widest < best[0]:
+            best = (widest, first, second)
+    if best is None:
+        return (single,), single_size
+    widest, first, second = best
+    fitted = size if widest <= max_width else max(min_size, _floor_tenth(size * max_width / widest))
+    lines = tuple(
+        truncate(line, max_width=max_width, size=fitted, weight=weight) for line in (first, second)
+    )
+    return lines, fitted
+
+
+def _floor_tenth(value: float) -> float:
+    return int(value * 10) / 10

@@ -1,0 +1,42 @@
+"""The words on a badge, in the badge's language (msgids are English; catalogs translate)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from badge.i18n import Lang, gettext_for
+from badge.registry.model import PublicState
+
+
+def _(message: str) -> str:
+    """Marks a msgid for extraction; translation happens at render time."""
+    return message
+
+
+STATE_WORDS: Final[dict[PublicState, str]] = {
+    "certified": _("certified"),
+    "suspended": _("suspended"),
+    "revoked": _("revoked"),
+    "expired": _("expired"),
+    "unknown": _("unknown"),
+}
+HEADLINE: Final = _("BeCommerce Keurmerk")
+CERTIFIED_LINE: Final = _("Certified webshop")
+NEUTRAL_LINE: Final = _("Not certified: check")
+MISMATCH_LINE: Final = _("Not valid for this site")
+LABEL: Final = _("{shop}: BeCommerce Keurmerk, {state}. Click to verify.")
+LABEL_MISMATCH: Final = _(
+    "{shop}: BeCommerce Keurmerk badge shown on a site that is not registered. Click to verify."
+)
+LABEL_UNKNOWN: Final = _("BeCommerce Keurmerk: unknown shop, not certified. Click to verify.")
+ERROR_LABEL: Final = _("BeCommerce Keurmerk badge request error: {error}")
+UNKNOWN_SHOP: Final = _("Unknown shop")
+
+
+def state_word(lang: Lang, state: PublicState) -> str:
+    return gettext_for(lang, STATE_WORDS[state])
+
+
+def t(lang: Lang, message: str, **values: str) -> str:
+    text = gettext_for(lang, message)
+    return text.format(**values) if values else text
