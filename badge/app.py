@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TypedDict
 
 import anyio
 from starlette.applications import Starlette
@@ -16,24 +15,19 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from badge import feed
+from badge.admin import admin_routes
 from badge.badges import BadgeService
+from badge.embed import embed_routes
 from badge.errors import BadgeError
 from badge.hotpath import BadgeHotPath, HotPathStats
 from badge.metrics import Metrics
-from badge.registry.base import Registry
 from badge.registry.sqlite import open_registry
 from badge.settings import Settings
 from badge.signing import KeyStore
+from badge.state import State, app_state
+from badge.verify.routes import verify_routes
 
 logger = logging.getLogger("badge")
-
-
-class State(TypedDict):
-    settings: Settings
-    registry: Registry
-    keys: KeyStore
-    badges: BadgeService
-    metrics: Metrics
 
 
 async def healthz(request: Request) -> Response:
@@ -41,7 +35,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    state: State = request.state._state
+    state = app_state(request)
     checks: dict[str, str] = {}
     ok = True
     try:
@@ -62,7 +56,7 @@ async def readyz(request: Request) -> Response:
 
 
 async def jwks(request: Request) -> Response:
-    state: State = request.state._state
+    state = app_state(request)
     return JSONResponse(
         state["keys"].jwks(),
         headers={
@@ -74,7 +68,7 @@ async def jwks(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    state: State = request.state._state
+    state = app_state(request)
     body, content_type = state["metrics"].render()
     return Response(body, media_type=content_type, headers={"cache-control": "no-store"})
 
@@ -146,7 +140,7 @@ def create_app(settings: Settings) -> Starlette:
             await feed.flush_once(registry, badges, stats)
             await anyio.to_thread.run_sync(registry.close)
 
-    routes: list[BaseRoute] = [*core_routes()]
+    routes: list[BaseRoute] = [*core_routes(), *verify_routes(), *embed_routes(), *admin_routes()]
     middleware = [Middleware(BadgeHotPath, stats=stats)]
     exception_handlers = {BadgeError: badge_error, HTTPException: http_error}
     return Starlette(

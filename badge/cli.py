@@ -370,7 +370,7 @@ def _split(value: Any) -> list[str]:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly
 def shops_import(file: Path) -> None:
-    """Import shops from CSV or JSON; every row is checked first, nothing is written if one fails."""
+    """Import shops from CSV or JSON; all rows are checked first, none written if one fails."""
     registry = registry_from_env()
     valid: list[tuple[int, NewShop]] = []
     problems: list[str] = []

@@ -120,7 +120,9 @@ class Settings:
             redis_timeout=reader.number(
                 "BADGE_REDIS_TIMEOUT", base.redis_timeout, low=0.01, high=10
             ),
-            poll_interval=reader.number("BADGE_POLL_INTERVAL", base.poll_interval, low=0.05, high=5),
+            poll_interval=reader.number(
+                "BADGE_POLL_INTERVAL", base.poll_interval, low=0.05, high=5
+            ),
             access_log=reader.boolean("BADGE_ACCESS_LOG", base.access_log),
             log_level=log_level,
         )

@@ -1,0 +1,26 @@
+"""The typed state the lifespan yields; handlers read their resources from here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict, cast
+
+from starlette.requests import Request
+
+if TYPE_CHECKING:
+    from badge.badges import BadgeService
+    from badge.metrics import Metrics
+    from badge.registry.base import Registry
+    from badge.settings import Settings
+    from badge.signing import KeyStore
+
+
+class State(TypedDict):
+    settings: Settings
+    registry: Registry
+    keys: KeyStore
+    badges: BadgeService
+    metrics: Metrics
+
+
+def app_state(request: Request) -> State:
+    return cast(State, request.scope["state"])

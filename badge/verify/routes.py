@@ -1,0 +1,7 @@
+"""Routes for this area; filled in by its own change."""
+
+from starlette.routing import BaseRoute
+
+
+def verify_routes() -> list[BaseRoute]:
+    return []

@@ -1,0 +1,114 @@
+"""The verdict on a badge token: is it ours, for whom, still valid, and what is true now.
+
+An invalid signature is a verdict, never an exception that escapes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from badge.registry.model import PublicState, Shop
+from badge.signing import KeyStore
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    genuine: bool
+    shop_id: str | None
+    shop_name: str | None
+    domains: tuple[str, ...]
+    issued_at: str | None
+    expires_at: str | None
+    expired: bool
+    state_then: str | None
+    state_now: PublicState | None
+    certified_now: bool
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        """What `badge verify` exits 0 on: genuine, unexpired, certified now."""
+        return self.genuine and not self.expired and self.certified_now
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["domains"] = list(self.domains)
+        return data
+
+
+def _iso(timestamp: object) -> str | None:
+    if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def not_genuine(reason: str) -> Verdict:
+    return Verdict(
+        genuine=False,
+        shop_id=None,
+        shop_name=None,
+        domains=(),
+        issued_at=None,
+        expires_at=None,
+        expired=False,
+        state_then=None,
+        state_now=None,
+        certified_now=False,
+        reason=reason,
+    )
+
+
+def judge(
+    token: str,
+    keys: KeyStore,
+    live: Shop | None,
+    live_state: PublicState | None,
+    *,
+    issuer: str,
+    now: float | None = None,
+) -> Verdict:
+    """Judge a token; `live` is the shop named by the token's `sub`, looked up by the caller."""
+    claims, why = keys.verify(token)
+    if claims is None:
+        return not_genuine(why)
+    moment = time.time() if now is None else now
+    shop_id = claims.get("sub") if isinstance(claims.get("sub"), str) else None
+    exp = claims.get("exp")
+    expired = not isinstance(exp, int | float) or exp <= moment
+    raw_domains = claims.get("domains")
+    domains = (
+        tuple(d for d in raw_domains if isinstance(d, str)) if isinstance(raw_domains, list) else ()
+    )
+    state_then = claims.get("state") if isinstance(claims.get("state"), str) else None
+    name = claims.get("name") if isinstance(claims.get("name"), str) else None
+    certified_now = live is not None and live_state == "certified"
+    if claims.get("iss") != issuer:
+        reasons = [f"signed by our key but for another issuer ({claims.get('iss')!r})"]
+    else:
+        reasons = ["signature is genuine"]
+    if expired:
+        reasons.append("the badge's signature has expired (badges are re-issued daily)")
+    if live is None:
+        reasons.append("the shop is no longer in the register")
+    elif certified_now:
+        reasons.append("the shop is certified now")
+    else:
+        reasons.append(f"the shop is NOT certified now (state: {live_state})")
+    return Verdict(
+        genuine=claims.get("iss") == issuer,
+        shop_id=shop_id,
+        shop_name=name,
+        domains=domains,
+        issued_at=_iso(claims.get("iat")),
+        expires_at=_iso(exp),
+        expired=expired,
+        state_then=state_then,
+        state_now=live_state if live is not None else "unknown",
+        certified_now=certified_now,
+        reason="; ".join(reasons),
+    )

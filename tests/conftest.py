@@ -1,0 +1,72 @@
+"""Shared fixtures: settings on temporary paths, an in-process client, seeded shops."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from badge.app import create_app
+from badge.registry import rules
+from badge.registry.model import Shop
+from badge.registry.sqlite import SQLiteRegistry
+from badge.settings import Secret, Settings
+from badge.timeutil import today
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=Secret(f"sqlite:///{tmp_path / 'badge.db'}"),
+        keys_dir=tmp_path / "keys",
+        public_url="http://testserver",
+        poll_interval=0.05,
+    )
+
+
+@pytest.fixture
+def registry(settings: Settings) -> Iterator[SQLiteRegistry]:
+    path = settings.sqlite_path
+    assert path is not None
+    reg = SQLiteRegistry(path)
+    yield reg
+    reg.close()
+
+
+def add_shop(
+    registry: SQLiteRegistry,
+    *,
+    name: str = "Bakkerij Test",
+    domains: tuple[str, ...] = ("bakkerij-test.be",),
+    categories: tuple[str, ...] = ("b2c_member",),
+    state: str = "certified",
+    valid_days: int = 365,
+    enterprise_number: str = "0123.456.749",
+) -> Shop:
+    new = rules.validate_new_shop(
+        display_name=name,
+        legal_name=name + " BV",
+        enterprise_number=enterprise_number,
+        domains=domains,
+        categories=categories,
+        state=state,
+        certified_since=(today() - timedelta(days=400)).isoformat(),
+        valid_until=(today() + timedelta(days=valid_days)).isoformat(),
+        last_audit=(today() - timedelta(days=30)).isoformat(),
+        today=today(),
+    )
+    return registry.create_shop(new, actor="test")
+
+
+@pytest.fixture
+def shop(registry: SQLiteRegistry) -> Shop:
+    return add_shop(registry, categories=("b2c_member", "sponsor"))
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
