@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from badge import feed
+from badge import bus, feed
 from badge.admin import admin_routes
 from badge.badges import BadgeService
 from badge.embed import embed_routes
@@ -123,6 +123,10 @@ def create_app(settings: Settings) -> Starlette:
         if await anyio.to_thread.run_sync(keys.ensure):
             logger.info("made the first signing key %s in %s", keys.signing_kid, settings.keys_dir)
         badges = BadgeService(settings, registry, keys)
+        redis_client = None
+        if settings.redis_url is not None:
+            redis_client = bus.make_client(settings)
+            badges.shared = bus.SharedCache(settings, redis_client)
         state: State = {
             "settings": settings,
             "registry": registry,
@@ -134,11 +138,16 @@ def create_app(settings: Settings) -> Starlette:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(feed.poll_registry, settings, registry, keys, badges)
                 tasks.start_soon(feed.flush_sightings, registry, badges, stats)
+                if redis_client is not None:
+                    tasks.start_soon(bus.listen, settings, badges.on_bus_message, badges.mark_fresh)
                 yield state
                 tasks.cancel_scope.cancel()
         finally:
             await feed.flush_once(registry, badges, stats)
             await anyio.to_thread.run_sync(registry.close)
+            if redis_client is not None:
+                with contextlib.suppress(Exception):
+                    await redis_client.aclose()
 
     routes: list[BaseRoute] = [*core_routes(), *verify_routes(), *embed_routes(), *admin_routes()]
     middleware = [Middleware(BadgeHotPath, stats=stats)]
@@ -146,7 +155,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,
         lifespan=lifespan,
     )
 

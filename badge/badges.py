@@ -16,6 +16,7 @@ from typing import Final, Literal
 
 import anyio
 
+from badge.bus import SharedCache, Snapshot
 from badge.i18n import Lang
 from badge.registry import rules
 from badge.registry.base import Registry
@@ -37,7 +38,7 @@ from badge.texts import (
     state_word,
     t,
 )
-from badge.timeutil import today
+from badge.timeutil import seconds_to_midnight, today
 
 Format = Literal["svg", "png"]
 Site = Literal["none", "ok", "mismatch"]
@@ -64,6 +65,7 @@ class Entry:
     state: PublicState
     token: str | None
     refresh_at: float
+    token_exp: float = 0.0
     variants: dict[VariantKey, Rendered] = field(default_factory=dict)
     domains: frozenset[str] = frozenset()
 
@@ -118,6 +120,9 @@ class BadgeService:
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
         self._generic: dict[tuple[str, Format, Lang, Size, int], Rendered] = {}
         self._hosts: dict[str, str] = {}
+        self.shared: SharedCache | None = None
+        self.shared_hits = 0
+        self.registry_loads = 0
         self.sign_count = 0
         self.render_count = 0
 
@@ -130,6 +135,18 @@ class BadgeService:
     def invalidate(self, shop_id: str) -> None:
         self.entries.pop(shop_id, None)
         self.unknown.pop(shop_id, None)
+
+    async def changed(self, shop_id: str) -> None:
+        """After a change made by this process: drop it here, then tell the other instances."""
+        self.invalidate(shop_id)
+        if self.shared is not None:
+            await self.shared.publish_change(shop_id)
+
+    def on_bus_message(self, shop_id: str) -> None:
+        if shop_id == "*":
+            self.invalidate_all()
+        else:
+            self.invalidate(shop_id)
 
     def invalidate_all(self) -> None:
         self.entries.clear()
@@ -190,16 +207,15 @@ class BadgeService:
         return rendered
 
     async def _load(self, shop_id: str) -> Entry:
+        """Memory missed: ask Redis (when configured), then the registry. One load per shop."""
         pending = self._inflight.get(shop_id)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         self._inflight[shop_id] = future
         try:
-            with anyio.fail_after(2.0):
-                shop = await anyio.to_thread.run_sync(self.registry.get_shop, shop_id)
-            entry = self._entry_for(shop)
-            if shop is None:
+            entry = await self._fetch(shop_id)
+            if entry.shop is None:
                 self.unknown[shop_id] = None
                 while len(self.unknown) > UNKNOWN_CACHE_SIZE:
                     self.unknown.popitem(last=False)
@@ -214,18 +230,62 @@ class BadgeService:
         finally:
             self._inflight.pop(shop_id, None)
 
+    async def _fetch(self, shop_id: str) -> Entry:
+        shared = self.shared
+        generation = b"0"
+        if shared is not None:
+            snapshot = await shared.get(shop_id)
+            if snapshot is not None:
+                entry = self._entry_from_snapshot(snapshot)
+                if entry is not None:
+                    self.shared_hits += 1
+                    return entry
+            generation = await shared.generation(shop_id) or b"0"
+        with anyio.fail_after(2.0):
+            shop = await anyio.to_thread.run_sync(self.registry.get_shop, shop_id)
+        self.registry_loads += 1
+        entry = self._entry_for(shop)
+        if shared is not None:
+            await shared.put(
+                shop_id,
+                generation,
+                Snapshot(shop=shop, token=entry.token, token_exp=entry.token_exp),
+            )
+        return entry
+
+    def _entry_from_snapshot(self, snapshot: Snapshot) -> Entry | None:
+        """Reuse another instance's token, so every instance serves the same bytes and ETag."""
+        if snapshot.shop is None:
+            return self._entry_for(None)
+        remaining = snapshot.token_exp - time.time()
+        state = snapshot.shop.public_state(today())
+        if snapshot.token is None or remaining <= self.settings.token_ttl / 2:
+            return None
+        claims, _ = self.keys.verify(snapshot.token)
+        if claims is None or claims.get("state") != state:
+            return None
+        return self._make_entry(snapshot.shop, state, snapshot.token, snapshot.token_exp)
+
     def _entry_for(self, shop: Shop | None) -> Entry:
-        now = self.clock()
         if shop is None:
-            return Entry(shop=None, state="unknown", token=None, refresh_at=now + 3600)
+            return Entry(shop=None, state="unknown", token=None, refresh_at=self.clock() + 3600)
         state = shop.public_state(today())
-        token = self.sign(shop, state)
-        # Re-sign at half the token's life so an embedded badge never carries an expired one.
+        claims = self.claims(shop, state)
+        self.sign_count += 1
+        token = self.keys.sign(claims)
+        return self._make_entry(shop, state, token, float(claims["exp"]))  # type: ignore[arg-type]
+
+    def _make_entry(self, shop: Shop, state: PublicState, token: str, token_exp: float) -> Entry:
+        # Re-sign at half the token's life so an embedded badge never carries an expired one,
+        # and re-derive at Belgian midnight, when `valid_until` may have passed.
+        until_half_life = token_exp - time.time() - self.settings.token_ttl / 2
+        refresh_in = max(1.0, min(until_half_life, seconds_to_midnight()))
         return Entry(
             shop=shop,
             state=state,
             token=token,
-            refresh_at=now + self.settings.token_ttl / 2,
+            token_exp=token_exp,
+            refresh_at=self.clock() + refresh_in,
             domains=frozenset(shop.domains),
         )
 
@@ -240,10 +300,6 @@ class BadgeService:
             "iat": issued,
             "exp": issued + self.settings.token_ttl,
         }
-
-    def sign(self, shop: Shop, state: PublicState) -> str:
-        self.sign_count += 1
-        return self.keys.sign(self.claims(shop, state))
 
     async def _render_variant(self, entry: Entry, key: VariantKey) -> Rendered:
         _, fmt, lang, size, scale, site = key

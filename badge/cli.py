@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 import click
 
@@ -487,6 +487,94 @@ def tokens_create(name: str) -> None:
     registry.close()
     click.echo(f"created token {clean!r}; store it now, it is not shown again:")
     click.echo(token)
+
+
+@cli.command()
+@click.argument("shop_id")
+@click.option("--format", "fmt", type=click.Choice(["svg", "png"]), required=True)
+@click.option(
+    "--lang", type=click.Choice(["nl", "fr", "de", "en"]), default="nl", show_default=True
+)
+@click.option("--size", type=click.Choice(["s", "m", "l"]), default="m", show_default=True)
+@click.option("--scale", type=click.IntRange(1, 3), default=1, show_default=True, help="PNG only.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@friendly
+def render(shop_id: str, fmt: str, lang: str, size: str, scale: int, output: Path) -> None:
+    """Write the shop's current badge, signed, to a file."""
+    import anyio
+
+    from badge.badges import BadgeService, Format
+    from badge.i18n import Lang
+    from badge.render.svg import Size
+    from badge.signing import KeyStore
+
+    settings = load_settings()
+    registry = registry_from_env()
+    if registry.get_shop(shop_id) is None:
+        registry.close()
+        fail(f"no shop with id {shop_id!r}")
+    keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
+    keys_store.ensure()
+    service = BadgeService(settings, registry, keys_store)
+    rendered = anyio.run(
+        service.get,
+        shop_id,
+        cast(Format, fmt),
+        cast(Lang, lang),
+        cast(Size, size),
+        scale if fmt == "png" else 1,
+        None,
+    )
+    registry.close()
+    output.write_bytes(rendered.body)
+    entry = service.entries[shop_id]
+    click.echo(f"wrote {output} ({len(rendered.body)} bytes, {fmt}, state {entry.state})")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable verdict.")
+@friendly
+def verify(file: Path, as_json: bool) -> None:
+    """Check a badge file; exit 0 only when genuine, unexpired and certified now."""
+    from badge.signing import KeyStore
+    from badge.verify.check import MAX_UPLOAD_BYTES, extract_token
+    from badge.verify.verdict import judge, not_genuine
+
+    settings = load_settings()
+    if file.stat().st_size > MAX_UPLOAD_BYTES:
+        fail(f"{file} is larger than {MAX_UPLOAD_BYTES} bytes; badges are a few kilobytes")
+    data = file.read_bytes()
+    try:
+        token = extract_token(data, None)
+    except BadgeError as exc:
+        verdict = not_genuine(exc.message)
+    else:
+        keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
+        keys_store.ensure()
+        claims, _ = keys_store.verify(token)
+        subject = claims.get("sub") if claims else None
+        registry = registry_from_env()
+        live = registry.get_shop(subject) if isinstance(subject, str) else None
+        registry.close()
+        verdict = judge(
+            token,
+            keys_store,
+            live,
+            live.public_state(today()) if live else None,
+            issuer=settings.public_url,
+        )
+    if as_json:
+        click.echo(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{'GENUINE' if verdict.genuine else 'NOT GENUINE'}: {verdict.reason}")
+        if verdict.shop_id:
+            click.echo(f"issued to:  {verdict.shop_name} ({verdict.shop_id})")
+            click.echo(f"domains:    {', '.join(verdict.domains)}")
+            click.echo(f"issued at:  {verdict.issued_at}; expires {verdict.expires_at}")
+            click.echo(f"state then: {verdict.state_then}; now: {verdict.state_now}")
+    if not verdict.ok:
+        raise SystemExit(1)
 
 
 def main() -> None:

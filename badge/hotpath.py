@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, cast
 from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -139,7 +139,7 @@ def _referer_host(scope: Scope) -> str | None:
             host = rest.split(b"/", 1)[0].rsplit(b"@", 1)[-1].split(b":", 1)[0]
             if not host or len(host) > 253:
                 return None
-            return host.decode("latin-1").lower()
+            return str(host.decode("latin-1")).lower()
     return None
 
 
@@ -148,7 +148,7 @@ def _lang_hint(query: bytes) -> Lang:
         if part.startswith(b"lang="):
             value = part[5:].decode("latin-1")
             if value in _LANGS:
-                return value  # type: ignore[return-value]
+                return value
     return DEFAULT_LANG
 
 
@@ -180,7 +180,7 @@ def _parse_query(query: bytes, fmt: Format) -> tuple[Lang, Size, int, str | None
             if not text or len(text) > 253:
                 raise BadRequestParam("d: not a host name")
             host = text.lower()
-    return lang, size, scale, host  # type: ignore[return-value]
+    return cast(Lang, lang), cast(Size, size), scale, host
 
 
 def _short(value: str) -> str:

@@ -6,7 +6,7 @@ import functools
 import gettext
 import io
 from importlib import resources
-from typing import Final, Literal, cast, get_args
+from typing import Final, Literal, get_args
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -21,7 +21,7 @@ def parse_lang(value: str | None) -> Lang | None:
     if value is None:
         return None
     value = value.strip().lower()[:2]
-    return cast(Lang, value) if value in LANGS else None
+    return value if value in LANGS else None
 
 
 def negotiate(query_lang: str | None, accept_language: str | None) -> Lang:

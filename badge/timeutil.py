@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -10,3 +10,10 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 
 def today() -> date:
     return datetime.now(BRUSSELS).date()
+
+
+def seconds_to_midnight() -> float:
+    """Until the next Belgian calendar day, when derived states such as `expired` may change."""
+    now = datetime.now(BRUSSELS)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=BRUSSELS)
+    return (midnight - now).total_seconds()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 State = Literal["certified", "suspended", "revoked"]
 PublicState = Literal["certified", "suspended", "revoked", "expired", "unknown"]
@@ -115,3 +115,47 @@ class Sighting:
 
 def _iso(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def shop_to_record(shop: Shop) -> dict[str, object]:
+    """The stored form of a shop (no derived fields), for the shared Redis cache."""
+    return {
+        "id": shop.id,
+        "display_name": shop.display_name,
+        "legal_name": shop.legal_name,
+        "enterprise_number": shop.enterprise_number,
+        "domains": list(shop.domains),
+        "categories": list(shop.categories),
+        "state": shop.state,
+        "state_since": shop.state_since.isoformat(),
+        "certified_since": _iso(shop.certified_since),
+        "valid_until": _iso(shop.valid_until),
+        "last_audit": _iso(shop.last_audit),
+        "created_at": shop.created_at.isoformat(),
+        "updated_at": shop.updated_at.isoformat(),
+    }
+
+
+def shop_from_record(data: dict[str, Any]) -> Shop:
+    def day(value: object) -> date | None:
+        return None if value is None else date.fromisoformat(str(value))
+
+    state = data["state"]
+    if state not in STATES:
+        raise ValueError(f"bad state {state!r}")
+    categories = tuple(c for c in data["categories"] if c in CATEGORIES)
+    return Shop(
+        id=str(data["id"]),
+        display_name=str(data["display_name"]),
+        legal_name=str(data["legal_name"]),
+        enterprise_number=str(data["enterprise_number"]),
+        domains=tuple(str(d) for d in data["domains"]),
+        categories=categories,
+        state=state,
+        state_since=datetime.fromisoformat(data["state_since"]),
+        certified_since=day(data["certified_since"]),
+        valid_until=day(data["valid_until"]),
+        last_audit=day(data["last_audit"]),
+        created_at=datetime.fromisoformat(data["created_at"]),
+        updated_at=datetime.fromisoformat(data["updated_at"]),
+    )

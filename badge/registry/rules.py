@@ -7,7 +7,7 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Final, cast
+from typing import Final
 from urllib.parse import urlsplit
 
 import idna
@@ -137,7 +137,7 @@ def parse_category(raw: str) -> Category:
     value = raw.strip().lower().replace("-", "_")
     if value not in CATEGORIES:
         raise ValidationError(f"unknown category {raw!r}; choose from {', '.join(CATEGORIES)}")
-    return cast(Category, value)
+    return value
 
 
 def parse_categories(raw: Iterable[str]) -> tuple[Category, ...]:
@@ -154,7 +154,7 @@ def parse_state(raw: str) -> State:
         )
     if value not in STATES:
         raise ValidationError(f"unknown state {raw!r}; choose from {', '.join(STATES)}")
-    return cast(State, value)
+    return value
 
 
 def parse_date(raw: str | None, what: str) -> date | None:

@@ -15,7 +15,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-from fontTools.pens.recordingPen import RecordingPen
+from fontTools.pens.recordingPen import DecomposingRecordingPen
 from fontTools.ttLib import TTFont
 
 Weight = Literal["regular", "semibold", "bold"]
@@ -113,8 +113,10 @@ def _kern(weight: Weight, left: str, right: str) -> int:
 
 @lru_cache(maxsize=4096)
 def _outline(weight: Weight, glyph: str) -> tuple[Command, ...]:
-    pen = RecordingPen()
-    _font(weight).glyphs[glyph].draw(pen)
+    glyphs = _font(weight).glyphs
+    # Accented letters are composites; flatten them into plain contours.
+    pen = DecomposingRecordingPen(glyphs)
+    glyphs[glyph].draw(pen)
     return tuple(
         (op, tuple(None if p is None else (float(p[0]), float(p[1])) for p in args))
         for op, args in pen.value
@@ -167,8 +169,15 @@ class _Writer:
         self.x, self.y = x, y
         self.last = ""
         self.control: GridPoint | None = None
+        self.start: GridPoint | None = None
 
     def command(self, letter: str, points: list[GridPoint]) -> None:
+        if letter == "m" and self.start is None:
+            # The first moveto is left to the caller, who makes it absolute.
+            self.start = points[0]
+            self.last = "m"
+            self.x, self.y = points[0]
+            return
         control = points[0] if letter == "q" else None
         if letter == "q" and self.control is not None:
             # TrueType curves chain through implied midpoints, so the control point is
@@ -210,7 +219,7 @@ def _join(numbers: list[int]) -> str:
 
 
 @lru_cache(maxsize=2048)
-def _relative_path(text: str, size: float, weight: Weight) -> tuple[str, float]:
+def _relative_path(text: str, size: float, weight: Weight) -> tuple[GridPoint | None, str, float]:
     font = _font(weight)
     scale = size * GRID / font.upm
     writer = _Writer(0, 0)
@@ -223,7 +232,7 @@ def _relative_path(text: str, size: float, weight: Weight) -> tuple[str, float]:
         if glyph is not None:
             _draw(writer, _outline(weight, glyph), grid)
         pen_x += advance
-    return "".join(writer.parts), pen_x * size / font.upm
+    return writer.start, "".join(writer.parts), pen_x * size / font.upm
 
 
 def _draw(
@@ -263,12 +272,12 @@ def _mid(a: GridPoint, b: GridPoint) -> GridPoint:
 
 def text_path(text: str, *, x: float, y: float, size: float, weight: Weight) -> TextPath:
     """Path data for `text` with its baseline starting at (x, y) px, in 1/GRID px units."""
-    body, width = _relative_path(text, size, weight)
-    if not body:
+    start, body, width = _relative_path(text, size, weight)
+    if start is None:
         return TextPath(d="", width=width)
-    origin = f"M{round(x * GRID)} {round(y * GRID)}"
-    # The first relative moveto becomes part of the absolute start.
-    return TextPath(d=origin + body, width=width)
+    return TextPath(
+        d=f"M{round(x * GRID) + start[0]} {round(y * GRID) + start[1]}{body}", width=width
+    )
 
 
 def fit_text(

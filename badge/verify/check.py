@@ -77,7 +77,7 @@ def extract_token(data: bytes, content_type: str | None = None) -> str:
     """Return the compact JWS baked into a PNG or SVG badge, or raise a 4xx error."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(
-            f"the file is {len(data) // 1024:,} KB; badge files are a few KB "
+            f"the file is {-(-len(data) // 1024):,} KB; badge files are a few KB "
             f"and uploads are limited to {MAX_UPLOAD_BYTES // 1024} KB"
         )
     if sniff_kind(data, content_type) == "png":
@@ -105,24 +105,24 @@ def _looks_like_svg(head: str) -> bool:
     while True:
         while pos < len(head) and head[pos] in " \t\r\n":
             pos += 1
-        rest = head[pos:]
-        if rest.startswith("<?"):
-            saw_xml_decl = saw_xml_decl or _XML_DECL_RE.match(rest) is not None
+        if head.startswith("<?", pos):
+            saw_xml_decl = saw_xml_decl or _XML_DECL_RE.match(head, pos) is not None
             end = head.find("?>", pos)
             if end < 0:
                 return saw_xml_decl
             pos = end + 2
-        elif rest.startswith("<!--"):
+        elif head.startswith("<!--", pos):
             end = head.find("-->", pos + 4)
             if end < 0:
                 return saw_xml_decl
             pos = end + 3
-        elif rest[:9].lower() == "<!doctype":
+        elif head[pos : pos + 9].lower() == "<!doctype":
             # Let the parser refuse an SVG doctype with a clear message; others are HTML.
-            return saw_xml_decl or rest[9:].lstrip().lower().startswith("svg")
+            name = head[pos + 9 : pos + 64].lstrip().lower()
+            return saw_xml_decl or name.startswith("svg")
         else:
             # An XML declaration means "some XML"; the parser then says whether it is an SVG.
-            return saw_xml_decl or _SVG_START_RE.match(rest) is not None
+            return saw_xml_decl or _SVG_START_RE.match(head, pos) is not None
 
 
 def _not_a_badge_message(data: bytes, head: str, content_type: str | None) -> str:
@@ -236,14 +236,14 @@ def _token_from_png(data: bytes) -> str:
             raise Unprocessable("this PNG is truncated")
         body = data[pos + 8 : end]
         (crc,) = struct.unpack_from(">I", data, end)
-        if zlib.crc32(data[pos + 4 : end]) != crc:
+        if zlib.crc32(body, zlib.crc32(ctype)) != crc:
             raise Unprocessable(f"this PNG is damaged (bad checksum in its {ctype.decode()} chunk)")
         pos = end + 4
         if index == 0:
             _check_ihdr(ctype, body)
         elif ctype == b"IEND":
             break
-        elif ctype in _TEXT_CHUNKS and body.split(b"\0", 1)[0] == _KEYWORD:
+        elif ctype in _TEXT_CHUNKS and body.startswith(_KEYWORD + b"\0"):
             if token is not None:
                 raise Unprocessable("this PNG holds more than one Keurmerk signature")
             token = _png_text(ctype, body[len(_KEYWORD) + 1 :])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import random
 import struct
 import time
+import tracemalloc
 import zlib
 from collections.abc import Callable
 
@@ -25,8 +27,21 @@ from badge.verify.check import (
     sniff_kind,
 )
 
-# A safety bound, not a benchmark: every case here should take milliseconds.
+# Safety bounds, not benchmarks: every case takes milliseconds and a few hundred KB at most.
+# The memory bound is what catches an unbounded inflate of a 10 MB bomb, which is still fast.
 FAST = 0.5
+SMALL = 1024 * 1024
+
+
+def peak_memory(data: bytes, content_type: str | None) -> int:
+    """Peak bytes allocated while extracting, not counting the upload itself."""
+    tracemalloc.start()
+    try:
+        with contextlib.suppress(BadgeError):
+            extract_token(data, content_type)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def _b64(raw: bytes) -> str:
@@ -86,15 +101,15 @@ def bare_png(width: int, height: int, *chunks: bytes) -> bytes:
 
 
 def use_bomb(assertion: str = "") -> bytes:
-    """Ten levels of ten-way <use> fan-out: 10**10 shapes if anyone ever rendered it."""
-    levels = ['<g id="u0"><path d="M0 0h9v9H0z"/></g>']
-    for level in range(1, 10):
-        uses = f'<use xlink:href="#u{level - 1}"/>' * 10
-        levels.append(f'<g id="u{level}">{uses}</g>')
+    """About 1 KB: ten levels of four-way <use> fan-out, a million shapes if ever rendered."""
+    levels = ['<g id="a"><path d="M0 0h9v9H0z"/></g>']
+    for level in range(1, 11):
+        uses = f'<use xlink:href="#{chr(96 + level)}"/>' * 4
+        levels.append(f'<g id="{chr(97 + level)}">{uses}</g>')
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         f'xmlns:{PREFIX}="{NAMESPACE}">{assertion}<defs>{"".join(levels)}</defs>'
-        f'<use xlink:href="#u9"/></svg>'
+        f'<use xlink:href="#k"/></svg>'
     ).encode()
 
 
@@ -179,6 +194,13 @@ HOSTILE: list[object] = [
     # Size and shape bombs.
     pytest.param(use_bomb, None, Unprocessable, NOT_FOUND_MESSAGE, id="svg-use-bomb-1kb"),
     pytest.param(
+        lambda: use_bomb().replace(b"</defs>", b"<defs>" + b"<g/>" * 5_000 + b"</defs></defs>"),
+        None,
+        Unprocessable,
+        "elements",
+        id="svg-use-bomb-padded-past-element-limit",
+    ),
+    pytest.param(
         lambda: svg(body="<g>" * 10_000 + "</g>" * 10_000),
         None,
         Unprocessable,
@@ -192,7 +214,7 @@ HOSTILE: list[object] = [
         lambda: svg(body=f"<!--{'x' * MAX_UPLOAD_BYTES}-->"),
         "image/svg+xml",
         PayloadTooLarge,
-        "512 KB",
+        "513 KB; badge files are a few KB and uploads are limited to 512 KB",
         id="svg-over-the-limit",
     ),
     pytest.param(
@@ -545,6 +567,7 @@ def test_hostile_file_is_refused_fast(
     assert type(caught.value) is error, caught.value.message
     caught.match(match)
     assert elapsed < FAST, f"took {elapsed:.3f}s"
+    assert peak_memory(data, content_type) < SMALL
     # Never echo file content (like a file:///etc/passwd expansion) back to the caller.
     assert "root:" not in caught.value.message
     assert TOKEN not in caught.value.message
@@ -560,6 +583,7 @@ def test_valid_badge_yields_token_fast(
     elapsed = time.perf_counter() - start
     assert token == TOKEN
     assert elapsed < FAST, f"took {elapsed:.3f}s"
+    assert peak_memory(data, content_type) < SMALL
 
 
 def test_test_pngs_are_real_pngs() -> None:

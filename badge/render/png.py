@@ -1,0 +1,111 @@
+"""The badge as PNG: cairosvg rasterises our SVG, Pillow shrinks it, and the signature is
+baked into one iTXt chunk right after IHDR.
+
+This is CPU work and synchronous; callers run it in a thread.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from typing import cast
+
+import cairosvg
+from PIL import Image
+
+from badge.render.baking import PNG_KEYWORD
+from badge.render.svg import check_token
+
+SCALES = frozenset({1, 2, 3})
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+RGB = tuple[int, int, int]
+
+
+def render_png(svg: str, *, scale: int, token: str | None) -> bytes:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be 1, 2 or 3, not {scale!r}")
+    raw = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale, background_color="#fff")
+    png = _optimise(raw)
+    if token is None:
+        return png
+    return _insert_after_ihdr(png, _itxt(PNG_KEYWORD, check_token(token)))
+
+
+def _optimise(raw: bytes) -> bytes:
+    with Image.open(io.BytesIO(raw)) as decoded:
+        # Badges sit on white and the background is painted, so alpha carries nothing.
+        image = decoded.convert("RGB")
+    colours = image.getcolors(maxcolors=256)
+    if colours is not None:
+        image = _to_palette(image, sorted(cast(RGB, rgb) for _count, rgb in colours))
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _to_palette(image: Image.Image, palette: list[RGB]) -> Image.Image:
+    # Quantising against a palette that holds every colour exactly is lossless; Pillow's
+    # adaptive quantisers may merge colours even when there are few.
+    reference = Image.new("P", (1, 1))
+    reference.putpalette([channel for rgb in palette for channel in rgb])
+    return image.quantize(palette=reference, dither=Image.Dither.NONE)
+
+
+def _itxt(keyword: str, text: str) -> bytes:
+    # keyword, NUL, compression flag 0, method 0, empty language tag and translated keyword.
+    data = keyword.encode("latin-1") + b"\x00\x00\x00\x00\x00" + text.encode("utf-8")
+    return _chunk(b"iTXt", data)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def _insert_after_ihdr(png: bytes, chunk: bytes) -> bytes:
+    chunks = list(_chunks(png))
+    if not chunks or chunks[0][0] != b"IHDR":
+        raise ValueError("PNG does not start with IHDR")
+    ihdr_end = len(SIGNATURE) + 12 + len(chunks[0][1])
+    return png[:ihdr_end] + chunk + png[ihdr_end:]
+
+
+def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    if not png.startswith(SIGNATURE):
+        raise ValueError("not a PNG")
+    chunks: list[tuple[bytes, bytes]] = []
+    offset = len(SIGNATURE)
+    while offset < len(png):
+        if offset + 12 > len(png):
+            raise ValueError("truncated PNG chunk")
+        (length,) = struct.unpack(">I", png[offset : offset + 4])
+        kind = png[offset + 4 : offset + 8]
+        data = png[offset + 8 : offset + 8 + length]
+        if len(data) != length or offset + 12 + length > len(png):
+            raise ValueError("truncated PNG chunk")
+        (crc,) = struct.unpack(">I", png[offset + 8 + length : offset + 12 + length])
+        if crc != zlib.crc32(kind + data) & 0xFFFFFFFF:
+            raise ValueError(f"bad CRC in {kind!r} chunk")
+        chunks.append((kind, data))
+        offset += 12 + length
+        if kind == b"IEND":
+            break
+    return chunks
+
+
+def read_itxt(png: bytes, keyword: str) -> list[str]:
+    """Texts of the iTXt chunks with `keyword`, in file order, without decoding pixels."""
+    found: list[str] = []
+    for kind, data in _chunks(png):
+        if kind != b"iTXt":
+            continue
+        name, _, rest = data.partition(b"\x00")
+        if name.decode("latin-1") != keyword or len(rest) < 2:
+            continue
+        compressed, _method = rest[0], rest[1]
+        _language, _, rest = rest[2:].partition(b"\x00")
+        _translated, _, text = rest.partition(b"\x00")
+        found.append((zlib.decompress(text) if compressed else text).decode("utf-8"))
+    return found

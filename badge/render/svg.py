@@ -1,0 +1,221 @@
+"""The badge as SVG: a landscape seal with the mark on the left and text (as paths) on the right.
+
+Output is deterministic (same view and token, same bytes) so it can be cached and
+ETagged, and compact because it is served on every page view of every certified shop.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+from xml.sax.saxutils import escape
+
+from badge.render.artwork import BRAND_BLUE, Mark, mark_svg, number
+from badge.render.baking import ELEMENT, NAMESPACE, PREFIX
+from badge.render.text import GRID, Weight, cap_height, fit_text, has_glyphs, text_path, wrap_text
+
+__all__ = [
+    "CATEGORY_COLOURS",
+    "SIZES",
+    "BadgeView",
+    "Lang",
+    "Mark",
+    "Size",
+    "check_token",
+    "render_svg",
+]
+
+Lang = Literal["nl", "fr", "de", "en"]
+Size = Literal["s", "m", "l"]
+
+CATEGORY_COLOURS: dict[str, str] = {
+    "b2c_member": "#2b9348",
+    "b2b_member": "#1c7ed6",
+    "webshop_partner": "#7048e8",
+    "business_partner": "#d9342b",
+    "sponsor": "#ee8a00",
+}
+
+SIZES: dict[Size, tuple[int, int]] = {"s": (150, 40), "m": (210, 60), "l": (280, 80)}
+
+TITLE_ID = "kb-title"
+INK = "#1f2630"
+MUTED_INK = "#3d434b"
+SHOP_INK = "#58606b"
+BORDER = "#d5dae1"
+
+_TOKEN = re.compile(r"[A-Za-z0-9_\-.]+")
+# Characters XML 1.0 forbids even when escaped; a label containing one would break parsing.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeView:
+    mark: Mark
+    size: Size
+    lang: Lang
+    headline: str
+    status_line: str
+    label: str
+    shop_name: str | None
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    pad: float  # around the mark; the mark's diameter is height - 2 * pad
+    gap: float  # between mark and text
+    right: float
+    radius: float
+    bar: float  # height of the category accent bar
+    headline: tuple[float, float]  # font size and its minimum
+    status: tuple[float, float]
+    shop: tuple[float, float] | None  # None: this size has no room for the shop name
+    leading: float  # baseline-to-baseline distance as a multiple of the font size
+
+
+_LAYOUTS: dict[Size, _Layout] = {
+    "s": _Layout(
+        pad=4, gap=7, right=7, radius=5, bar=3,
+        headline=(11, 9), status=(10.5, 9.5), shop=None, leading=1.18,
+    ),
+    "m": _Layout(
+        pad=6, gap=10, right=10, radius=7, bar=4,
+        headline=(15, 12), status=(13, 10.5), shop=(11.5, 10), leading=1.22,
+    ),
+    "l": _Layout(
+        pad=8, gap=13, right=13, radius=9, bar=5,
+        headline=(20, 16), status=(17, 13.5), shop=(15, 12), leading=1.22,
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    text: str
+    size: float
+    weight: Weight
+    colour: str
+
+
+def check_token(token: str) -> str:
+    """A compact JWS only has base64url characters and dots; anything else could escape CDATA."""
+    if not _TOKEN.fullmatch(token):
+        raise ValueError("token is not a compact JWS")
+    return token
+
+
+def render_svg(view: BadgeView, *, token: str | None) -> str:
+    width, height = SIZES[view.size]
+    layout = _LAYOUTS[view.size]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:{PREFIX}="{NAMESPACE}" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-labelledby="{TITLE_ID}">'
+    ]
+    if token is not None:
+        parts.append(f"<{PREFIX}:{ELEMENT}><![CDATA[{check_token(token)}]]></{PREFIX}:{ELEMENT}>")
+    parts.append(f'<title id="{TITLE_ID}">{_text_node(view.label)}</title>')
+    parts.append(_frame(view, width, height, layout))
+    # Mark and text are centred in the space above the category bar, when there is one.
+    inner = height - (layout.bar if _category_colours(view) else 0)
+    diameter = height - 2 * layout.pad
+    top = (inner - diameter) / 2
+    parts.append(mark_svg(view.mark, x=layout.pad, y=top, diameter=diameter))
+    parts.append(_text(view, width, inner, layout))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _text_node(value: str) -> str:
+    return escape(_XML_ILLEGAL.sub("", value), {'"': "&quot;", "'": "&apos;"})
+
+
+def _frame(view: BadgeView, width: int, height: int, layout: _Layout) -> str:
+    radius = number(layout.radius)
+    # The border sits on half-pixel coordinates so a 1 px line stays crisp at scale 1.
+    border = (
+        f'<rect x=".5" y=".5" width="{width - 1}" height="{height - 1}" rx="{radius}" '
+        f'fill="#fff" stroke="{BORDER}"/>'
+    )
+    colours = _category_colours(view)
+    if not colours:
+        return border
+    # Equal segments along the bottom edge, clipped to the rounded frame.
+    segment = width / len(colours)
+    bars = "".join(
+        f'<rect x="{number(i * segment)}" y="{number(height - layout.bar)}" '
+        f'width="{number(segment + (0 if i == len(colours) - 1 else 0.5))}" '
+        f'height="{number(layout.bar)}" fill="{colour}"/>'
+        for i, colour in enumerate(colours)
+    )
+    clip = (
+        f'<clipPath id="kb-clip"><rect width="{width}" height="{height}" rx="{radius}"/></clipPath>'
+    )
+    return f'{border}<defs>{clip}</defs><g clip-path="url(#kb-clip)">{bars}</g>'
+
+
+def _category_colours(view: BadgeView) -> list[str]:
+    if view.mark != "certified":
+        return []
+    # Fixed order, so the same categories always give the same bar whatever the input order.
+    chosen = set(view.categories)
+    return [colour for key, colour in CATEGORY_COLOURS.items() if key in chosen]
+
+
+def _text(view: BadgeView, width: int, inner: float, layout: _Layout) -> str:
+    left = SIZES[view.size][1] - layout.pad + layout.gap
+    room = width - left - layout.right
+    certified = view.mark == "certified"
+    headline, headline_size = fit_text(
+        view.headline,
+        max_width=room,
+        size=layout.headline[0],
+        min_size=layout.headline[1],
+        weight="bold",
+    )
+    lines = [_Line(headline, headline_size, "bold", BRAND_BLUE if certified else MUTED_INK)]
+    shop = _shop_line(view.shop_name, room, layout)
+    status_lines, status_size = wrap_text(
+        view.status_line,
+        max_width=room,
+        size=layout.status[0],
+        min_size=layout.status[1],
+        weight="semibold",
+    )
+    if shop is not None and len(status_lines) > 1:
+        # The state matters more than the name: a long status takes the shop name's line.
+        shop = None
+    status_colour = INK if certified else MUTED_INK
+    lines.extend(_Line(text, status_size, "semibold", status_colour) for text in status_lines)
+    if shop is not None:
+        lines.append(shop)
+    return _place(lines, left, inner, layout)
+
+
+def _shop_line(name: str | None, room: float, layout: _Layout) -> _Line | None:
+    if layout.shop is None or name is None:
+        return None
+    name = " ".join(name.split())
+    if not name or not has_glyphs(name, "regular"):
+        return None
+    text, size = fit_text(
+        name, max_width=room, size=layout.shop[0], min_size=layout.shop[1], weight="regular"
+    )
+    return _Line(text, size, "regular", SHOP_INK)
+
+
+def _place(lines: list[_Line], left: float, bottom: float, layout: _Layout) -> str:
+    # Centre the block from the first line's cap height to the last baseline, which is
+    # what the eye reads as the text's extent.
+    baselines = [cap_height(lines[0].size, lines[0].weight)]
+    for line in lines[1:]:
+        baselines.append(baselines[-1] + line.size * layout.leading)
+    top = (bottom - baselines[-1]) / 2
+    paths = []
+    for line, baseline in zip(lines, baselines, strict=True):
+        path = text_path(line.text, x=left, y=top + baseline, size=line.size, weight=line.weight)
+        if path.d:
+            paths.append(f'<path fill="{line.colour}" d="{path.d}"/>')
+    return f'<g transform="scale({number(1 / GRID)})">{"".join(paths)}</g>'
