@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from badge import bus, feed
 from badge.admin import admin_routes
@@ -47,6 +48,8 @@ async def readyz(request: Request) -> Response:
         checks["registry"] = f"failing: {type(exc).__name__}"
     fresh = state["badges"].is_fresh(state["badges"].clock())
     checks["change_feed"] = "ok" if fresh else "stale"
+    # Redis is an accelerator: its loss is reported but does not take the instance out.
+    checks["redis_bus"] = state["badges"].bus_status
     ok = ok and fresh
     return JSONResponse(
         {"ready": ok, "checks": checks},
@@ -111,6 +114,21 @@ def core_routes() -> list[BaseRoute]:
     ]
 
 
+class BadgeApp(Starlette):
+    """Starlette with the badge fast path in front of its whole middleware stack.
+
+    Badge requests are nearly all traffic; they skip the error middleware and router.
+    An exception there still reaches uvicorn, which answers 500.
+    """
+
+    def __init__(self, *, stats: HotPathStats, **kwargs: Any) -> None:
+        self.stats = stats
+        super().__init__(**kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return BadgeHotPath(super().build_middleware_stack(), self.stats)
+
+
 def create_app(settings: Settings) -> Starlette:
     stats = HotPathStats()
 
@@ -139,7 +157,13 @@ def create_app(settings: Settings) -> Starlette:
                 tasks.start_soon(feed.poll_registry, settings, registry, keys, badges)
                 tasks.start_soon(feed.flush_sightings, registry, badges, stats)
                 if redis_client is not None:
-                    tasks.start_soon(bus.listen, settings, badges.on_bus_message, badges.mark_fresh)
+                    tasks.start_soon(
+                        bus.listen,
+                        settings,
+                        badges.on_bus_message,
+                        badges.mark_fresh,
+                        badges.set_bus_status,
+                    )
                 yield state
                 tasks.cancel_scope.cancel()
         finally:
@@ -150,11 +174,10 @@ def create_app(settings: Settings) -> Starlette:
                     await redis_client.aclose()
 
     routes: list[BaseRoute] = [*core_routes(), *verify_routes(), *embed_routes(), *admin_routes()]
-    middleware = [Middleware(BadgeHotPath, stats=stats)]
     exception_handlers = {BadgeError: badge_error, HTTPException: http_error}
-    return Starlette(
+    return BadgeApp(
+        stats=stats,
         routes=routes,
-        middleware=middleware,
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )

@@ -121,6 +121,7 @@ class BadgeService:
         self._generic: dict[tuple[str, Format, Lang, Size, int], Rendered] = {}
         self._hosts: dict[str, str] = {}
         self.shared: SharedCache | None = None
+        self.bus_status = "off"
         self.shared_hits = 0
         self.registry_loads = 0
         self.sign_count = 0
@@ -147,6 +148,9 @@ class BadgeService:
             self.invalidate_all()
         else:
             self.invalidate(shop_id)
+
+    def set_bus_status(self, status: str) -> None:
+        self.bus_status = status
 
     def invalidate_all(self) -> None:
         self.entries.clear()

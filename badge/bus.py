@@ -160,6 +160,7 @@ async def listen(
     settings: Settings,
     on_invalidate: Callable[[str], None],
     on_healthy: Callable[[], None],
+    on_status: Callable[[str], None] = lambda status: None,
 ) -> None:
     """Follow the invalidation channel for ever, resubscribing after any failure."""
     backoff = 0.5
@@ -170,6 +171,7 @@ async def listen(
             await asyncio.wait_for(pubsub.subscribe(CHANNEL), timeout=settings.redis_timeout * 4)
             # Messages may have been missed while we were away: drop everything cached.
             on_invalidate(ALL)
+            on_status("subscribed")
             logger.info("subscribed to %s", CHANNEL)
             backoff = 0.5
             last_seen = time.monotonic()
@@ -191,6 +193,7 @@ async def listen(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            on_status("down")
             logger.error(
                 "invalidation bus down (%s); retrying in %.1f s", type(exc).__name__, backoff
             )
@@ -201,7 +204,7 @@ async def listen(
             except Exception:  # noqa: S110 - the connection is already broken
                 pass
         await asyncio.sleep(backoff)
-        backoff = min(5.0, backoff * 2)
+        backoff = min(2.0, backoff * 2)
 
 
 def publish_invalidation_sync(settings: Settings, shop_id: str) -> None:

@@ -1,0 +1,211 @@
+"""`make bench`: the badge endpoints side by side with a bare uvicorn baseline, one run.
+
+Both servers run under the same uvicorn flags on one core each turn; wrk drives them
+from the other core. Rounds alternate between targets so machine noise hits both, and
+we report medians and the ratio to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+UVICORN_FLAGS = [
+    "--no-access-log",
+    "--log-level",
+    "warning",
+    "--no-server-header",
+    "--workers",
+    "1",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(args: list[str], env: dict[str, str], port: int) -> Iterator[None]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            *args,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *UVICORN_FLAGS,
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"server on port {port} did not start") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(url: str, seconds: int, connections: int, headers: list[str]) -> Result:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    for header in headers:
+        command += ["-H", header]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    non = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Result(rps, p50, p99, int(non.group(1)) if non else 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=4, help="length of one wrk round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per target")
+    parser.add_argument("--connections", type=int, default=32)
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk (make bench installs it when root)")
+
+    work = Path(tempfile.mkdtemp(prefix="badge-bench-"))
+    port, base_port = free_port(), free_port()
+    env = dict(os.environ)
+    env.update(
+        BADGE_DATABASE_URL=f"sqlite:///{work / 'bench.db'}",
+        BADGE_KEYS_DIR=str(work / "keys"),
+        BADGE_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        BADGE_ACCESS_LOG="false",
+    )
+    env.pop("BADGE_REDIS_URL", None)
+    badge = [sys.executable, "-m", "badge"]
+    added = subprocess.run(
+        [
+            *badge,
+            "shops",
+            "add",
+            "--name",
+            "Bench Shop",
+            "--legal-name",
+            "Bench Shop BV",
+            "--enterprise-number",
+            "0123.456.749",
+            "--domain",
+            "bench-shop.be",
+            "--category",
+            "b2c_member",
+            "--category",
+            "sponsor",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    shop_id = added.stdout.strip().splitlines()[-1]
+    badge_path = f"/b/{shop_id}.svg"
+
+    with server(["--factory", "badge.app:app_from_env"], env, port):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{badge_path}") as response:
+            body = response.read()
+            etag = response.headers["etag"]
+        # Warm the verification page too, if that route exists in this build.
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v/{shop_id}").read()
+            have_page = True
+        except urllib.error.HTTPError:
+            have_page = False
+    body_file = work / "body.svg"
+    body_file.write_bytes(body)
+    env_base = dict(env, BENCH_BODY_FILE=str(body_file))
+
+    targets: dict[str, tuple[str, list[str]]] = {
+        "baseline (bare uvicorn, same bytes)": ("base", []),
+        f"GET {badge_path} (200)": (badge_path, []),
+        f"GET {badge_path} (304)": (badge_path, [f"If-None-Match: {etag}"]),
+    }
+    if have_page:
+        targets[f"GET /v/{shop_id} (page)"] = (f"/v/{shop_id}", ["Accept-Language: nl-BE"])
+    results: dict[str, list[Result]] = {name: [] for name in targets}
+
+    print(
+        f"wrk -t1 -c{options.connections} -d{options.seconds}s, {options.rounds} rounds, "
+        f"uvicorn {' '.join(UVICORN_FLAGS)}; body {len(body)} bytes",
+        flush=True,
+    )
+    with (
+        server(["--factory", "loadtests.baseline:app_factory"], env_base, base_port),
+        server(["--factory", "badge.app:app_from_env"], env, port),
+    ):
+        for path, headers in targets.values():  # warm-up
+            url = (
+                f"http://127.0.0.1:{base_port}/"
+                if path == "base"
+                else f"http://127.0.0.1:{port}{path}"
+            )
+            wrk(url, 1, options.connections, headers)
+        for _ in range(options.rounds):
+            for name, (path, headers) in targets.items():
+                url = (
+                    f"http://127.0.0.1:{base_port}/"
+                    if path == "base"
+                    else f"http://127.0.0.1:{port}{path}"
+                )
+                results[name].append(wrk(url, options.seconds, options.connections, headers))
+
+    baseline = statistics.median(r.rps for r in results["baseline (bare uvicorn, same bytes)"])
+    print(f"\n{'target':<44} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
+    for name, rounds in results.items():
+        rps = statistics.median(r.rps for r in rounds)
+        p50 = statistics.median(r.p50_ms for r in rounds)
+        p99 = statistics.median(r.p99_ms for r in rounds)
+        errors = sum(r.non_2xx for r in rounds)
+        note = f"  ({errors} non-2xx/3xx)" if errors else ""
+        print(f"{name:<44} {rps:>15.0f} {p50:>8.2f} {p99:>8.2f} {rps / baseline:>7.2f}{note}")
+    print("\nratio = median req/s of the target / median req/s of the baseline, same run")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
