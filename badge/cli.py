@@ -337,7 +337,10 @@ IMPORT_FIELDS = (
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, row). JSON rows count from 1, CSV rows by their file line."""
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{path}: not UTF-8 text (bad byte at {exc.start})") from None
     if path.suffix.lower() == ".json" or text.lstrip().startswith("["):
         try:
             data = json.loads(text)
@@ -354,8 +357,11 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     missing = {"name", "legal_name", "enterprise_number", "domains"} - set(reader.fieldnames or ())
     if missing:
         raise ValidationError(f"{path}: CSV header lacks {', '.join(sorted(missing))}")
-    for row in reader:
-        yield reader.line_num, row
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise ValidationError(f"{path}: line {reader.line_num}: not valid CSV ({exc})") from None
 
 
 def _split(value: Any) -> list[str]:

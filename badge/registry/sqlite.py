@@ -14,6 +14,7 @@ from typing import Any, Final, cast
 from badge.errors import Conflict, NotFound, ValidationError
 from badge.registry import rules
 from badge.registry.model import Category, Event, NewShop, Shop, Sighting, State
+from badge.timeutil import BRUSSELS
 
 MIGRATIONS: Final[tuple[str, ...]] = (
     """
@@ -293,7 +294,9 @@ class SQLiteRegistry:
             rules.check_transition(current.state, state)
             now = _now().isoformat()
             if state == "certified" and current.certified_since is None:
-                db.execute("UPDATE shops SET certified_since = ? WHERE id = ?", (now[:10], shop_id))
+                # A Belgian calendar day, like valid_until; the UTC date is a day off near midnight.
+                day = datetime.fromisoformat(now).astimezone(BRUSSELS).date().isoformat()
+                db.execute("UPDATE shops SET certified_since = ? WHERE id = ?", (day, shop_id))
             db.execute(
                 "UPDATE shops SET state = ?, state_since = ?, updated_at = ? WHERE id = ?",
                 (state, now, now, shop_id),

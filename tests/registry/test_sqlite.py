@@ -1,0 +1,550 @@
+"""SQLiteRegistry against real SQLite files: shops, history, feed, sightings, schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from badge.errors import Conflict, NotFound, ValidationError
+from badge.registry import rules, sqlite
+from badge.registry.model import NewShop, Shop
+from badge.registry.sqlite import (
+    MAX_SIGHTINGS_PER_SHOP,
+    MIGRATIONS,
+    SQLiteRegistry,
+    open_registry,
+)
+from badge.timeutil import today
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "registry" / "badge.db"
+
+
+@pytest.fixture
+def registry(db_path: Path) -> Iterator[SQLiteRegistry]:
+    reg = SQLiteRegistry(db_path)
+    yield reg
+    reg.close()
+
+
+def new_shop(
+    name: str = "Bakkerij Test",
+    *,
+    domains: tuple[str, ...] = ("bakkerij-test.be",),
+    state: str = "certified",
+    categories: tuple[str, ...] = ("b2c_member",),
+    valid_until: str | None = None,
+) -> NewShop:
+    return rules.validate_new_shop(
+        display_name=name,
+        legal_name=name + " BV",
+        enterprise_number="0123.456.749",
+        domains=domains,
+        categories=categories,
+        state=state,
+        certified_since="2024-01-01" if state == "certified" else None,
+        valid_until=valid_until,
+        last_audit="2025-06-01",
+        today=today(),
+    )
+
+
+def add(registry: SQLiteRegistry, name: str = "Bakkerij Test", **kwargs: object) -> Shop:
+    return registry.create_shop(new_shop(name, **kwargs), actor="test")  # type: ignore[arg-type]
+
+
+def raw(db_path: Path) -> sqlite3.Connection:
+    """A second, independent connection, as another process would have."""
+    return sqlite3.connect(db_path, isolation_level=None)
+
+
+# Shops
+
+
+def test_create_and_get(registry: SQLiteRegistry) -> None:
+    shop = add(registry, domains=("https://WWW.Bakkerij-Test.be/", "bücher.be"))
+    assert rules.is_shop_id(shop.id)
+    assert shop.domains == ("bakkerij-test.be", "xn--bcher-kva.be")
+    assert shop.enterprise_number == "0123.456.749"
+    assert shop.state == "certified"
+    assert shop.certified_since == date(2024, 1, 1)
+    assert shop.last_audit == date(2025, 6, 1)
+    assert shop.created_at.tzinfo is not None
+    assert registry.get_shop(shop.id) == shop
+    assert registry.count_shops() == 1
+
+
+@pytest.mark.parametrize(
+    "shop_id",
+    [
+        pytest.param("abcdefghijkmnpqr", id="well-formed-unknown"),
+        pytest.param("", id="empty"),
+        pytest.param("' OR 1=1 --", id="sql"),
+        pytest.param("x" * 10_000, id="huge"),
+    ],
+)
+def test_get_unknown_is_none(registry: SQLiteRegistry, shop_id: str) -> None:
+    add(registry)
+    assert registry.get_shop(shop_id) is None
+
+
+def test_list_is_sorted_by_name_case_insensitively(registry: SQLiteRegistry) -> None:
+    add(registry, "zeta", domains=("zeta.be",))
+    add(registry, "Alpha", domains=("alpha.be",))
+    add(registry, "beta", domains=("beta.be",))
+    assert [s.display_name for s in registry.list_shops()] == ["Alpha", "beta", "zeta"]
+    assert [s.display_name for s in registry.list_shops(limit=1, offset=1)] == ["beta"]
+
+
+def test_update_changes_fields_and_normalises(registry: SQLiteRegistry) -> None:
+    shop = add(registry)
+    updated = registry.update_shop(
+        shop.id,
+        actor="test",
+        display_name="  Bakkerij   Nieuw ",
+        enterprise_number="BE 0970.000.097",
+        domains=("www.Nieuw.be", "nieuw.be", "ander.be:8080"),
+        categories=("sponsor", "B2B-member"),
+    )
+    assert updated.display_name == "Bakkerij Nieuw"
+    assert updated.enterprise_number == "0970.000.097"
+    assert updated.domains == ("nieuw.be", "ander.be")
+    assert updated.categories == ("b2b_member", "sponsor")
+    assert updated.legal_name == shop.legal_name  # untouched fields stay
+    assert updated.updated_at >= shop.updated_at
+    assert registry.get_shop(shop.id) == updated
+    # The old domain is free again.
+    assert registry.find_by_domain("bakkerij-test.be") is None
+    assert registry.find_by_domain("ander.be") == updated
+
+
+def test_update_valid_until_is_an_event(registry: SQLiteRegistry) -> None:
+    shop = add(registry, valid_until="2026-12-31")
+    registry.update_shop(shop.id, actor="renewer", valid_until=date(2027, 12, 31))
+    last = registry.history(shop.id)[-1]
+    assert (last.actor, last.from_state, last.to_state) == ("renewer", "certified", "certified")
+    assert "2027-12-31" in last.reason
+    assert registry.get_shop(shop.id).valid_until == date(2027, 12, 31)  # type: ignore[union-attr]
+    # Same date again: no new event.
+    registry.update_shop(shop.id, actor="renewer", valid_until=date(2027, 12, 31))
+    assert len(registry.history(shop.id)) == 2
+
+
+def test_update_unknown_shop(registry: SQLiteRegistry) -> None:
+    with pytest.raises(NotFound):
+        registry.update_shop("abcdefghijkmnpqr", actor="test", display_name="x")
+
+
+def test_failed_update_changes_nothing(registry: SQLiteRegistry) -> None:
+    first = add(registry, "First", domains=("first.be",))
+    second = add(registry, "Second", domains=("second.be",))
+    cursor = registry.change_cursor()
+    with pytest.raises(Conflict, match=r"first\.be"):
+        registry.update_shop(
+            second.id, actor="test", display_name="Renamed", domains=("www.first.be",)
+        )
+    # The name was written before the domain check failed; the transaction undid it.
+    assert registry.get_shop(second.id) == second
+    assert registry.find_by_domain("first.be") == first
+    assert registry.change_cursor() == cursor
+
+
+def test_domains_are_unique_across_shops(registry: SQLiteRegistry) -> None:
+    first = add(registry, "First", domains=("shop.be",))
+    for variant in ("shop.be", "https://WWW.SHOP.BE:443/", "shop.be."):
+        with pytest.raises(Conflict, match=f"already registered to shop {first.id}"):
+            add(registry, "Copycat", domains=("copycat.be", variant))
+    assert registry.count_shops() == 1
+    assert registry.find_by_domain("copycat.be") is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("bakkerij-test.be", id="plain"),
+        pytest.param("https://WWW.Bakkerij-Test.BE:8443/winkel?x=1", id="url"),
+        pytest.param("  bakkerij-test.be.  ", id="spaces-trailing-dot"),
+    ],
+)
+def test_find_by_domain_with_messy_input(registry: SQLiteRegistry, query: str) -> None:
+    shop = add(registry)
+    assert registry.find_by_domain(query) == shop
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("localhost", id="one-label"),
+        pytest.param("bakkerij-test.com", id="other-tld"),
+        pytest.param("fr.bakkerij-test.be", id="subdomain-not-registered"),
+        pytest.param("%", id="wildcard"),
+        pytest.param("127.0.0.1", id="ip"),
+    ],
+)
+def test_find_by_domain_misses(registry: SQLiteRegistry, query: str) -> None:
+    add(registry)
+    assert registry.find_by_domain(query) is None
+
+
+def test_search_by_name_and_domain(registry: SQLiteRegistry) -> None:
+    bakker = add(registry, "Bakkerij Peeters", domains=("peeters-brood.be",))
+    fiets = add(registry, "Fietsen Plus", domains=("fietsenplus.be",))
+    assert registry.search("peeters") == [bakker]
+    assert registry.search("BAKKERIJ") == [bakker]
+    assert registry.search("fietsenplus.be") == [fiets]
+    assert registry.search("Plus NV") == []  # legal name is "Fietsen Plus BV"
+    assert registry.search("Plus BV") == [fiets]
+    assert registry.search("   ") == []
+    assert registry.search("e", limit=1) == [bakker]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("%", id="percent"),
+        pytest.param("_", id="underscore"),
+        pytest.param("%%", id="double-percent"),
+        pytest.param("B_kkerij", id="underscore-as-any-char"),
+        pytest.param("Bak%ij", id="percent-inside"),
+        pytest.param("\\", id="backslash"),
+    ],
+)
+def test_search_treats_like_wildcards_literally(registry: SQLiteRegistry, query: str) -> None:
+    add(registry, "Bakkerij Test", domains=("bakkerij.be",))
+    add(registry, "Fietsen", domains=("fietsen.be",))
+    assert registry.search(query) == []
+
+
+def test_search_finds_literal_wildcard_characters(registry: SQLiteRegistry) -> None:
+    add(registry, "Plain Shop", domains=("plain.be",))
+    percent = add(registry, "100% Bio", domains=("bio.be",))
+    under = add(registry, "Shop_Underscore", domains=("under.be",))
+    assert registry.search("100%") == [percent]
+    assert registry.search("%") == [percent]
+    assert registry.search("_") == [under]
+
+
+# State changes and the append-only history
+
+
+def test_set_state_records_events(registry: SQLiteRegistry) -> None:
+    shop = add(registry)
+    before = datetime.now(UTC).replace(microsecond=0)
+    event = registry.set_state(shop.id, "suspended", reason="  committee  review ", actor="alice")
+    after = datetime.now(UTC)
+    assert (event.shop_id, event.actor, event.from_state, event.to_state) == (
+        shop.id,
+        "alice",
+        "certified",
+        "suspended",
+    )
+    assert event.reason == "committee review"
+    assert before <= event.at <= after
+    registry.set_state(shop.id, "revoked", reason="expelled", actor="bob")
+    registry.set_state(shop.id, "certified", reason="new audit passed", actor="carol")
+
+    history = registry.history(shop.id)
+    assert [(e.from_state, e.to_state, e.actor, e.reason) for e in history] == [
+        (None, "certified", "test", "registered"),
+        ("certified", "suspended", "alice", "committee review"),
+        ("suspended", "revoked", "bob", "expelled"),
+        ("revoked", "certified", "carol", "new audit passed"),
+    ]
+    assert history[1] == event
+    assert [e.seq for e in history] == sorted(e.seq for e in history)
+    current = registry.get_shop(shop.id)
+    assert current is not None
+    assert current.state == "certified"
+    assert current.state_since >= event.at
+    assert history[-1].to_json()["from"] == "revoked"
+
+
+@pytest.mark.parametrize(
+    ("start", "target", "message"),
+    [
+        pytest.param("certified", "certified", "already certified", id="same-state"),
+        pytest.param("revoked", "suspended", "cannot become suspended", id="revoked-suspended"),
+    ],
+)
+def test_illegal_state_change_changes_nothing(
+    registry: SQLiteRegistry, start: str, target: str, message: str
+) -> None:
+    shop = add(registry)
+    if start != "certified":
+        registry.set_state(shop.id, start, reason="setup", actor="test")  # type: ignore[arg-type]
+    before = registry.get_shop(shop.id)
+    events = registry.history(shop.id)
+    cursor = registry.change_cursor()
+    with pytest.raises(Conflict, match=message):
+        registry.set_state(shop.id, target, reason="try", actor="test")  # type: ignore[arg-type]
+    assert registry.get_shop(shop.id) == before
+    assert registry.history(shop.id) == events
+    assert registry.change_cursor() == cursor
+
+
+def test_set_state_needs_a_reason_and_a_shop(registry: SQLiteRegistry) -> None:
+    shop = add(registry)
+    with pytest.raises(ValidationError, match="reason is empty"):
+        registry.set_state(shop.id, "suspended", reason="  ", actor="test")
+    with pytest.raises(NotFound):
+        registry.set_state("abcdefghijkmnpqr", "suspended", reason="x", actor="test")
+    assert len(registry.history(shop.id)) == 1
+
+
+def test_first_certification_sets_certified_since_as_belgian_day(
+    registry: SQLiteRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = add(registry, domains=("new.be",), state="suspended")
+    assert shop.certified_since is None
+    # Validity dates are Belgian calendar days: 22:30 UTC on 30 June is 1 July in Brussels.
+    monkeypatch.setattr(sqlite, "_now", lambda: datetime(2026, 6, 30, 22, 30, tzinfo=UTC))
+    registry.set_state(shop.id, "certified", reason="audit passed", actor="test")
+    certified = registry.get_shop(shop.id)
+    assert certified is not None
+    assert certified.certified_since == date(2026, 7, 1)
+    # A later re-certification keeps the original date.
+    monkeypatch.setattr(sqlite, "_now", lambda: datetime(2026, 8, 1, 10, 0, tzinfo=UTC))
+    registry.set_state(shop.id, "suspended", reason="x", actor="test")
+    registry.set_state(shop.id, "certified", reason="y", actor="test")
+    assert registry.get_shop(shop.id).certified_since == date(2026, 7, 1)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("UPDATE events SET reason = 'forged'", id="update"),
+        pytest.param("UPDATE events SET to_state = 'certified' WHERE seq = 2", id="update-one"),
+        pytest.param("DELETE FROM events", id="delete"),
+        pytest.param("DELETE FROM events WHERE seq = 1", id="delete-one"),
+    ],
+)
+def test_events_are_append_only(registry: SQLiteRegistry, db_path: Path, sql: str) -> None:
+    shop = add(registry)
+    registry.set_state(shop.id, "suspended", reason="review", actor="test")
+    history = registry.history(shop.id)
+    conn = raw(db_path)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute(sql)
+    finally:
+        conn.close()
+    assert registry.history(shop.id) == history
+
+
+# Import
+
+
+def test_import_creates_all(registry: SQLiteRegistry) -> None:
+    ticks: list[int] = []
+    batch = [new_shop(f"Shop {i}", domains=(f"shop{i}.be",)) for i in range(5)]
+    created = registry.import_shops(batch, actor="importer", progress=ticks.append)
+    assert [s.display_name for s in created] == [f"Shop {i}" for i in range(5)]
+    assert len({s.id for s in created}) == 5
+    assert ticks == [1] * 5
+    assert registry.count_shops() == 5
+    assert registry.history(created[0].id)[0].actor == "importer"
+
+
+@pytest.mark.parametrize(
+    "clash",
+    [
+        pytest.param("within-batch", id="duplicate-in-batch"),
+        pytest.param("existing", id="already-registered"),
+    ],
+)
+def test_import_is_all_or_nothing(registry: SQLiteRegistry, clash: str) -> None:
+    existing = add(registry, "Existing", domains=("existing.be",))
+    cursor = registry.change_cursor()
+    duplicate = "shop1.be" if clash == "within-batch" else "www.existing.be"
+    batch = [
+        new_shop("Shop 0", domains=("shop0.be",)),
+        new_shop("Shop 1", domains=("shop1.be",)),
+        new_shop("Shop 2", domains=("shop2.be", duplicate)),
+        new_shop("Shop 3", domains=("shop3.be",)),
+    ]
+    with pytest.raises(Conflict):
+        registry.import_shops(batch, actor="importer")
+    assert registry.list_shops() == [existing]
+    assert registry.find_by_domain("shop0.be") is None
+    assert registry.change_cursor() == cursor
+    # A good batch afterwards still works: the failed one left no lock or half rows.
+    registry.import_shops(batch[:2], actor="importer")
+    assert registry.count_shops() == 3
+
+
+# Change feed
+
+
+def test_change_feed_cursor_advances(registry: SQLiteRegistry) -> None:
+    start = registry.change_cursor()
+    assert registry.changes_since(start) == (start, [])
+    a = add(registry, "A", domains=("a.be",))
+    b = add(registry, "B", domains=("b.be",))
+    cursor, changed = registry.changes_since(start)
+    assert cursor > start
+    assert changed == sorted([a.id, b.id])
+    assert cursor == registry.change_cursor()
+    assert registry.changes_since(cursor) == (cursor, [])
+
+    registry.set_state(a.id, "suspended", reason="r", actor="t")
+    registry.set_state(a.id, "certified", reason="r", actor="t")
+    registry.update_shop(b.id, actor="t", display_name="B2")
+    later, changed = registry.changes_since(cursor)
+    assert later > cursor
+    assert changed == sorted([a.id, b.id])  # each id once, however often it changed
+    assert registry.changes_since(later) == (later, [])
+
+
+def test_change_feed_sees_writes_from_another_connection(db_path: Path) -> None:
+    reader = SQLiteRegistry(db_path)
+    writer = SQLiteRegistry(db_path)
+    try:
+        cursor = reader.change_cursor()
+        shop = add(writer)
+        later, changed = reader.changes_since(cursor)
+        assert changed == [shop.id]
+        writer.set_state(shop.id, "revoked", reason="fraud", actor="t")
+        _, changed = reader.changes_since(later)
+        assert changed == [shop.id]
+        assert reader.get_shop(shop.id).state == "revoked"  # type: ignore[union-attr]
+    finally:
+        reader.close()
+        writer.close()
+
+
+# Sightings
+
+
+def test_sightings_accumulate(registry: SQLiteRegistry) -> None:
+    shop = add(registry)
+    registry.record_sightings({(shop.id, "bakkerij-test.be", True): 3})
+    registry.record_sightings(
+        {(shop.id, "bakkerij-test.be", True): 4, (shop.id, "evil.be", False): 1}
+    )
+    registry.record_sightings({})
+    seen = {s.host: s for s in registry.sightings(shop_id=shop.id)}
+    assert seen["bakkerij-test.be"].count == 7
+    assert seen["bakkerij-test.be"].registered is True
+    assert seen["evil.be"].count == 1
+    assert seen["bakkerij-test.be"].first_seen <= seen["bakkerij-test.be"].last_seen
+    assert [s.host for s in registry.sightings(unregistered_only=True)] == ["evil.be"]
+    # Ordered by count, most seen first.
+    assert [s.host for s in registry.sightings()] == ["bakkerij-test.be", "evil.be"]
+
+
+def test_sightings_are_bounded_per_shop(registry: SQLiteRegistry) -> None:
+    shop = add(registry, "A", domains=("a.be",))
+    other = add(registry, "B", domains=("b.be",))
+    flood = {(shop.id, f"h{i}.evil.be", False): 1 for i in range(MAX_SIGHTINGS_PER_SHOP + 50)}
+    registry.record_sightings(flood)
+    registry.record_sightings({(shop.id, "one-more.evil.be", False): 1})
+    kept = registry.sightings(shop_id=shop.id)
+    assert len(kept) == MAX_SIGHTINGS_PER_SHOP
+    assert "one-more.evil.be" not in {s.host for s in kept}
+    # Known hosts still count up at the bound.
+    registry.record_sightings({(shop.id, "h0.evil.be", False): 5})
+    counts = {s.host: s.count for s in registry.sightings(shop_id=shop.id)}
+    assert counts["h0.evil.be"] == 6
+    # The bound is per shop: another shop is not starved.
+    registry.record_sightings({(other.id, "b.be", True): 1})
+    assert [s.host for s in registry.sightings(shop_id=other.id)] == ["b.be"]
+
+
+# Tokens
+
+
+def test_tokens(registry: SQLiteRegistry) -> None:
+    registry.add_token("crm", "d1")
+    registry.add_token("ops", "d2")
+    with pytest.raises(Conflict, match="'crm' already exists"):
+        registry.add_token("crm", "d3")
+    assert sorted(registry.token_digests()) == [("crm", "d1"), ("ops", "d2")]
+
+
+# Schema
+
+
+def _schema_versions(db_path: Path) -> list[int]:
+    conn = raw(db_path)
+    try:
+        return [r[0] for r in conn.execute("SELECT version FROM schema_version")]
+    finally:
+        conn.close()
+
+
+def test_reopen_keeps_data_and_schema_version(db_path: Path) -> None:
+    first = SQLiteRegistry(db_path)
+    shop = add(first)
+    first.set_state(shop.id, "suspended", reason="review", actor="t")
+    first.add_token("crm", "digest")
+    first.close()
+    assert _schema_versions(db_path) == [len(MIGRATIONS)]
+
+    again = SQLiteRegistry(db_path)
+    try:
+        reloaded = again.get_shop(shop.id)
+        assert reloaded is not None
+        assert reloaded.state == "suspended"
+        assert reloaded.domains == shop.domains
+        assert len(again.history(shop.id)) == 2
+        assert again.token_digests() == [("crm", "digest")]
+    finally:
+        again.close()
+    assert _schema_versions(db_path) == [len(MIGRATIONS)]
+
+
+def test_newer_schema_refuses_to_open(db_path: Path) -> None:
+    SQLiteRegistry(db_path).close()
+    conn = raw(db_path)
+    conn.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS) + 1,))
+    conn.close()
+    with pytest.raises(RuntimeError, match=r"schema version \d+ is newer than this code"):
+        SQLiteRegistry(db_path)
+    # Nothing was touched, and the file is still usable once the version is right.
+    assert _schema_versions(db_path) == [len(MIGRATIONS) + 1]
+    conn = raw(db_path)
+    conn.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS),))
+    conn.close()
+    SQLiteRegistry(db_path).close()
+
+
+def test_append_only_triggers_exist_after_migration(db_path: Path) -> None:
+    SQLiteRegistry(db_path).close()
+    conn = raw(db_path)
+    try:
+        triggers = {
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
+    finally:
+        conn.close()
+    assert {"events_append_only_update", "events_append_only_delete"} <= triggers
+
+
+def test_memory_database_refused() -> None:
+    with pytest.raises(ValidationError, match="file path"):
+        open_registry(Path(":memory:"))
+
+
+def test_open_registry_creates_parent_directories(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "badge.db"
+    reg = open_registry(path)
+    reg.ping()
+    reg.close()
+    assert path.exists()
+
+
+def test_valid_until_is_stored_as_date(registry: SQLiteRegistry) -> None:
+    until = today() - timedelta(days=1)
+    shop = add(registry, valid_until=until.isoformat())
+    stored = registry.get_shop(shop.id)
+    assert stored is not None
+    assert stored.valid_until == until
+    assert stored.public_state(today()) == "expired"
+    assert stored.state == "certified"

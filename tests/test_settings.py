@@ -1,0 +1,238 @@
+"""Settings: defaults, every BADGE_* variable, clear errors, and secrets that never print."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from badge.settings import Secret, Settings, SettingsError, redact_url
+
+
+def test_defaults() -> None:
+    s = Settings.from_env({})
+    assert s == Settings()
+    assert (s.host, s.port, s.workers) == ("127.0.0.1", 8000, 1)
+    assert s.database_url.reveal() == "sqlite:///./var/badge.db"
+    assert s.sqlite_path == Path("var/badge.db")
+    assert s.redis_url is None
+    assert s.keys_dir == Path("./var/keys")
+    assert s.public_url == "http://127.0.0.1:8000"
+    assert s.access_log is False
+    assert s.log_level == "info"
+    assert s.token_ttl == 24 * 3600
+
+
+def test_default_browser_and_cdn_staleness_is_at_most_five_minutes() -> None:
+    s = Settings()
+    assert s.max_age + s.stale_while_revalidate <= 300
+
+
+def test_from_env_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BADGE_HOST", "BADGE_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BADGE_PORT", "9123")
+    s = Settings.from_env()
+    assert s.port == 9123
+    assert s.public_url == "http://127.0.0.1:9123"
+
+
+FULL_ENV = {
+    "BADGE_HOST": "0.0.0.0",
+    "BADGE_PORT": "8080",
+    "BADGE_WORKERS": "4",
+    "BADGE_DATABASE_URL": "sqlite:////srv/badge/registry.db",
+    "BADGE_REDIS_URL": "redis://:hunter2@redis.internal:6379/3",
+    "BADGE_KEYS_DIR": "/srv/badge/keys",
+    "BADGE_PUBLIC_URL": "https://badge.becommerce.be/",
+    "BADGE_MAX_AGE": "120",
+    "BADGE_STALE_WHILE_REVALIDATE": "30",
+    "BADGE_TOKEN_TTL": "3600",
+    "BADGE_STALE_LIMIT": "90.5",
+    "BADGE_REDIS_TIMEOUT": "0.5",
+    "BADGE_POLL_INTERVAL": "1",
+    "BADGE_ACCESS_LOG": "yes",
+    "BADGE_LOG_LEVEL": "WARNING",
+}
+
+
+def test_every_variable_is_parsed() -> None:
+    s = Settings.from_env(FULL_ENV)
+    assert s.host == "0.0.0.0"
+    assert s.port == 8080
+    assert s.workers == 4
+    assert s.database_url.reveal() == "sqlite:////srv/badge/registry.db"
+    assert s.sqlite_path == Path("/srv/badge/registry.db")
+    assert s.redis_url is not None
+    assert s.redis_url.reveal() == "redis://:hunter2@redis.internal:6379/3"
+    assert s.keys_dir == Path("/srv/badge/keys")
+    assert s.public_url == "https://badge.becommerce.be"  # trailing slash dropped
+    assert s.max_age == 120
+    assert s.stale_while_revalidate == 30
+    assert s.token_ttl == 3600
+    assert s.stale_limit == 90.5
+    assert s.redis_timeout == 0.5
+    assert s.poll_interval == 1.0
+    assert s.access_log is True
+    assert s.log_level == "warning"
+    # Each field differs from its default, so a variable silently ignored would show.
+    defaults = Settings()
+    unchanged = [
+        f.name
+        for f in dataclasses.fields(Settings)
+        if getattr(s, f.name) == getattr(defaults, f.name)
+    ]
+    assert unchanged == []
+
+
+def test_every_field_has_a_variable() -> None:
+    names = {f"BADGE_{f.name.upper()}" for f in dataclasses.fields(Settings)}
+    assert names == set(FULL_ENV)
+
+
+def test_blank_values_mean_default() -> None:
+    env = dict.fromkeys(FULL_ENV, "  ")
+    assert Settings.from_env(env) == Settings()
+
+
+def test_values_are_stripped() -> None:
+    s = Settings.from_env({"BADGE_PORT": " 9000 ", "BADGE_HOST": " ::1 "})
+    assert s.port == 9000
+    assert s.host == "::1"
+    assert s.public_url == "http://[::1]:9000"
+
+
+def test_public_url_follows_host_and_port() -> None:
+    s = Settings.from_env({"BADGE_HOST": "0.0.0.0", "BADGE_PORT": "9000"})
+    assert s.public_url == "http://0.0.0.0:9000"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("1", True, id="1"),
+        pytest.param("TRUE", True, id="TRUE"),
+        pytest.param("on", True, id="on"),
+        pytest.param("0", False, id="0"),
+        pytest.param("no", False, id="no"),
+        pytest.param("Off", False, id="Off"),
+        pytest.param("", False, id="empty"),
+    ],
+)
+def test_boolean_values(value: str, expected: bool) -> None:
+    assert Settings.from_env({"BADGE_ACCESS_LOG": value}).access_log is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("BADGE_PORT", "abc", id="port-text"),
+        pytest.param("BADGE_PORT", "0", id="port-zero"),
+        pytest.param("BADGE_PORT", "70000", id="port-too-big"),
+        pytest.param("BADGE_PORT", "80.5", id="port-fraction"),
+        pytest.param("BADGE_WORKERS", "0", id="workers-zero"),
+        pytest.param("BADGE_MAX_AGE", "-1", id="max-age-negative"),
+        pytest.param("BADGE_STALE_WHILE_REVALIDATE", "lots", id="swr-text"),
+        pytest.param("BADGE_TOKEN_TTL", "10", id="token-ttl-too-short"),
+        pytest.param("BADGE_STALE_LIMIT", "abc", id="stale-limit-text"),
+        pytest.param("BADGE_STALE_LIMIT", "0", id="stale-limit-zero"),
+        pytest.param("BADGE_REDIS_TIMEOUT", "60", id="redis-timeout-too-long"),
+        pytest.param("BADGE_POLL_INTERVAL", "0", id="poll-zero"),
+        pytest.param("BADGE_ACCESS_LOG", "maybe", id="access-log-maybe"),
+        pytest.param("BADGE_LOG_LEVEL", "verbose", id="log-level"),
+        pytest.param("BADGE_REDIS_URL", "http://x", id="redis-http"),
+        pytest.param("BADGE_REDIS_URL", "localhost:6379", id="redis-no-scheme"),
+        pytest.param("BADGE_DATABASE_URL", "mysql://user:pw@db/badge", id="database-mysql"),
+        pytest.param("BADGE_DATABASE_URL", "badge.db", id="database-bare-path"),
+        pytest.param("BADGE_DATABASE_URL", "postgresql://u:pw@db/badge", id="database-pg-planned"),
+        pytest.param("BADGE_PUBLIC_URL", "ftp://badge.be", id="public-url-ftp"),
+    ],
+)
+def test_bad_value_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({name: value})
+    message = str(info.value)
+    assert message.startswith(name), message
+    assert "\n" not in message
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("BADGE_REDIS_URL", "http://user:hunter2@cache:6379", id="redis"),
+        pytest.param("BADGE_DATABASE_URL", "mysql://user:hunter2@db/badge", id="mysql"),
+        pytest.param("BADGE_DATABASE_URL", "postgresql://user:hunter2@db/badge", id="postgres"),
+    ],
+)
+def test_error_messages_do_not_leak_passwords(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({name: value})
+    assert "hunter2" not in str(info.value)
+
+
+def test_secret_never_prints() -> None:
+    secret = Secret("hunter2")
+    shown = [
+        repr(secret),
+        str(secret),
+        f"{secret}",
+        f"{secret!r}",
+        format(secret, ""),
+        str((secret,)),
+        str([secret]),
+    ]
+    for text in shown:
+        assert "hunter2" not in text
+        assert "*" in text
+    assert secret.reveal() == "hunter2"
+    assert secret == Secret("hunter2")
+    assert secret != Secret("other")
+    assert secret != "hunter2"
+    assert len({secret, Secret("hunter2")}) == 1
+
+
+def test_settings_repr_hides_secrets() -> None:
+    env = {
+        "BADGE_REDIS_URL": "redis://:hunter2@redis:6379/0",
+        "BADGE_DATABASE_URL": "sqlite:////secret-place/hunter3.db",
+    }
+    s = Settings.from_env(env)
+    text = repr(s) + str(s)
+    assert "hunter2" not in text
+    assert "hunter3" not in text
+    assert "Secret(" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param(
+            "redis://user:hunter2@host:6379/0", "redis://user:***@host:6379/0", id="user-pass"
+        ),
+        pytest.param("redis://:hunter2@host:6379", "redis://:***@host:6379", id="pass-only"),
+        pytest.param(
+            "postgresql://hunter2:hunter2@db/badge",
+            "postgresql://hunter2:***@db/badge",
+            id="user-equals-pass",
+        ),
+        pytest.param("rediss://u:p%40ss@host", "rediss://u:***@host", id="escaped"),
+        pytest.param("redis://u:a:b@host", "redis://u:***@host", id="colon-in-pass"),
+        pytest.param("redis://host:6379/0", "redis://host:6379/0", id="no-password"),
+        pytest.param("redis://user@host", "redis://user@host", id="user-only"),
+        pytest.param("sqlite:///./var/badge.db", "sqlite:///./var/badge.db", id="sqlite"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+def test_settings_are_frozen() -> None:
+    s = Settings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.port = 1  # type: ignore[misc]
+    with pytest.raises((AttributeError, TypeError)):
+        s.extra = 1  # type: ignore[attr-defined]
+    assert dataclasses.replace(s, port=9000).port == 9000
+    assert s.port == 8000
