@@ -23,6 +23,7 @@ from badge.errors import BadgeError
 from badge.hotpath import BadgeHotPath, HotPathStats
 from badge.metrics import Metrics
 from badge.registry.sqlite import open_registry
+from badge.render.text import load_fonts
 from badge.settings import Settings
 from badge.signing import KeyStore
 from badge.state import State, app_state
@@ -140,6 +141,8 @@ def create_app(settings: Settings) -> Starlette:
         keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
         if await anyio.to_thread.run_sync(keys.ensure):
             logger.info("made the first signing key %s in %s", keys.signing_kid, settings.keys_dir)
+        # Parsing the fonts takes about half a second: pay it at start, not on a badge request.
+        await anyio.to_thread.run_sync(load_fonts)
         badges = BadgeService(settings, registry, keys)
         redis_client = None
         if settings.redis_url is not None:

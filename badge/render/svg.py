@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Literal
 from xml.sax.saxutils import escape
 
-from badge.render.artwork import BRAND_BLUE, Mark, mark_svg, number
+from badge.render.artwork import BRAND_BLUE, MARK_FILL, Mark, mark_svg, number
 from badge.render.baking import ELEMENT, NAMESPACE, PREFIX
 from badge.render.text import GRID, Weight, cap_height, fit_text, has_glyphs, text_path, wrap_text
 
 __all__ = [
     "CATEGORY_COLOURS",
+    "LANGS",
     "SIZES",
     "BadgeView",
     "Lang",
@@ -28,6 +29,7 @@ __all__ = [
 
 Lang = Literal["nl", "fr", "de", "en"]
 Size = Literal["s", "m", "l"]
+LANGS: tuple[Lang, ...] = ("nl", "fr", "de", "en")
 
 CATEGORY_COLOURS: dict[str, str] = {
     "b2c_member": "#2b9348",
@@ -37,7 +39,7 @@ CATEGORY_COLOURS: dict[str, str] = {
     "sponsor": "#ee8a00",
 }
 
-SIZES: dict[Size, tuple[int, int]] = {"s": (150, 40), "m": (210, 60), "l": (280, 80)}
+SIZES: dict[Size, tuple[int, int]] = {"s": (160, 40), "m": (210, 60), "l": (280, 80)}
 
 TITLE_ID = "kb-title"
 INK = "#1f2630"
@@ -82,7 +84,7 @@ _LAYOUTS: dict[Size, _Layout] = {
     ),
     "m": _Layout(
         pad=6, gap=10, right=10, radius=7, bar=4,
-        headline=(15, 12), status=(13, 10.5), shop=(11.5, 10), leading=1.22,
+        headline=(15, 12), status=(13, 10.5), shop=(11.5, 9.5), leading=1.22,
     ),
     "l": _Layout(
         pad=8, gap=13, right=13, radius=9, bar=5,
@@ -107,6 +109,8 @@ def check_token(token: str) -> str:
 
 
 def render_svg(view: BadgeView, *, token: str | None) -> str:
+    if view.size not in SIZES or view.lang not in LANGS or view.mark not in MARK_FILL:
+        raise ValueError(f"cannot render {view.mark!r} at size {view.size!r} in {view.lang!r}")
     width, height = SIZES[view.size]
     layout = _LAYOUTS[view.size]
     parts = [
@@ -116,7 +120,7 @@ def render_svg(view: BadgeView, *, token: str | None) -> str:
     ]
     if token is not None:
         parts.append(f"<{PREFIX}:{ELEMENT}><![CDATA[{check_token(token)}]]></{PREFIX}:{ELEMENT}>")
-    parts.append(f'<title id="{TITLE_ID}">{_text_node(view.label)}</title>')
+    parts.append(f'<title id="{TITLE_ID}" xml:lang="{view.lang}">{_text_node(view.label)}</title>')
     parts.append(_frame(view, width, height, layout))
     # Mark and text are centred in the space above the category bar, when there is one.
     inner = height - (layout.bar if _category_colours(view) else 0)
@@ -176,34 +180,36 @@ def _text(view: BadgeView, width: int, inner: float, layout: _Layout) -> str:
         weight="bold",
     )
     lines = [_Line(headline, headline_size, "bold", BRAND_BLUE if certified else MUTED_INK)]
-    shop = _shop_line(view.shop_name, room, layout)
+    # Each line is at most as large as the one above it, so a headline that had to
+    # shrink never ends up smaller than the status under it.
     status_lines, status_size = wrap_text(
         view.status_line,
         max_width=room,
-        size=layout.status[0],
+        size=min(layout.status[0], headline_size),
         min_size=layout.status[1],
         weight="semibold",
     )
-    if shop is not None and len(status_lines) > 1:
-        # The state matters more than the name: a long status takes the shop name's line.
-        shop = None
     status_colour = INK if certified else MUTED_INK
     lines.extend(_Line(text, status_size, "semibold", status_colour) for text in status_lines)
-    if shop is not None:
-        lines.append(shop)
+    # The state matters more than the name: a status on two lines takes the name's line.
+    if len(status_lines) == 1:
+        shop = _shop_line(view.shop_name, room, layout, below=status_size)
+        if shop is not None:
+            lines.append(shop)
     return _place(lines, left, inner, layout)
 
 
-def _shop_line(name: str | None, room: float, layout: _Layout) -> _Line | None:
+def _shop_line(name: str | None, room: float, layout: _Layout, *, below: float) -> _Line | None:
     if layout.shop is None or name is None:
         return None
     name = " ".join(name.split())
     if not name or not has_glyphs(name, "regular"):
         return None
-    text, size = fit_text(
-        name, max_width=room, size=layout.shop[0], min_size=layout.shop[1], weight="regular"
+    size, min_size = layout.shop
+    text, fitted = fit_text(
+        name, max_width=room, size=min(size, below), min_size=min_size, weight="regular"
     )
-    return _Line(text, size, "regular", SHOP_INK)
+    return _Line(text, fitted, "regular", SHOP_INK)
 
 
 def _place(lines: list[_Line], left: float, bottom: float, layout: _Layout) -> str:

@@ -8,6 +8,7 @@ that keeps a badge's text to a few KB. Callers scale the path by 1/GRID.
 from __future__ import annotations
 
 import io
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,8 +29,15 @@ _FILES: dict[Weight, str] = {
     "semibold": "SourceSansPro-Semibold.ttf",
     "bold": "SourceSansPro-Bold.ttf",
 }
-# Invisible characters: dropping them also removes bidi overrides from shop names.
-_ZERO_WIDTH_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Zl", "Zp"})
+# Controls and format characters never show, even when the font has a glyph (soft
+# hyphen); dropping them also removes bidi overrides from shop names.
+_INVISIBLE = frozenset({"Cc", "Cf"})
+# Without a glyph these take no room either: a lone combining mark shouldn't leave a gap.
+_ZERO_WIDTH = _INVISIBLE | {"Cs", "Co", "Cn", "Mn", "Me", "Zl", "Zp"}
+
+# fontTools decompiles tables and glyphs lazily and is not thread-safe; PNG rendering
+# runs in worker threads, so every first touch of a font goes through this lock.
+_LOCK = threading.RLock()
 
 Point = tuple[float, float]
 GridPoint = tuple[int, int]
@@ -56,6 +64,11 @@ class _Font:
 
 @cache
 def _font(weight: Weight) -> _Font:
+    with _LOCK:
+        return _load(weight)
+
+
+def _load(weight: Weight) -> _Font:
     data = (resources.files("font_source_sans_pro") / "files" / _FILES[weight]).read_bytes()
     tt = TTFont(io.BytesIO(data))
     cmap: dict[int, str] = dict(tt.getBestCmap())
@@ -72,29 +85,45 @@ def _font(weight: Weight) -> _Font:
     )
 
 
+def load_fonts() -> None:
+    """Parse the fonts now (about half a second) rather than on the first badge request."""
+    for weight in _FILES:
+        _font(weight)
+
+
 def _kern_subtables(tt: Any) -> tuple[Any, ...]:
     if "GPOS" not in tt:
         return ()
     gpos = tt["GPOS"].table
-    indices: list[int] = []
-    for record in gpos.FeatureList.FeatureRecord:
-        if record.FeatureTag == "kern":
-            indices.extend(i for i in record.Feature.LookupListIndex if i not in indices)
+    indices = sorted(
+        {
+            index
+            for record in gpos.FeatureList.FeatureRecord
+            if record.FeatureTag == "kern"
+            for index in record.Feature.LookupListIndex
+        }
+    )
     subtables: list[Any] = []
-    for index in sorted(indices):
+    for index in indices:
         lookup = gpos.LookupList.Lookup[index]
         for sub in lookup.SubTable:
-            if lookup.LookupType == 9:
-                sub = sub.ExtSubTable
-            if getattr(sub, "LookupType", 2) == 2 or lookup.LookupType == 2:
+            kind = lookup.LookupType
+            if kind == 9:  # extension: the real subtable is wrapped
+                kind, sub = sub.ExtensionLookupType, sub.ExtSubTable
+            if kind == 2:  # pair adjustment
                 subtables.append(sub)
     return tuple(subtables)
 
 
 @lru_cache(maxsize=8192)
 def _kern(weight: Weight, left: str, right: str) -> int:
-    # Pair adjustment as a shaper applies it: the first subtable that covers the pair wins.
-    for sub in _font(weight).kern_subtables:
+    with _LOCK:
+        return _pair_adjustment(_font(weight).kern_subtables, left, right)
+
+
+def _pair_adjustment(subtables: tuple[Any, ...], left: str, right: str) -> int:
+    # As a shaper applies it: the first subtable that covers the pair wins.
+    for sub in subtables:
         if left not in sub.Coverage.glyphs:
             continue
         if sub.Format == 1:
@@ -116,7 +145,8 @@ def _outline(weight: Weight, glyph: str) -> tuple[Command, ...]:
     glyphs = _font(weight).glyphs
     # Accented letters are composites; flatten them into plain contours.
     pen = DecomposingRecordingPen(glyphs)
-    glyphs[glyph].draw(pen)
+    with _LOCK:
+        glyphs[glyph].draw(pen)
     return tuple(
         (op, tuple(None if p is None else (float(p[0]), float(p[1])) for p in args))
         for op, args in pen.value
@@ -133,9 +163,10 @@ def _glyph_run(text: str, weight: Weight) -> list[tuple[str | None, int]]:
             run.append((None, font.space))
             previous = None
             continue
-        name = font.cmap.get(ord(char))
+        category = unicodedata.category(char)
+        name = None if category in _INVISIBLE else font.cmap.get(ord(char))
         if name is None:
-            if unicodedata.category(char) not in _ZERO_WIDTH_CATEGORIES:
+            if category not in _ZERO_WIDTH:
                 run.append((None, font.space))
             previous = None
             continue
@@ -178,6 +209,8 @@ class _Writer:
             self.last = "m"
             self.x, self.y = points[0]
             return
+        if letter == "q" and _nearly_straight((self.x, self.y), *points):
+            letter, points = "l", points[1:]
         control = points[0] if letter == "q" else None
         if letter == "q" and self.control is not None:
             # TrueType curves chain through implied midpoints, so the control point is
@@ -207,6 +240,20 @@ class _Writer:
         self.last = "z"
         self.control = None
         self.x, self.y = start
+
+
+def _nearly_straight(start: GridPoint, control: GridPoint, end: GridPoint) -> bool:
+    # A curve whose control point is within 3/4 of a grid unit of its chord draws as a
+    # line at any scale we render, and a line costs two numbers less.
+    dx, dy = end[0] - start[0], end[1] - start[1]
+    length = (dx * dx + dy * dy) ** 0.5
+    if length == 0:
+        return False
+    offset = abs((control[0] - start[0]) * dy - (control[1] - start[1]) * dx) / length
+    within = all(
+        min(a, b) - 1 <= c <= max(a, b) + 1 for a, b, c in zip(start, end, control, strict=True)
+    )
+    return offset <= 0.75 and within
 
 
 def _join(numbers: list[int]) -> str:
@@ -284,6 +331,7 @@ def fit_text(
     text: str, *, max_width: float, size: float, min_size: float, weight: Weight
 ) -> tuple[str, float]:
     """Shrink `text` to fit `max_width`, not below `min_size`, then cut it with an ellipsis."""
+    min_size = min(min_size, size)
     width = text_width(text, size=size, weight=weight)
     if width <= max_width:
         return text, size

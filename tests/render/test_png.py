@@ -1,0 +1,213 @@
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import cairosvg
+import pytest
+from PIL import Image
+
+from badge.render.baking import PNG_KEYWORD
+from badge.render.png import read_itxt, render_png
+from badge.render.svg import SIZES, BadgeView, Mark, Size, render_svg
+
+TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJzaG9wLTEifQ.c2lnbmF0dXJl_-"
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def badge_svg(mark: Mark = "certified", size: Size = "m", token: str | None = TOKEN) -> str:
+    status = {
+        "certified": "Gecertificeerd",
+        "neutral": "Niet gecertificeerd: controleer",
+        "mismatch": "Niet geldig voor deze site",
+        "error": "Onbekende grootte: xl",
+    }[mark]
+    view = BadgeView(
+        mark=mark,
+        size=size,
+        lang="nl",
+        headline="BeCommerce Keurmerk",
+        status_line=status,
+        label=f"Shop X — BeCommerce Keurmerk: {mark}. Click to verify.",
+        shop_name="Shop X",
+        categories=("b2c_member", "b2b_member", "sponsor"),
+    )
+    return render_svg(view, token=token)
+
+
+def chunk_types(png: bytes) -> list[bytes]:
+    types, offset = [], len(SIGNATURE)
+    while offset < len(png):
+        (length,) = struct.unpack(">I", png[offset : offset + 4])
+        types.append(png[offset + 4 : offset + 8])
+        offset += 12 + length
+    return types
+
+
+def chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def decode(png: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image
+
+
+# Three flat colours on whole pixels: no anti-aliasing, so a palette holds it exactly.
+FLAT_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="10">'
+    '<rect width="10" height="10" fill="#0b4f9c"/>'
+    '<rect x="10" width="10" height="10" fill="#ee8a00"/>'
+    "</svg>"
+)
+
+
+@pytest.mark.parametrize(
+    ("size", "scale"),
+    [
+        pytest.param(size, scale, id=f"{size}@{scale}x")
+        for size in ("s", "m", "l")
+        for scale in (1, 2, 3)
+    ],
+)
+def test_pixel_size_is_css_size_times_scale(size: Size, scale: int) -> None:
+    image = decode(render_png(badge_svg(size=size), scale=scale, token=TOKEN))
+    width, height = SIZES[size]
+    assert image.size == (width * scale, height * scale)
+
+
+@pytest.mark.parametrize("scale", [pytest.param(s, id=str(s)) for s in (0, 4, -1)])
+def test_other_scales_are_refused(scale: int) -> None:
+    with pytest.raises(ValueError, match="scale"):
+        render_png(badge_svg(), scale=scale, token=None)
+
+
+@pytest.mark.parametrize("scale", [pytest.param(s, id=f"{s}x") for s in (1, 2, 3)])
+def test_token_is_baked_once_right_after_ihdr(scale: int) -> None:
+    png = render_png(badge_svg(), scale=scale, token=TOKEN)
+    assert png.startswith(SIGNATURE)
+    types = chunk_types(png)
+    assert types[0] == b"IHDR"
+    assert types[1] == b"iTXt"
+    assert types.count(b"iTXt") == 1
+    assert types[-1] == b"IEND"
+    assert read_itxt(png, PNG_KEYWORD) == [TOKEN]
+    # Pillow agrees the chunk is a valid, uncompressed international text chunk.
+    image = Image.open(io.BytesIO(png))
+    assert image.info[PNG_KEYWORD] == TOKEN
+
+
+def test_itxt_chunk_layout() -> None:
+    png = render_png(badge_svg(), scale=1, token=TOKEN)
+    offset = len(SIGNATURE) + 12 + 13  # past IHDR
+    (length,) = struct.unpack(">I", png[offset : offset + 4])
+    data = png[offset + 8 : offset + 8 + length]
+    assert data == PNG_KEYWORD.encode() + b"\x00\x00\x00\x00\x00" + TOKEN.encode()
+    (crc,) = struct.unpack(">I", png[offset + 8 + length : offset + 12 + length])
+    assert crc == zlib.crc32(b"iTXt" + data) & 0xFFFFFFFF
+
+
+def test_no_token_no_chunk() -> None:
+    png = render_png(badge_svg(token=None), scale=2, token=None)
+    assert b"iTXt" not in chunk_types(png)
+    assert read_itxt(png, PNG_KEYWORD) == []
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param("a.b]]>", id="cdata"),
+        pytest.param("a b", id="space"),
+        pytest.param("", id="empty"),
+    ],
+)
+def test_bad_token_is_refused(token: str) -> None:
+    with pytest.raises(ValueError, match="compact JWS"):
+        render_png(badge_svg(token=None), scale=1, token=token)
+
+
+def test_palette_when_few_colours_and_it_is_lossless() -> None:
+    png = render_png(FLAT_SVG, scale=2, token=TOKEN)
+    image = decode(png)
+    assert image.mode == "P"
+    expected = Image.open(
+        io.BytesIO(cairosvg.svg2png(bytestring=FLAT_SVG.encode(), scale=2, background_color="#fff"))
+    ).convert("RGB")
+    assert image.convert("RGB").tobytes() == expected.tobytes()
+    assert read_itxt(png, PNG_KEYWORD) == [TOKEN]
+
+
+def test_many_colours_stay_true_colour_without_alpha() -> None:
+    image = decode(render_png(badge_svg(), scale=2, token=None))
+    assert image.mode == "RGB"
+    assert image.getcolors(maxcolors=256) is None
+
+
+def saturated_blue(pixel: tuple[int, ...]) -> bool:
+    r, g, b = pixel[:3]
+    return b - max(r, g) > 60
+
+
+def test_certified_png_has_brand_blue() -> None:
+    image = decode(render_png(badge_svg("certified"), scale=1, token=None)).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 16)
+    assert colours is not None
+    blue = sum(
+        count for count, pixel in colours if isinstance(pixel, tuple) and saturated_blue(pixel)
+    )
+    assert blue > 500  # the circle alone is ~1,800 px at m
+
+
+@pytest.mark.parametrize("mark", [pytest.param(m, id=m) for m in ("neutral", "mismatch", "error")])
+def test_not_certified_png_has_no_saturated_blue(mark: Mark) -> None:
+    image = decode(render_png(badge_svg(mark), scale=2, token=None)).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 16)
+    assert colours is not None
+    assert not [
+        pixel for _count, pixel in colours if isinstance(pixel, tuple) and saturated_blue(pixel)
+    ]
+
+
+def test_background_is_white() -> None:
+    image = decode(render_png(badge_svg(), scale=1, token=None)).convert("RGB")
+    width, _height = SIZES["m"]
+    assert image.getpixel((width - 4, 4)) == (255, 255, 255)
+    assert image.getpixel((0, 0)) == (255, 255, 255)  # outside the rounded corner
+
+
+def test_rendering_is_deterministic() -> None:
+    svg = badge_svg()
+    assert render_png(svg, scale=2, token=TOKEN) == render_png(svg, scale=2, token=TOKEN)
+
+
+def test_read_itxt_handles_compressed_and_other_keywords() -> None:
+    png = render_png(FLAT_SVG, scale=1, token=None)
+    ihdr_end = len(SIGNATURE) + 12 + 13
+    extra = chunk(b"iTXt", b"other\x00\x00\x00\x00\x00ignored") + chunk(
+        b"iTXt", PNG_KEYWORD.encode() + b"\x00\x01\x00en\x00\x00" + zlib.compress(b"x.y.z")
+    )
+    png = png[:ihdr_end] + extra + png[ihdr_end:]
+    assert read_itxt(png, PNG_KEYWORD) == ["x.y.z"]
+    assert read_itxt(png, "other") == ["ignored"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda png: b"GIF89a" + png[6:], id="not-png"),
+        pytest.param(lambda png: png[:40], id="truncated"),
+        pytest.param(lambda png: png[:30] + bytes([png[30] ^ 0xFF]) + png[31:], id="bad-crc"),
+    ],
+)
+def test_read_itxt_rejects_damaged_files(damage: object) -> None:
+    png = render_png(FLAT_SVG, scale=1, token=TOKEN)
+    assert callable(damage)
+    with pytest.raises(ValueError):
+        read_itxt(damage(png), PNG_KEYWORD)
