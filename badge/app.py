@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -148,6 +149,10 @@ def create_app(settings: Settings) -> Starlette:
         if settings.redis_url is not None:
             redis_client = bus.make_client(settings)
             badges.shared = bus.SharedCache(settings, redis_client)
+        # Startup objects (font tables, keys) live for ever: freezing them keeps the cyclic
+        # garbage collector from re-scanning them during request bursts.
+        gc.collect()
+        gc.freeze()
         state: State = {
             "settings": settings,
             "registry": registry,
