@@ -43,7 +43,7 @@ async def readyz(request: Request) -> Response:
     ok = True
     try:
         with anyio.fail_after(1.0):
-            await anyio.to_thread.run_sync(state["registry"].ping)
+            await anyio.to_thread.run_sync(state["registry"].ping, abandon_on_cancel=True)
         checks["registry"] = "ok"
     except Exception as exc:
         ok = False

@@ -246,7 +246,10 @@ class BadgeService:
                     return entry
             generation = await shared.generation(shop_id) or b"0"
         with anyio.fail_after(2.0):
-            shop = await anyio.to_thread.run_sync(self.registry.get_shop, shop_id)
+            # Abandon a stuck call: without it the timeout only fires once the thread returns.
+            shop = await anyio.to_thread.run_sync(
+                self.registry.get_shop, shop_id, abandon_on_cancel=True
+            )
         self.registry_loads += 1
         entry = self._entry_for(shop)
         if shared is not None:

@@ -557,7 +557,9 @@ def verify(file: Path, as_json: bool) -> None:
         verdict = not_genuine(exc.message)
     else:
         keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
-        keys_store.ensure()
+        # Verifying needs only the public keys; never make a key here.
+        if not keys_store.reload_if_changed():
+            fail(f"no keys in {settings.keys_dir}; set BADGE_KEYS_DIR to the service's keys")
         claims, _ = keys_store.verify(token)
         subject = claims.get("sub") if claims else None
         registry = registry_from_env()

@@ -31,8 +31,10 @@ async def poll_registry(
     while True:
         try:
             with anyio.fail_after(max(1.0, settings.poll_interval * 4)):
-                cursor, changed = await anyio.to_thread.run_sync(registry.changes_since, cursor)
-                if await anyio.to_thread.run_sync(keys.reload_if_changed):
+                cursor, changed = await anyio.to_thread.run_sync(
+                    registry.changes_since, cursor, abandon_on_cancel=True
+                )
+                if await anyio.to_thread.run_sync(keys.reload_if_changed, abandon_on_cancel=True):
                     # A rotated key signs from now on; re-sign cached badges.
                     badges.invalidate_all()
             for shop_id in changed:

@@ -29,7 +29,12 @@ def b64url(data: bytes) -> str:
 def b64url_decode(text: str) -> bytes:
     if not text or len(text) % 4 == 1 or not all(c.isalnum() or c in "-_" for c in text):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # The last character may carry unused bits; unless they are zero, several strings decode
+    # to the same bytes and an altered token would still verify.
+    if b64url(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def thumbprint(x: str) -> str:
@@ -74,7 +79,8 @@ class KeyStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.dir / ".lock", "a+") as handle:
+        fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -225,7 +231,8 @@ class KeyStore:
             header = json.loads(b64url_decode(parts[0]))
             payload = b64url_decode(parts[1])
             signature = b64url_decode(parts[2])
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: a hostile header of deeply nested JSON arrays.
             return None, "token is not valid base64url JSON"
         if not isinstance(header, dict) or header.get("alg") != "EdDSA":
             return None, "token is not signed with EdDSA"
