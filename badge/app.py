@@ -23,6 +23,7 @@ from badge.embed import embed_routes
 from badge.errors import BadgeError
 from badge.hotpath import BadgeHotPath, HotPathStats
 from badge.metrics import Metrics
+from badge.openapi import openapi_routes
 from badge.registry.sqlite import open_registry
 from badge.render.text import load_fonts
 from badge.settings import Settings
@@ -181,7 +182,13 @@ def create_app(settings: Settings) -> Starlette:
                 with contextlib.suppress(Exception):
                     await redis_client.aclose()
 
-    routes: list[BaseRoute] = [*core_routes(), *verify_routes(), *embed_routes(), *admin_routes()]
+    routes: list[BaseRoute] = [
+        *core_routes(),
+        *verify_routes(),
+        *embed_routes(),
+        *admin_routes(),
+        *openapi_routes(),
+    ]
     exception_handlers = {BadgeError: badge_error, HTTPException: http_error}
     return BadgeApp(
         stats=stats,

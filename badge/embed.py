@@ -1,7 +1,216 @@
-"""Routes for this area; filled in by its own change."""
+"""Embedding: the `/embed.js` loader and the `/embed/{id}` page with both snippets.
 
-from starlette.routing import BaseRoute
+The loader is generated once per public URL, with the sizes and alt texts baked in, and
+served as fixed bytes with a strong ETag. It needs no inline code and sets no inline
+styles, so it works on pages with a strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlencode, urlsplit
+
+from markupsafe import escape
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from badge.errors import BadgeError
+from badge.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, Lang, gettext_for
+from badge.registry.model import Shop
+from badge.render.svg import SIZES, Size
+from badge.state import app_state
+from badge.verify.lookup import live_entry, public_state
+from badge.verify.pages import html, request_lang
+
+DEFAULT_SIZE: Final[Size] = "m"
+SCRIPT_MAX_AGE: Final = 3600
+
+
+def _(message: str) -> str:
+    """Marks a msgid for extraction; translation happens when the text is built."""
+    return message
+
+
+SCRIPT_ALT: Final = _("BeCommerce Keurmerk badge. Click to verify.")
+SNIPPET_ALT: Final = _("BeCommerce Keurmerk badge of {shop}. Click to verify.")
+
+# `%(name)s` slots are filled with JSON literals. Kept short: it loads on every shop page.
+_LOADER: Final = """\
+/* BeCommerce Keurmerk badge loader. Embed code: %(page)s */
+(function(){"use strict";
+var B=%(base)s,S=%(sizes)s,A=%(alts)s,I=/^[a-z2-9]{16}$/;
+function put(s){
+if(!s||s.hasAttribute("data-kb-done"))return;
+s.setAttribute("data-kb-done","");
+var id=s.getAttribute("data-shop")||"",l=s.getAttribute("data-lang")||%(lang)s,\
+z=s.getAttribute("data-size")||%(size)s;
+if(!I.test(id)||!S.hasOwnProperty(z)||!A.hasOwnProperty(l)){
+if(window.console)console.warn("Keurmerk badge: check data-shop, data-lang (nl, fr, de, en) \
+and data-size (s, m, l)");return}
+var h=location.hostname,a=document.createElement("a"),g=document.createElement("img");
+a.href=B+"/v/"+id+"?lang="+l;
+g.width=S[z][0];g.height=S[z][1];g.alt=A[l];
+g.src=B+"/b/"+id+".svg?lang="+l+"&size="+z+(h?"&d="+encodeURIComponent(h):"");
+a.appendChild(g);s.parentNode.insertBefore(a,s.nextSibling)}
+var c=document.currentScript,all,i;
+if(c&&c.hasAttribute("data-shop"))put(c);
+else{all=document.querySelectorAll("script[data-shop]");
+for(i=0;i<all.length;i++)if((all[i].src||"").indexOf("/embed.js")>=0)put(all[i])}
+})();
+"""
+
+
+def build_loader(public_url: str) -> bytes:
+    def literal(value: object) -> str:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+
+    script = _LOADER % {
+        "page": public_url + "/embed/{id}",
+        "base": literal(public_url),
+        "sizes": literal({size: list(dims) for size, dims in SIZES.items()}),
+        "alts": literal({lang: gettext_for(lang, SCRIPT_ALT) for lang in LANGS}),
+        "lang": literal(DEFAULT_LANG),
+        "size": literal(DEFAULT_SIZE),
+    }
+    return script.encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    body: bytes
+    etag: str
+    headers: dict[str, str]
+
+
+class EmbedScript:
+    """`GET /embed.js`: the loader's bytes, built on first use and kept for the app's life."""
+
+    def __init__(self) -> None:
+        self._prepared: dict[str, Prepared] = {}
+
+    def prepared(self, public_url: str) -> Prepared:
+        found = self._prepared.get(public_url)
+        if found is None:
+            body = build_loader(public_url)
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            headers = {
+                "etag": etag,
+                "cache-control": f"public, max-age={SCRIPT_MAX_AGE}",
+                "x-content-type-options": "nosniff",
+                "cross-origin-resource-policy": "cross-origin",
+                "access-control-allow-origin": "*",
+            }
+            found = self._prepared[public_url] = Prepared(body, etag, headers)
+        return found
+
+    async def serve(self, request: Request) -> Response:
+        prepared = self.prepared(app_state(request)["settings"].public_url)
+        if etag_matches(request.headers.get("if-none-match"), prepared.etag):
+            return Response(status_code=304, headers=prepared.headers)
+        return Response(
+            prepared.body, media_type="text/javascript; charset=utf-8", headers=prepared.headers
+        )
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(part.strip().removeprefix("W/") == etag for part in header.split(","))
+
+
+def snippets(shop: Shop, public_url: str, lang: Lang, size: Size) -> dict[str, str]:
+    """The two embed codes as HTML source; the page shows them escaped once more."""
+    width, height = SIZES[size]
+    base = escape(public_url)
+    query = escape(urlencode({"lang": lang, "size": size}))
+    alt = escape(gettext_for(lang, SNIPPET_ALT).format(shop=shop.display_name))
+    image = (
+        f'<a href="{base}/v/{shop.id}?lang={lang}">'
+        f'<img src="{base}/b/{shop.id}.svg?{query}" '
+        f'width="{width}" height="{height}" alt="{alt}"></a>'
+    )
+    script = (
+        f'<script src="{base}/embed.js" data-shop="{shop.id}" '
+        f'data-lang="{lang}" data-size="{size}" async></script>'
+    )
+    return {"image": image, "script": script}
+
+
+def origin(public_url: str) -> str:
+    """What a site's CSP must allow: scheme, host and port, without any path."""
+    parts = urlsplit(public_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _choice(path: str, lang: Lang, size: Size) -> str:
+    return f"{path}?{urlencode({'lang': lang, 'size': size})}"
+
+
+async def embed_page(request: Request) -> Response:
+    state = app_state(request)
+    lang = request_lang(request)
+    raw_size = request.query_params.get("size", DEFAULT_SIZE)
+    # A page, not an API: an odd size falls back to the default rather than failing.
+    size: Size = raw_size if raw_size in SIZES else DEFAULT_SIZE
+    path = request.url.path
+    switcher = [
+        {
+            "lang": choice,
+            "name": LANG_NAMES[choice],
+            "url": _choice(path, choice, size),
+            "current": choice == lang,
+        }
+        for choice in LANGS
+    ]
+    try:
+        entry = await live_entry(state, str(request.path_params["shop_id"]))
+    except BadgeError as exc:
+        context = {"switcher": switcher, "status": exc.status, "detail": exc.message}
+        return html(lang, "error.html", context, status=exc.status, cache="no-store", vary="")
+    shop = entry.shop
+    if shop is None:
+        context = {"switcher": switcher, "came_from": None}
+        return html(lang, "not_found.html", context, status=404)
+    width, height = SIZES[size]
+    public_url = state["settings"].public_url
+    context = {
+        "switcher": switcher,
+        "shop": shop,
+        "state": public_state(shop),
+        "size": size,
+        "width": width,
+        "height": height,
+        # No-break spaces: "210 × 60" must not wrap in the middle.
+        "dims": f"{width}\u00a0×\u00a0{height}",
+        "sizes": [
+            {
+                "size": choice,
+                "width": SIZES[choice][0],
+                "height": SIZES[choice][1],
+                "url": _choice(path, lang, choice),
+                "current": choice == size,
+            }
+            for choice in SIZES
+        ],
+        "langs": switcher,
+        "lang_name": LANG_NAMES[lang],
+        "snippets": snippets(shop, public_url, lang, size),
+        "origin": origin(public_url),
+        "preview_href": f"/v/{shop.id}?lang={lang}",
+        "preview_src": f"/b/{shop.id}.svg?{urlencode({'lang': lang, 'size': size})}",
+        "preview_alt": gettext_for(lang, SNIPPET_ALT).format(shop=shop.display_name),
+    }
+    return html(lang, "embed.html", context)
 
 
 def embed_routes() -> list[BaseRoute]:
-    return []
+    return [
+        Route("/embed.js", EmbedScript().serve, methods=["GET", "HEAD"]),
+        Route("/embed/{shop_id}", embed_page, methods=["GET", "HEAD"]),
+    ]

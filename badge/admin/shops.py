@@ -1,0 +1,326 @@
+"""The operators' API handlers: shops, state changes, history, sightings and reports.
+
+Registry calls are synchronous and run in a worker thread. After every change the badge
+cache is told at once, so this instance serves the new state on its next request.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Final, TypeVar
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from badge.admin.body import (
+    JsonObject,
+    check_fields,
+    read_json,
+    required_string,
+    string,
+    string_list,
+)
+from badge.errors import NotFound, ValidationError
+from badge.registry import rules
+from badge.registry.base import Registry
+from badge.registry.model import PUBLIC_STATES, Shop
+from badge.state import app_state
+from badge.timeutil import today
+
+PREFIX: Final = "/admin/api/v1"
+DEFAULT_LIMIT: Final = 100
+MAX_LIMIT: Final = 1000
+EXPIRY_WINDOW: Final = timedelta(days=30)
+
+_DATES: Final = ("certified_since", "valid_until", "last_audit")
+_EDITABLE: Final = frozenset(
+    {"name", "display_name", "legal_name", "enterprise_number", "domains", "categories", *_DATES}
+)
+CREATE_FIELDS: Final = _EDITABLE | {"state"}
+UPDATE_FIELDS: Final = _EDITABLE
+
+T = TypeVar("T")
+
+
+async def _run(func: Callable[[], T]) -> T:
+    return await anyio.to_thread.run_sync(func)
+
+
+def _registry(request: Request) -> Registry:
+    return app_state(request)["registry"]
+
+
+def _actor(request: Request) -> str:
+    actor = request.scope.get("admin_actor")
+    # AdminGuard sets it for every request it lets through; no actor means no route here.
+    assert isinstance(actor, str)
+    return actor
+
+
+def _shop_id(request: Request) -> str:
+    shop_id = str(request.path_params["shop_id"])
+    if not rules.is_shop_id(shop_id):
+        raise NotFound(f"no shop with id {shop_id[:40]!r}")
+    return shop_id
+
+
+def _require(shop: Shop | None, shop_id: str) -> Shop:
+    if shop is None:
+        raise NotFound(f"no shop with id {shop_id}")
+    return shop
+
+
+def _int_param(request: Request, name: str, default: int, *, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValidationError(f"{name} must be a whole number from 0 to {high}")
+    value = int(raw)
+    if value > high:
+        raise ValidationError(f"{name} must be at most {high}")
+    return value
+
+
+def _bool_param(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ValidationError(f"{name} must be 1 or 0")
+
+
+def _display_name(data: JsonObject) -> str | None:
+    if "name" in data and "display_name" in data:
+        raise ValidationError("send name or display_name, not both")
+    return string(data, "name") if "name" in data else string(data, "display_name")
+
+
+async def list_shops(request: Request) -> Response:
+    limit = _int_param(request, "limit", DEFAULT_LIMIT, high=MAX_LIMIT)
+    offset = _int_param(request, "offset", 0, high=10**9)
+    registry = _registry(request)
+
+    def work() -> tuple[int, list[Shop]]:
+        return registry.count_shops(), registry.list_shops(limit=limit, offset=offset)
+
+    total, shops = await _run(work)
+    day = today()
+    return JSONResponse(
+        {
+            "shops": [shop.to_json(day) for shop in shops],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+
+
+async def create_shop(request: Request) -> Response:
+    data = await read_json(request)
+    check_fields(data, allowed=CREATE_FIELDS)
+    name = _display_name(data)
+    if name is None:
+        raise ValidationError("missing required field: name")
+    domains = string_list(data, "domains")
+    if domains is None:
+        raise ValidationError("missing required field: domains (a list of domain names)")
+    new = rules.validate_new_shop(
+        display_name=name,
+        legal_name=required_string(data, "legal_name"),
+        enterprise_number=required_string(data, "enterprise_number"),
+        domains=domains,
+        categories=string_list(data, "categories") or (),
+        state=string(data, "state") or "certified",
+        certified_since=string(data, "certified_since"),
+        valid_until=string(data, "valid_until"),
+        last_audit=string(data, "last_audit"),
+        today=today(),
+    )
+    registry = _registry(request)
+    shop = await _run(functools.partial(registry.create_shop, new, actor=_actor(request)))
+    await app_state(request)["badges"].changed(shop.id)
+    return JSONResponse(
+        shop.to_json(today()),
+        status_code=201,
+        headers={"location": f"{PREFIX}/shops/{shop.id}"},
+    )
+
+
+async def get_shop(request: Request) -> Response:
+    shop_id = _shop_id(request)
+    registry = _registry(request)
+    shop = _require(await _run(functools.partial(registry.get_shop, shop_id)), shop_id)
+    return JSONResponse(shop.to_json(today()))
+
+
+async def update_shop(request: Request) -> Response:
+    shop_id = _shop_id(request)
+    data = await read_json(request)
+    if "state" in data:
+        raise ValidationError(
+            f"change the state with POST {PREFIX}/shops/{{id}}/state, which records a reason"
+        )
+    check_fields(data, allowed=UPDATE_FIELDS)
+    if not data:
+        raise ValidationError(f"nothing to update; send any of {', '.join(sorted(UPDATE_FIELDS))}")
+    cleared = sorted(name for name, value in data.items() if value is None)
+    if cleared:
+        raise ValidationError(f"{', '.join(cleared)} cannot be null; leave a field out to keep it")
+    name = _display_name(data)
+    legal_name = string(data, "legal_name")
+    enterprise_number = string(data, "enterprise_number")
+    domains = string_list(data, "domains")
+    categories = string_list(data, "categories")
+    dates: dict[str, date | None] = {
+        field: rules.parse_date(string(data, field), field) for field in _DATES
+    }
+    registry = _registry(request)
+    actor = _actor(request)
+
+    def work() -> Shop:
+        current = _require(registry.get_shop(shop_id), shop_id)
+        since = dates["certified_since"] or current.certified_since
+        until = dates["valid_until"] or current.valid_until
+        if since is not None and until is not None and until < since:
+            raise ValidationError("valid_until is before certified_since")
+        return registry.update_shop(
+            shop_id,
+            actor=actor,
+            display_name=name,
+            legal_name=legal_name,
+            enterprise_number=enterprise_number,
+            domains=None if domains is None else tuple(domains),
+            categories=None if categories is None else tuple(categories),
+            certified_since=dates["certified_since"],
+            valid_until=dates["valid_until"],
+            last_audit=dates["last_audit"],
+        )
+
+    shop = await _run(work)
+    await app_state(request)["badges"].changed(shop_id)
+    return JSONResponse(shop.to_json(today()))
+
+
+async def set_state(request: Request) -> Response:
+    shop_id = _shop_id(request)
+    data = await read_json(request)
+    check_fields(data, allowed=frozenset({"state", "reason"}), required=frozenset({"state"}))
+    target = rules.parse_state(required_string(data, "state"))
+    reason = string(data, "reason")
+    if reason is None or not reason.strip():
+        raise ValidationError("a reason is required; it is kept in the shop's history")
+    registry = _registry(request)
+    actor = _actor(request)
+
+    def work() -> tuple[dict[str, object], Shop]:
+        event = registry.set_state(shop_id, target, reason=reason, actor=actor)
+        return event.to_json(), _require(registry.get_shop(shop_id), shop_id)
+
+    event, shop = await _run(work)
+    await app_state(request)["badges"].changed(shop_id)
+    return JSONResponse({"event": event, "shop": shop.to_json(today())})
+
+
+async def history(request: Request) -> Response:
+    shop_id = _shop_id(request)
+    registry = _registry(request)
+
+    def work() -> list[dict[str, object]]:
+        _require(registry.get_shop(shop_id), shop_id)
+        return [event.to_json() for event in registry.history(shop_id)]
+
+    return JSONResponse({"shop_id": shop_id, "events": await _run(work)})
+
+
+async def shop_sightings(request: Request) -> Response:
+    shop_id = _shop_id(request)
+    registry = _registry(request)
+
+    def work() -> list[dict[str, object]]:
+        _require(registry.get_shop(shop_id), shop_id)
+        return [sighting.to_json() for sighting in registry.sightings(shop_id=shop_id)]
+
+    return JSONResponse({"shop_id": shop_id, "sightings": await _run(work)})
+
+
+async def sightings(request: Request) -> Response:
+    """All sightings; `?unregistered=1` is the misuse report: badges on unregistered hosts."""
+    unregistered = _bool_param(request, "unregistered")
+    registry = _registry(request)
+
+    def work() -> list[dict[str, object]]:
+        names: dict[str, str | None] = {}
+        rows = []
+        for sighting in registry.sightings(unregistered_only=unregistered):
+            if sighting.shop_id not in names:
+                shop = registry.get_shop(sighting.shop_id)
+                names[sighting.shop_id] = None if shop is None else shop.display_name
+            rows.append({**sighting.to_json(), "shop_name": names[sighting.shop_id]})
+        return rows
+
+    return JSONResponse({"unregistered_only": unregistered, "sightings": await _run(work)})
+
+
+async def summary(request: Request) -> Response:
+    registry = _registry(request)
+
+    def work() -> tuple[list[Shop], int]:
+        shops: list[Shop] = []
+        while batch := registry.list_shops(limit=MAX_LIMIT, offset=len(shops)):
+            shops.extend(batch)
+            if len(batch) < MAX_LIMIT:
+                break
+        hosts = {s.host for s in registry.sightings(unregistered_only=True)}
+        return shops, len(hosts)
+
+    shops, unregistered_hosts = await _run(work)
+    day = today()
+    horizon = day + EXPIRY_WINDOW
+    by_state = dict.fromkeys(PUBLIC_STATES[:-1], 0)  # every state but `unknown`
+    expiring: list[Shop] = []
+    for shop in shops:
+        state = shop.public_state(day)
+        by_state[state] += 1
+        if state == "certified" and shop.valid_until is not None and shop.valid_until <= horizon:
+            expiring.append(shop)
+    expiring.sort(key=lambda shop: (shop.valid_until or day, shop.display_name))
+    return JSONResponse(
+        {
+            "as_of": day.isoformat(),
+            "total": len(shops),
+            "by_state": by_state,
+            "expiring_within_30_days": {
+                "count": len(expiring),
+                "shops": [
+                    {
+                        "id": shop.id,
+                        "display_name": shop.display_name,
+                        "valid_until": shop.valid_until.isoformat() if shop.valid_until else None,
+                    }
+                    for shop in expiring
+                ],
+            },
+            "unregistered_sighting_hosts": unregistered_hosts,
+        }
+    )
+
+
+def shop_routes() -> list[BaseRoute]:
+    """Paths relative to PREFIX, where admin_routes() mounts them behind the guard."""
+    return [
+        Route("/shops", list_shops, methods=["GET"]),
+        Route("/shops", create_shop, methods=["POST"]),
+        Route("/shops/{shop_id}", get_shop, methods=["GET"]),
+        Route("/shops/{shop_id}", update_shop, methods=["PATCH"]),
+        Route("/shops/{shop_id}/state", set_state, methods=["POST"]),
+        Route("/shops/{shop_id}/history", history, methods=["GET"]),
+        Route("/shops/{shop_id}/sightings", shop_sightings, methods=["GET"]),
+        Route("/sightings", sightings, methods=["GET"]),
+        Route("/reports/summary", summary, methods=["GET"]),
+    ]
