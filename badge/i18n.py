@@ -5,11 +5,16 @@ from __future__ import annotations
 import functools
 import gettext
 import io
+from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, cast, get_args
 
+import jinja2
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from badge.timeutil import BRUSSELS
 
 Lang = Literal["nl", "fr", "de", "en"]
 LANGS: Final[tuple[Lang, ...]] = get_args(Lang)
@@ -74,3 +79,57 @@ def gettext_for(lang: Lang, message: str) -> str:
 
 def ngettext_for(lang: Lang, singular: str, plural: str, n: int) -> str:
     return translations(lang).ngettext(singular, plural, n)
+
+
+# Babel locales for dates: Belgian variants, so months and day order read as at home.
+BABEL_LOCALES: Final[dict[Lang, str]] = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "en": "en_BE"}
+# Endonyms: a language switcher names each language in itself, never translated.
+LANG_NAMES: Final[dict[Lang, str]] = {
+    "nl": "Nederlands",
+    "fr": "Français",
+    "de": "Deutsch",
+    "en": "English",
+}
+
+
+def format_day(lang: Lang, value: date | datetime | None) -> str:
+    """A calendar day in words ("3 mei 2026"); datetimes are read in Brussels time."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(BRUSSELS).date() if value.tzinfo else value.date()
+    return format_date(value, format="long", locale=BABEL_LOCALES[lang])
+
+
+def format_moment(lang: Lang, value: datetime | None) -> str:
+    """A date and time to the minute, in Brussels time."""
+    if value is None:
+        return ""
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    day = format_day(lang, moment)
+    clock = format_time(moment, format="HH:mm", tzinfo=BRUSSELS, locale=BABEL_LOCALES[lang])
+    return f"{day}, {clock}"
+
+
+@functools.cache
+def jinja_environment(lang: Lang) -> jinja2.Environment:
+    """One template environment per language, with that language's catalog installed.
+
+    Autoescape is always on: shop names and referrers are attacker-controlled text.
+    Newstyle gettext escapes the values put into a translated string as well.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("badge", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # Same setting as babel.cfg, so extracted msgids match what templates look up.
+    env.policies["ext.i18n.trimmed"] = True
+    cast(Any, env).install_gettext_translations(translations(lang), newstyle=True)
+    env.globals["lang"] = lang
+    env.filters["day"] = functools.partial(format_day, lang)
+    env.filters["moment"] = functools.partial(format_moment, lang)
+    return env

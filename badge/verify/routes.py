@@ -1,7 +1,32 @@
-"""Routes for this area; filled in by its own change."""
+"""The consumer side's routes: verification pages, the public JSON API and static files."""
 
-from starlette.routing import BaseRoute
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from badge.verify.api import BadgeChecker, VerifyApi
+from badge.verify.lookup import HistoryCache
+from badge.verify.pages import Pages
+
+# The repository's static/ folder: CSS and images served as they are.
+STATIC_DIR: Final = Path(__file__).resolve().parents[2] / "static"
 
 
 def verify_routes() -> list[BaseRoute]:
-    return []
+    # Built per app, so each app (and each test) has its own caches and upload limiter.
+    checker = BadgeChecker()
+    pages = Pages(checker, HistoryCache())
+    api = VerifyApi(checker)
+    return [
+        Route("/v/{shop_id}", pages.shop, methods=["GET"]),
+        Route("/verify", pages.lookup, methods=["GET"]),
+        Route("/verify", pages.check, methods=["POST"]),
+        Route("/api/v1/shops/{shop_id}", api.shop, methods=["GET"]),
+        Route("/api/v1/lookup", api.lookup, methods=["GET"]),
+        Route("/api/v1/verify", api.verify, methods=["POST", "OPTIONS"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+    ]

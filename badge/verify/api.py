@@ -1,0 +1,188 @@
+"""The public JSON API (/api/v1/...) and the badge check that the HTML form shares with it."""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from badge.errors import BadgeError, BadRequest, NotFound, PayloadTooLarge, Unprocessable
+from badge.registry import rules
+from badge.state import State, app_state
+from badge.verify import lookup
+from badge.verify.check import MAX_TOKEN_CHARS, MAX_UPLOAD_BYTES, extract_token, looks_like_jws
+from badge.verify.verdict import Verdict, judge, not_genuine
+
+# Two uploads parse at once at most; the parser is bounded, so a queue stays short.
+CHECK_CONCURRENCY: Final = 2
+
+READ_HEADERS: Final = {
+    "access-control-allow-origin": "*",
+    "cache-control": "public, max-age=60",
+    "x-content-type-options": "nosniff",
+}
+VERIFY_HEADERS: Final = {
+    "access-control-allow-origin": "*",
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+}
+PREFLIGHT_HEADERS: Final = {
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": "POST, OPTIONS",
+    "access-control-allow-headers": "content-type",
+    "access-control-max-age": "600",
+    "cache-control": "public, max-age=600",
+}
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            # Stop reading here: a hostile client must not make us buffer its whole upload.
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the upload is larger than {limit // 1024} KB; badge files are a few KB"
+    )
+
+
+class BadgeChecker:
+    """Turns an uploaded badge file or a pasted token into a verdict on the live state."""
+
+    def __init__(self, concurrency: int = CHECK_CONCURRENCY) -> None:
+        self.concurrency = concurrency
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        # Made on first use, inside the running event loop that will share it.
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.concurrency)
+        return self._limiter
+
+    async def check_file(self, state: State, data: bytes, content_type: str | None) -> Verdict:
+        token = await anyio.to_thread.run_sync(
+            extract_token, data, content_type, limiter=self.limiter
+        )
+        return await self.check_token(state, token)
+
+    async def check_token(self, state: State, token: str) -> Verdict:
+        token = token.strip()
+        if not looks_like_jws(token):
+            raise Unprocessable(
+                "this is not a Keurmerk signature (expected a compact JWS: three "
+                f"base64url parts joined by dots, at most {MAX_TOKEN_CHARS // 1024} KB)"
+            )
+        keys = state["keys"]
+        claims, why = keys.verify(token)
+        if claims is None:
+            # Forged or altered: no register lookup for whatever id it claims.
+            return not_genuine(why)
+        subject = claims.get("sub")
+        live = None
+        live_state = None
+        if isinstance(subject, str) and rules.is_shop_id(subject):
+            entry = await lookup.live_entry(state, subject)
+            if entry.shop is not None:
+                live = entry.shop
+                live_state = lookup.public_state(entry.shop)
+        return judge(token, keys, live, live_state, issuer=state["settings"].public_url)
+
+
+def refused(exc: BadgeError) -> dict[str, object]:
+    """A verdict-shaped answer for a file or token we would not check."""
+    body = not_genuine(exc.message).to_json()
+    body["error"] = exc.code
+    return body
+
+
+def token_from_json(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadRequest('the body is not valid JSON; send {"token": "<compact JWS>"}') from None
+    token = data.get("token") if isinstance(data, dict) else None
+    if not isinstance(token, str) or not token.strip():
+        raise BadRequest('the JSON body needs a "token" string; send {"token": "<compact JWS>"}')
+    return token
+
+
+class VerifyApi:
+    def __init__(self, checker: BadgeChecker) -> None:
+        self.checker = checker
+
+    async def shop(self, request: Request) -> Response:
+        state = app_state(request)
+        try:
+            entry = await lookup.live_entry(state, str(request.path_params["shop_id"]))
+            if entry.shop is None:
+                raise NotFound("no shop with this id is in the Keurmerk register")
+        except BadgeError as exc:
+            return _error(exc)
+        return JSONResponse(
+            lookup.shop_json(entry.shop, state["settings"].public_url), headers=READ_HEADERS
+        )
+
+    async def lookup(self, request: Request) -> Response:
+        state = app_state(request)
+        raw = request.query_params.get("domain", "")
+        try:
+            if not raw.strip():
+                raise BadRequest("add ?domain=, for example ?domain=shop.be")
+            domain = rules.try_normalise_domain(raw)
+            if domain is None:
+                raise BadRequest("the domain is not a valid host name, for example shop.be")
+            shop = await lookup.find_by_domain(state, domain)
+        except BadgeError as exc:
+            return _error(exc)
+        if shop is None:
+            body: dict[str, object] = {
+                "found": False,
+                "domain": domain,
+                "certified_now": False,
+                "error": NotFound.code,
+                "message": f"{domain} is not a registered domain of any Keurmerk shop",
+            }
+            return JSONResponse(body, status_code=404, headers=READ_HEADERS)
+        found = lookup.shop_json(shop, state["settings"].public_url)
+        return JSONResponse({"found": True, "domain": domain, **found}, headers=READ_HEADERS)
+
+    async def verify(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=PREFLIGHT_HEADERS)
+        state = app_state(request)
+        content_type = request.headers.get("content-type", "")
+        mime = content_type.split(";", 1)[0].strip().lower()
+        try:
+            body = await read_body(request, MAX_UPLOAD_BYTES)
+            if mime == "application/json" or mime.endswith("+json"):
+                verdict = await self.checker.check_token(state, token_from_json(body))
+            else:
+                # The checker sniffs the bytes; the declared type only sharpens its message.
+                verdict = await self.checker.check_file(state, body, content_type or None)
+        except BadgeError as exc:
+            return JSONResponse(refused(exc), status_code=exc.status, headers=VERIFY_HEADERS)
+        return JSONResponse(verdict.to_json(), headers=VERIFY_HEADERS)
+
+
+def _error(exc: BadgeError) -> Response:
+    headers = dict(READ_HEADERS)
+    if exc.status >= 500:
+        headers["cache-control"] = "no-store"
+    return JSONResponse(
+        {"error": exc.code, "message": exc.message}, status_code=exc.status, headers=headers
+    )

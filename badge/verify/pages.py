@@ -1,0 +1,291 @@
+"""The consumer pages: /v/{id} for one shop's live Keurmerk, /verify to look up and check badges.
+
+Server-rendered in the visitor's language, no JavaScript, no cookies, nothing from
+other sites, and a CSP that allows only our own stylesheet and images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Final
+from urllib.parse import urlencode
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Message
+
+from badge.errors import BadgeError, BadRequest
+from badge.i18n import LANG_NAMES, LANGS, Lang, jinja_environment, negotiate
+from badge.registry import rules
+from badge.registry.model import Event, PublicState, Shop
+from badge.render.svg import CATEGORY_COLOURS
+from badge.state import State, app_state
+from badge.verify import lookup
+from badge.verify.api import BadgeChecker, read_body
+from badge.verify.check import MAX_TOKEN_CHARS, MAX_UPLOAD_BYTES
+from badge.verify.verdict import Verdict
+
+CSP: Final = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: Final[Mapping[str, str]] = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+}
+# Room for the multipart framing and the token field around one badge file.
+FORM_OVERHEAD: Final = 64 * 1024
+MAX_ECHO: Final = 100
+
+
+def html(
+    lang: Lang,
+    template: str,
+    context: dict[str, object],
+    *,
+    status: int = 200,
+    cache: str = "no-cache",
+    vary: str = "Accept-Language",
+) -> HTMLResponse:
+    body = jinja_environment(lang).get_template(template).render(context)
+    headers = {**SECURITY_HEADERS, "cache-control": cache, "content-language": lang}
+    if vary:
+        headers["vary"] = vary
+    return HTMLResponse(body, status_code=status, headers=headers)
+
+
+def switcher(path: str, query: Mapping[str, str], current: Lang) -> list[dict[str, object]]:
+    """Links to this page in every language, keeping the page's other query parameters."""
+    kept = {k: v[: MAX_ECHO * 20] for k, v in query.items() if k in ("domain", "q")}
+    return [
+        {
+            "lang": lang,
+            "name": LANG_NAMES[lang],
+            "url": f"{path}?{urlencode({**kept, 'lang': lang})}",
+            "current": lang == current,
+        }
+        for lang in LANGS
+    ]
+
+
+def request_lang(request: Request) -> Lang:
+    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+def shop_card(shop: Shop) -> dict[str, object]:
+    """What a result list needs: enough to recognise the shop, and its live state."""
+    return {
+        "id": shop.id,
+        "name": shop.display_name,
+        "legal_name": shop.legal_name,
+        "domains": [rules.unicode_domain(d) for d in shop.domains],
+        "state": lookup.public_state(shop),
+    }
+
+
+def echo(value: str) -> str:
+    """User input shown back on a page: one line, short; escaping is the template's job."""
+    text = " ".join(value.split())
+    return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 1] + "…"
+
+
+def parse_moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _replay(request: Request, body: bytes) -> Request:
+    """A request whose body is the bytes we already read (and bounded) ourselves."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
+
+
+class Pages:
+    def __init__(self, checker: BadgeChecker, history: lookup.HistoryCache) -> None:
+        self.checker = checker
+        self.history = history
+
+    async def shop(self, request: Request) -> Response:
+        state = app_state(request)
+        lang = request_lang(request)
+        path = request.url.path
+        try:
+            entry = await lookup.live_entry(state, str(request.path_params["shop_id"]))
+        except BadgeError as exc:
+            return self.error(request, lang, exc)
+        hosts = lookup.own_hosts(state["settings"].public_url, request.url.hostname)
+        came_from = lookup.referrer_host(request.headers.get("referer"), hosts)
+        base: dict[str, object] = {"switcher": switcher(path, {}, lang)}
+        shop = entry.shop
+        if shop is None:
+            context = {**base, "came_from": came_from}
+            return html(
+                lang, "not_found.html", context, status=404, vary="Accept-Language, Referer"
+            )
+        public = lookup.public_state(shop)
+        events = await self.history.get(state, entry)
+        context = {
+            **base,
+            "shop": shop,
+            "state": public,
+            "since": lookup.state_since(shop, public),
+            "referral": lookup.judge_referrer(came_from, shop),
+            "domains": [rules.unicode_domain(d) for d in shop.domains],
+            "categories": [(c, CATEGORY_COLOURS[c]) for c in shop.categories],
+            "history": history_rows(events, public, lookup.state_since(shop, public)),
+            "badge_src": f"/b/{shop.id}.svg?{urlencode({'lang': lang, 'size': 'l'})}",
+        }
+        return html(lang, "shop.html", context, vary="Accept-Language, Referer")
+
+    async def lookup(self, request: Request) -> Response:
+        state = app_state(request)
+        lang = request_lang(request)
+        query = request.query_params
+        context: dict[str, object] = {
+            "switcher": switcher("/verify", query, lang),
+            "max_kb": MAX_UPLOAD_BYTES // 1024,
+            "domain_input": echo(query.get("domain", "")),
+            "q_input": echo(query.get("q", "")),
+        }
+        try:
+            if "domain" in query:
+                context["domain_result"] = await self._domain_result(state, query["domain"])
+            if "q" in query:
+                context["search_result"] = await self._search_result(state, query["q"])
+        except BadgeError as exc:
+            return self.error(request, lang, exc)
+        return html(lang, "verify.html", context, cache="no-cache")
+
+    async def _domain_result(self, state: State, raw: str) -> dict[str, object]:
+        if not raw.strip():
+            return {"kind": "empty"}
+        domain = rules.try_normalise_domain(raw)
+        if domain is None:
+            return {"kind": "invalid", "input": echo(raw)}
+        shop = await lookup.find_by_domain(state, domain)
+        shown = rules.unicode_domain(domain)
+        if shop is None:
+            return {"kind": "unregistered", "domain": shown}
+        return {"kind": "found", "domain": shown, "shop": shop_card(shop)}
+
+    async def _search_result(self, state: State, raw: str) -> dict[str, object]:
+        text = echo(raw)
+        if not text:
+            return {"kind": "empty"}
+        shops = await lookup.search(state, raw)
+        return {"kind": "results", "query": text, "shops": [shop_card(s) for s in shops]}
+
+    async def check(self, request: Request) -> Response:
+        """POST /verify: the HTML form for a badge file or a pasted token."""
+        state = app_state(request)
+        lang = request_lang(request)
+        context: dict[str, object] = {
+            "switcher": switcher("/verify", {}, lang),
+            "max_kb": MAX_UPLOAD_BYTES // 1024,
+            "domain_input": "",
+            "q_input": "",
+        }
+        try:
+            verdict = await self._check_form(request, state)
+        except BadgeError as exc:
+            context["refusal"] = {"status": exc.status, "detail": exc.message}
+            return html(lang, "verify.html", context, status=exc.status, cache="no-store", vary="")
+        context["verdict"] = verdict_view(verdict)
+        return html(lang, "verify.html", context, cache="no-store", vary="")
+
+    async def _check_form(self, request: Request, state: State) -> Verdict:
+        body = await read_body(request, MAX_UPLOAD_BYTES + FORM_OVERHEAD)
+        form_request = _replay(request, body)
+        try:
+            async with form_request.form(
+                max_files=1, max_fields=5, max_part_size=MAX_TOKEN_CHARS + 1024
+            ) as form:
+                upload = form.get("file")
+                token = form.get("token")
+                if isinstance(upload, UploadFile) and upload.size:
+                    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+                    return await self.checker.check_file(state, data, upload.content_type)
+                if isinstance(token, str) and token.strip():
+                    return await self.checker.check_token(state, token)
+        except HTTPException as exc:
+            # Starlette's multipart parser refuses malformed or oversized forms this way.
+            raise BadRequest(f"the form could not be read ({exc.detail})") from None
+        raise BadRequest("choose a badge file or paste a signature")
+
+    def error(self, request: Request, lang: Lang, exc: BadgeError) -> Response:
+        context = {
+            "switcher": switcher(request.url.path, {}, lang),
+            "status": exc.status,
+            "detail": exc.message,
+        }
+        return html(lang, "error.html", context, status=exc.status, cache="no-store", vary="")
+
+
+def history_rows(
+    events: list[Event], state: PublicState, since: datetime
+) -> list[tuple[datetime, str]]:
+    """(when, what) newest first; an expiry is derived, so it joins the stored events here."""
+    # The position breaks ties: changes within one second keep their recorded order.
+    rows: list[tuple[datetime, int, str]] = []
+    for position, event in enumerate(events):
+        if event.to_state != "certified":
+            what: str = event.to_state
+        elif event.from_state is None:
+            what = "granted"
+        elif event.from_state == "certified":
+            what = "renewed"
+        else:
+            what = "restored"
+        at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
+        rows.append((at, position, what))
+    if state == "expired":
+        rows.append((since, len(events), "expired"))
+    rows.sort(reverse=True)
+    return [(at, what) for at, _, what in rows]
+
+
+def verdict_view(verdict: Verdict) -> dict[str, object]:
+    """The verdict with parsed times, for the template to word in the visitor's language."""
+    if not verdict.genuine:
+        outcome = "forged"
+    elif verdict.state_now in (None, "unknown"):
+        outcome = "gone"
+    elif not verdict.certified_now:
+        outcome = "not_certified"
+    elif verdict.expired:
+        outcome = "old_copy"
+    else:
+        outcome = "valid"
+    return {
+        "outcome": outcome,
+        "genuine": verdict.genuine,
+        "shop_id": verdict.shop_id,
+        "shop_name": verdict.shop_name,
+        "domains": [rules.unicode_domain(d) for d in verdict.domains],
+        "issued_at": parse_moment(verdict.issued_at),
+        "expires_at": parse_moment(verdict.expires_at),
+        "expired": verdict.expired,
+        "state_then": verdict.state_then,
+        "state_now": verdict.state_now,
+        "certified_now": verdict.certified_now,
+        "reason": verdict.reason,
+        "link": verdict.shop_id is not None and rules.is_shop_id(verdict.shop_id),
+    }
