@@ -41,7 +41,8 @@ from badge.texts import (
 from badge.timeutil import seconds_to_midnight, today
 
 Format = Literal["svg", "png"]
-Site = Literal["none", "ok", "mismatch"]
+# A badge on one of the shop's own domains looks exactly like one without `d`: one variant.
+Site = Literal["none", "mismatch"]
 VariantKey = tuple[str, Format, Lang, Size, int, Site]
 
 SVG_CSP: Final = b"default-src 'none'; style-src 'unsafe-inline'; sandbox"
@@ -68,6 +69,7 @@ class Entry:
     token_exp: float = 0.0
     variants: dict[VariantKey, Rendered] = field(default_factory=dict)
     domains: frozenset[str] = frozenset()
+    kid: str = ""
 
 
 def content_type(fmt: Format) -> bytes:
@@ -121,6 +123,8 @@ class BadgeService:
         self._generic: dict[tuple[str, Format, Lang, Size, int], Rendered] = {}
         self._hosts: dict[str, str] = {}
         self.shared: SharedCache | None = None
+        # Entries dropped by an invalidation, kept to reuse their token if nothing changed.
+        self._previous: dict[str, Entry] = {}
         self.bus_status = "off"
         self.shared_hits = 0
         self.registry_loads = 0
@@ -134,7 +138,9 @@ class BadgeService:
         self.fresh_at = self.clock()
 
     def invalidate(self, shop_id: str) -> None:
-        self.entries.pop(shop_id, None)
+        entry = self.entries.pop(shop_id, None)
+        if entry is not None:
+            self._previous[shop_id] = entry
         self.unknown.pop(shop_id, None)
 
     async def changed(self, shop_id: str) -> None:
@@ -153,6 +159,7 @@ class BadgeService:
         self.bus_status = status
 
     def invalidate_all(self) -> None:
+        self._previous.update(self.entries)
         self.entries.clear()
         self.unknown.clear()
 
@@ -165,7 +172,7 @@ class BadgeService:
             if len(self._hosts) >= 10_000:
                 self._hosts.clear()
             self._hosts[host] = normalised
-        return "ok" if normalised in entry.domains else "mismatch"
+        return "none" if normalised in entry.domains else "mismatch"
 
     def cached(
         self,
@@ -277,6 +284,20 @@ class BadgeService:
         if shop is None:
             return Entry(shop=None, state="unknown", token=None, refresh_at=self.clock() + 3600)
         state = shop.public_state(today())
+        previous = self._previous.pop(shop.id, None)
+        if (
+            previous is not None
+            and previous.shop == shop
+            and previous.state == state
+            and previous.kid == self.keys.signing_kid
+            and previous.token is not None
+            and previous.token_exp - time.time() > self.settings.token_ttl / 2
+        ):
+            # Nothing changed (a resubscribe, or another field's event): keep the bytes and
+            # the ETag, so browsers and CDNs keep getting 304s.
+            entry = self._make_entry(shop, state, previous.token, previous.token_exp)
+            entry.variants = previous.variants
+            return entry
         claims = self.claims(shop, state)
         self.sign_count += 1
         token = self.keys.sign(claims)
@@ -294,6 +315,7 @@ class BadgeService:
             token_exp=token_exp,
             refresh_at=self.clock() + refresh_in,
             domains=frozenset(shop.domains),
+            kid=self.keys.signing_kid,
         )
 
     def claims(self, shop: Shop, state: PublicState) -> dict[str, object]:
