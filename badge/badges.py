@@ -56,6 +56,10 @@ class Rendered:
     etag: bytes
     headers: tuple[tuple[bytes, bytes], ...]
     not_modified_headers: tuple[tuple[bytes, bytes], ...]
+    # The ASGI messages themselves, built once: the hot path sends them as they are.
+    start: dict[str, object]
+    body_message: dict[str, object]
+    not_modified_start: dict[str, object]
 
 
 @dataclass(slots=True)
@@ -92,7 +96,17 @@ def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) 
         (b"content-length", str(len(body)).encode()),
         *common,
     )
-    return Rendered(status, body, etag, headers, tuple(common))
+    not_modified = tuple(common)
+    return Rendered(
+        status,
+        body,
+        etag,
+        headers,
+        not_modified,
+        start={"type": "http.response.start", "status": status, "headers": headers},
+        body_message={"type": "http.response.body", "body": body},
+        not_modified_start={"type": "http.response.start", "status": 304, "headers": not_modified},
+    )
 
 
 class BadgeService:

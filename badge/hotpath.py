@@ -6,6 +6,7 @@ and bytes. Anything unusual (a miss, a bad parameter) falls to the slower code i
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Final, cast
@@ -21,6 +22,8 @@ _SIZES: Final = frozenset(SIZES)
 _LANGS: Final = frozenset(LANGS)
 _SCALES: Final = {b"1": 1, b"2": 2, b"3": 3}
 MAX_SIGHTING_KEYS: Final = 50_000
+_EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
+_monotonic = time.monotonic
 
 
 class BadRequestParam(ValueError):
@@ -31,6 +34,7 @@ class BadRequestParam(ValueError):
 class HotPathStats:
     """Cheap counters, read by /metrics; a Prometheus call per request would cost more."""
 
+    ok: int = 0
     responses: Counter[int] = field(default_factory=Counter)
     not_modified: int = 0
     # (shop id, host as seen) -> hits; flushed to the registry by a background task.
@@ -44,12 +48,13 @@ class BadgeHotPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/b/"):
+        if scope["type"] != "http" or path[:3] != "/b/":
             await self.app(scope, receive, send)
             return
-        if path.endswith(".svg"):
+        suffix = path[-4:]
+        if suffix == ".svg":
             fmt: Format = "svg"
-        elif path.endswith(".png"):
+        elif suffix == ".png":
             fmt = "png"
         else:
             await self.app(scope, receive, send)
@@ -70,37 +75,45 @@ class BadgeHotPath:
                 lang, size, scale, host = _parse_query(query, fmt)
             except BadRequestParam as exc:
                 rendered = await service.error_badge(str(exc), fmt, _lang_hint(query), "m", 1)
-                await self._send(scope, send, rendered)
+                await self._send(scope, send, rendered, None)
                 return
-        referer_host = _referer_host(scope)
-        seen = host or referer_host
+        # One pass over the request headers for the two we read.
+        if_none_match: bytes | None = None
+        referer: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                if_none_match = value
+            elif name == b"referer":
+                referer = value
+        seen = host or (_host_of(referer) if referer is not None else None)
         if seen is not None:
             sightings = self.stats.sightings
             if len(sightings) < MAX_SIGHTING_KEYS or (shop_id, seen) in sightings:
                 sightings[(shop_id, seen)] += 1
-        rendered_or_none = service.cached(shop_id, fmt, lang, size, scale, host, service.clock())
+        rendered_or_none = service.cached(shop_id, fmt, lang, size, scale, host, _monotonic())
         if rendered_or_none is None:
             rendered_or_none = await service.get(shop_id, fmt, lang, size, scale, host)
-        await self._send(scope, send, rendered_or_none)
+        await self._send(scope, send, rendered_or_none, if_none_match)
 
-    async def _send(self, scope: Scope, send: Send, rendered: Rendered) -> None:
-        if rendered.status == 200 and _etag_matches(scope, rendered.etag):
-            self.stats.not_modified += 1
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 304,
-                    "headers": rendered.not_modified_headers,
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
+    async def _send(
+        self, scope: Scope, send: Send, rendered: Rendered, if_none_match: bytes | None
+    ) -> None:
+        stats = self.stats
+        if (
+            if_none_match is not None
+            and rendered.status == 200
+            and _etag_matches(if_none_match, rendered.etag)
+        ):
+            stats.not_modified += 1
+            await send(rendered.not_modified_start)
+            await send(_EMPTY_BODY)
             return
-        self.stats.responses[rendered.status] += 1
-        await send(
-            {"type": "http.response.start", "status": rendered.status, "headers": rendered.headers}
-        )
-        body = b"" if scope["method"] == "HEAD" else rendered.body
-        await send({"type": "http.response.body", "body": body})
+        if rendered.status == 200:
+            stats.ok += 1
+        else:
+            stats.responses[rendered.status] += 1
+        await send(rendered.start)
+        await send(_EMPTY_BODY if scope["method"] == "HEAD" else rendered.body_message)
 
     async def _plain(
         self, send: Send, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
@@ -119,28 +132,20 @@ class BadgeHotPath:
         await send({"type": "http.response.body", "body": body})
 
 
-def _etag_matches(scope: Scope, etag: bytes) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"if-none-match":
-            if value.strip() == b"*":
-                return True
-            return any(
-                candidate.strip().removeprefix(b"W/") == etag for candidate in value.split(b",")
-            )
-    return False
+def _etag_matches(value: bytes, etag: bytes) -> bool:
+    if value.strip() == b"*":
+        return True
+    return any(candidate.strip().removeprefix(b"W/") == etag for candidate in value.split(b","))
 
 
-def _referer_host(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"referer":
-            _, sep, rest = value.partition(b"://")
-            if not sep:
-                return None
-            host = rest.split(b"/", 1)[0].rsplit(b"@", 1)[-1].split(b":", 1)[0]
-            if not host or len(host) > 253:
-                return None
-            return str(host.decode("latin-1")).lower()
-    return None
+def _host_of(referer: bytes) -> str | None:
+    _, sep, rest = referer.partition(b"://")
+    if not sep:
+        return None
+    host = rest.split(b"/", 1)[0].rsplit(b"@", 1)[-1].split(b":", 1)[0]
+    if not host or len(host) > 253:
+        return None
+    return str(host.decode("latin-1")).lower()
 
 
 def _lang_hint(query: bytes) -> Lang:

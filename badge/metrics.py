@@ -22,9 +22,11 @@ class _BadgeCollector(Collector):
         responses = CounterMetricFamily(
             "badge_responses", "Badge responses by HTTP status", labels=["status"]
         )
-        for status, count in sorted(self.stats.responses.items()):
+        counts = dict(self.stats.responses)
+        counts[200] = counts.get(200, 0) + self.stats.ok
+        counts[304] = counts.get(304, 0) + self.stats.not_modified
+        for status, count in sorted(counts.items()):
             responses.add_metric([str(status)], count)
-        responses.add_metric(["304"], self.stats.not_modified)
         yield responses
         yield CounterMetricFamily(
             "badge_renders",

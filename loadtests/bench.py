@@ -103,7 +103,7 @@ def wrk(url: str, seconds: int, connections: int, headers: list[str]) -> Result:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=4, help="length of one wrk round")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per target")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per target")
     parser.add_argument("--connections", type=int, default=32)
     options = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -6,6 +6,7 @@ other sites, and a CSP that allows only our own stylesheet and images.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
@@ -42,6 +43,7 @@ SECURITY_HEADERS: Final[Mapping[str, str]] = {
 # Room for the multipart framing and the token field around one badge file.
 FORM_OVERHEAD: Final = 64 * 1024
 MAX_ECHO: Final = 100
+MAX_CACHED_PAGES: Final = 4096
 
 
 def html(
@@ -122,6 +124,8 @@ class Pages:
     def __init__(self, checker: BadgeChecker, history: lookup.HistoryCache) -> None:
         self.checker = checker
         self.history = history
+        # Rendered shop pages; a Starlette Response holds no per-request state, so it is reused.
+        self.pages: OrderedDict[tuple[str, str | None, Lang, str | None], Response] = OrderedDict()
 
     async def shop(self, request: Request) -> Response:
         state = app_state(request)
@@ -140,6 +144,12 @@ class Pages:
             return html(
                 lang, "not_found.html", context, status=404, vary="Accept-Language, Referer"
             )
+        # The token changes with every change of the shop or its state, so it keys the page.
+        page_key = (shop.id, entry.token, lang, came_from)
+        cached = self.pages.get(page_key)
+        if cached is not None:
+            self.pages.move_to_end(page_key)
+            return cached
         public = lookup.public_state(shop)
         events = await self.history.get(state, entry)
         context = {
@@ -153,7 +163,11 @@ class Pages:
             "history": history_rows(events, public, lookup.state_since(shop, public)),
             "badge_src": f"/b/{shop.id}.svg?{urlencode({'lang': lang, 'size': 'l'})}",
         }
-        return html(lang, "shop.html", context, vary="Accept-Language, Referer")
+        response = html(lang, "shop.html", context, vary="Accept-Language, Referer")
+        self.pages[page_key] = response
+        while len(self.pages) > MAX_CACHED_PAGES:
+            self.pages.popitem(last=False)
+        return response
 
     async def lookup(self, request: Request) -> Response:
         state = app_state(request)
