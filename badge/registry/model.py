@@ -38,21 +38,11 @@ class Shop:
         return self.state
 
     def to_json(self, today: date) -> dict[str, object]:
+        """The operators' view: the stored record with the state as of `today`."""
         return {
-            "id": self.id,
-            "display_name": self.display_name,
-            "legal_name": self.legal_name,
-            "enterprise_number": self.enterprise_number,
-            "domains": list(self.domains),
-            "categories": list(self.categories),
+            **shop_to_record(self),
             "state": self.public_state(today),
             "stored_state": self.state,
-            "state_since": self.state_since.isoformat(),
-            "certified_since": _iso(self.certified_since),
-            "valid_until": _iso(self.valid_until),
-            "last_audit": _iso(self.last_audit),
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
         }
 
 
