@@ -7,7 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -155,6 +155,11 @@ class SQLiteRegistry:
         self._check_domains_free(db, shop.domains, None)
         now = _now().isoformat()
         shop_id = rules.new_shop_id()
+        # A shop registered (or imported) as certified has been so since its certification
+        # date, not since the moment it was typed in.
+        since = now
+        if shop.state == "certified" and shop.certified_since is not None:
+            since = min(now, _brussels_midnight(shop.certified_since))
         db.execute(
             "INSERT INTO shops VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
@@ -164,7 +169,7 @@ class SQLiteRegistry:
                 shop.enterprise_number,
                 json.dumps(list(shop.categories)),
                 shop.state,
-                now,
+                since,
                 _d(shop.certified_since),
                 _d(shop.valid_until),
                 _d(shop.last_audit),
@@ -425,6 +430,11 @@ class SQLiteRegistry:
 
     def token_digests(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._read("SELECT name, digest FROM api_tokens")]
+
+
+def _brussels_midnight(day: date) -> str:
+    start = datetime.combine(day, time(0), tzinfo=BRUSSELS)
+    return start.astimezone(UTC).isoformat()
 
 
 def _d(value: date | None) -> str | None:
