@@ -24,6 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Servers on the first core, wrk on the last, so the two never fight over one core.
+_LAST_CORE = str((os.cpu_count() or 1) - 1)
+PIN_SERVER = ["taskset", "-c", "0"] if shutil.which("taskset") and _LAST_CORE != "0" else []
+PIN_CLIENT = ["taskset", "-c", _LAST_CORE] if PIN_SERVER else []
 UVICORN_FLAGS = [
     "--no-access-log",
     "--log-level",
@@ -44,6 +48,7 @@ def free_port() -> int:
 def server(args: list[str], env: dict[str, str], port: int) -> Iterator[None]:
     process = subprocess.Popen(
         [
+            *PIN_SERVER,
             sys.executable,
             "-m",
             "uvicorn",
@@ -89,7 +94,7 @@ def _ms(text: str) -> float:
 
 
 def wrk(url: str, seconds: int, connections: int, headers: list[str]) -> Result:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = [*PIN_CLIENT, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     for header in headers:
         command += ["-H", header]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -170,7 +175,8 @@ def main() -> None:
     results: dict[str, list[Result]] = {name: [] for name in targets}
 
     print(
-        f"wrk -t1 -c{options.connections} -d{options.seconds}s, {options.rounds} rounds, "
+        ("servers on core 0, wrk on core " + _LAST_CORE + "; " if PIN_SERVER else "")
+        + f"wrk -t1 -c{options.connections} -d{options.seconds}s, {options.rounds} rounds, "
         f"uvicorn {' '.join(UVICORN_FLAGS)}; body {len(body)} bytes",
         flush=True,
     )
