@@ -164,6 +164,7 @@ async def listen(
 ) -> None:
     """Follow the invalidation channel for ever, resubscribing after any failure."""
     backoff = 0.5
+    down_since: float | None = None
     while True:
         client = make_client(settings, for_pubsub=True)
         pubsub = client.pubsub()
@@ -172,7 +173,11 @@ async def listen(
             # Messages may have been missed while we were away: drop everything cached.
             on_invalidate(ALL)
             on_status("subscribed")
-            logger.info("subscribed to %s", CHANNEL)
+            if down_since is None:
+                logger.info("subscribed to %s", CHANNEL)
+            else:
+                logger.warning("invalidation bus back after %.1f s", time.monotonic() - down_since)
+                down_since = None
             backoff = 0.5
             last_seen = time.monotonic()
             last_ping = 0.0
@@ -194,9 +199,12 @@ async def listen(
             raise
         except Exception as exc:
             on_status("down")
-            logger.error(
-                "invalidation bus down (%s); retrying in %.1f s", type(exc).__name__, backoff
-            )
+            # Once per outage at ERROR; the retries in between only at DEBUG.
+            if down_since is None:
+                down_since = time.monotonic()
+                logger.error("invalidation bus down (%s); retrying", type(exc).__name__)
+            else:
+                logger.debug("invalidation bus still down (%s)", type(exc).__name__)
         finally:
             try:
                 await asyncio.wait_for(pubsub.aclose(), timeout=0.5)  # type: ignore[no-untyped-call]

@@ -100,6 +100,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve badges, pages and the APIs with uvicorn."""
     import uvicorn
 
+    from badge.logs import log_config
+
     settings = load_settings()
     click.echo(
         f"serving on http://{host or settings.host}:{port or settings.port} "
@@ -114,6 +116,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=workers or settings.workers,
         access_log=settings.access_log,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
         server_header=False,
         proxy_headers=False,
     )
