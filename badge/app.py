@@ -25,6 +25,7 @@ from badge.hotpath import BadgeHotPath, HotPathStats
 from badge.metrics import Metrics
 from badge.openapi import openapi_routes
 from badge.registry.sqlite import open_registry
+from badge.render.pool import RenderPool
 from badge.render.text import load_fonts
 from badge.settings import Settings
 from badge.signing import KeyStore
@@ -146,6 +147,8 @@ def create_app(settings: Settings) -> Starlette:
         # Parsing the fonts takes about half a second: pay it at start, not on a badge request.
         await anyio.to_thread.run_sync(load_fonts)
         badges = BadgeService(settings, registry, keys)
+        if settings.render_processes:
+            badges.pool = RenderPool(settings.render_processes)
         redis_client = None
         if settings.redis_url is not None:
             redis_client = bus.make_client(settings)
@@ -176,6 +179,8 @@ def create_app(settings: Settings) -> Starlette:
                 yield state
                 tasks.cancel_scope.cancel()
         finally:
+            if badges.pool is not None:
+                badges.pool.close()
             await feed.flush_once(registry, badges, stats)
             await anyio.to_thread.run_sync(registry.close)
             if redis_client is not None:

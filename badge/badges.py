@@ -23,6 +23,7 @@ from badge.registry.base import Registry
 from badge.registry.model import PublicState, Shop
 from badge.render import png as png_render
 from badge.render import svg as svg_render
+from badge.render.pool import RenderPool
 from badge.render.svg import BadgeView, Mark, Size
 from badge.settings import Settings
 from badge.signing import KeyStore
@@ -133,6 +134,8 @@ class BadgeService:
         ).encode()
         self.short_cache = b"public, max-age=30"
         self.render_limiter = anyio.CapacityLimiter(4)
+        # PNGs go to a worker process when one is given (the served app); in threads otherwise.
+        self.pool: RenderPool | None = None
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
         self._generic: dict[tuple[str, Format, Lang, Size, int], Rendered] = {}
         self._hosts: dict[str, str] = {}
@@ -376,13 +379,15 @@ class BadgeService:
     async def _render(self, view: BadgeView, fmt: Format, scale: int, token: str | None) -> bytes:
         self.render_count += 1
 
-        def work() -> bytes:
-            svg = svg_render.render_svg(view, token=token)
+        async with self.render_limiter:
+            svg = await anyio.to_thread.run_sync(lambda: svg_render.render_svg(view, token=token))
             if fmt == "svg":
                 return svg.encode("utf-8")
-            return png_render.render_png(svg, scale=scale, token=token)
-
-        return await anyio.to_thread.run_sync(work, limiter=self.render_limiter)
+            if self.pool is not None:
+                return await self.pool.png(svg, scale, token)
+            return await anyio.to_thread.run_sync(
+                lambda: png_render.render_png(svg, scale=scale, token=token)
+            )
 
     async def _generic_badge(
         self,

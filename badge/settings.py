@@ -61,6 +61,7 @@ class Settings:
     stale_limit: float = 60.0
     redis_timeout: float = 0.25
     poll_interval: float = 0.25
+    render_processes: int = 1
     access_log: bool = False
     log_level: str = "info"
 
@@ -122,6 +123,9 @@ class Settings:
             ),
             poll_interval=reader.number(
                 "BADGE_POLL_INTERVAL", base.poll_interval, low=0.05, high=5
+            ),
+            render_processes=reader.integer(
+                "BADGE_RENDER_PROCESSES", base.render_processes, low=0, high=16
             ),
             access_log=reader.boolean("BADGE_ACCESS_LOG", base.access_log),
             log_level=log_level,

@@ -52,6 +52,7 @@ FULL_ENV = {
     "BADGE_STALE_LIMIT": "90.5",
     "BADGE_REDIS_TIMEOUT": "0.5",
     "BADGE_POLL_INTERVAL": "1",
+    "BADGE_RENDER_PROCESSES": "2",
     "BADGE_ACCESS_LOG": "yes",
     "BADGE_LOG_LEVEL": "WARNING",
 }
@@ -74,6 +75,7 @@ def test_every_variable_is_parsed() -> None:
     assert s.stale_limit == 90.5
     assert s.redis_timeout == 0.5
     assert s.poll_interval == 1.0
+    assert s.render_processes == 2
     assert s.access_log is True
     assert s.log_level == "warning"
     # Each field differs from its default, so a variable silently ignored would show.
@@ -139,6 +141,7 @@ def test_boolean_values(value: str, expected: bool) -> None:
         pytest.param("BADGE_STALE_LIMIT", "0", id="stale-limit-zero"),
         pytest.param("BADGE_REDIS_TIMEOUT", "60", id="redis-timeout-too-long"),
         pytest.param("BADGE_POLL_INTERVAL", "0", id="poll-zero"),
+        pytest.param("BADGE_RENDER_PROCESSES", "-1", id="render-processes-negative"),
         pytest.param("BADGE_ACCESS_LOG", "maybe", id="access-log-maybe"),
         pytest.param("BADGE_LOG_LEVEL", "verbose", id="log-level"),
         pytest.param("BADGE_REDIS_URL", "http://x", id="redis-http"),
