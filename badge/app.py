@@ -24,7 +24,7 @@ from badge.errors import BadgeError
 from badge.hotpath import BadgeHotPath, HotPathStats
 from badge.metrics import Metrics
 from badge.openapi import openapi_routes
-from badge.registry.sqlite import open_registry
+from badge.registry.factory import open_registry
 from badge.render.pool import RenderPool
 from badge.render.text import load_fonts
 from badge.settings import Settings
@@ -138,9 +138,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
-        path = settings.sqlite_path
-        assert path is not None
-        registry = await anyio.to_thread.run_sync(open_registry, path)
+        registry = await anyio.to_thread.run_sync(open_registry, settings)
         keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
         if await anyio.to_thread.run_sync(keys.ensure):
             logger.info("made the first signing key %s in %s", keys.signing_kid, settings.keys_dir)
@@ -149,6 +147,7 @@ def create_app(settings: Settings) -> Starlette:
         badges = BadgeService(settings, registry, keys)
         if settings.render_processes:
             badges.pool = RenderPool(settings.render_processes)
+            await anyio.to_thread.run_sync(badges.pool.start)
         redis_client = None
         if settings.redis_url is not None:
             redis_client = bus.make_client(settings)

@@ -36,6 +36,14 @@ class RenderPool:
             self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self._executor
 
+    def start(self) -> None:
+        """Start the forkserver and the workers now (blocking: call it from a thread).
+
+        Done lazily, the first PNG would start them on the event loop and stall it.
+        """
+        pool = self._pool()
+        list(pool.map(_ready, range(self.workers)))
+
     async def png(self, svg: str, scale: int, token: str | None) -> bytes:
         loop = asyncio.get_running_loop()
         try:
@@ -50,6 +58,10 @@ class RenderPool:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+def _ready(_: int) -> bool:
+    return True
 
 
 def _job(svg: str, scale: int, token: str | None) -> bytes:
