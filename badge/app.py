@@ -179,7 +179,7 @@ def create_app(settings: Settings) -> Starlette:
                 tasks.cancel_scope.cancel()
         finally:
             if badges.pool is not None:
-                badges.pool.close()
+                await anyio.to_thread.run_sync(badges.pool.close)
             await feed.flush_once(registry, badges, stats)
             await anyio.to_thread.run_sync(registry.close)
             if redis_client is not None:

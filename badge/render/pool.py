@@ -51,12 +51,13 @@ class RenderPool:
             return await asyncio.wait_for(future, timeout=RENDER_TIMEOUT)
         except BrokenProcessPool:
             logger.error("PNG render worker died; starting a new one")
-            self.close()
+            self.close(wait=False)
             raise
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers; waiting lets them release their semaphores cleanly."""
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None
 
 
