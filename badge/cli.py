@@ -19,8 +19,9 @@ import click
 
 from badge.errors import BadgeError, Conflict, ValidationError
 from badge.registry import rules
+from badge.registry.base import Registry
+from badge.registry.factory import open_registry
 from badge.registry.model import CATEGORIES, STATES, NewShop, Shop
-from badge.registry.sqlite import SQLiteRegistry, open_registry
 from badge.settings import Settings, SettingsError
 from badge.timeutil import today
 
@@ -63,15 +64,12 @@ def load_settings() -> Settings:
         raise
 
 
-def registry_from_env() -> SQLiteRegistry:
-    settings = load_settings()
-    path = settings.sqlite_path
-    assert path is not None
-    return open_registry(path)
+def registry_from_env() -> Registry:
+    return open_registry(load_settings())
 
 
 def notify_change(settings: Settings, shop_id: str) -> None:
-    """Tell running instances through Redis, when configured; SQLite polling covers the rest."""
+    """Tell running instances through Redis, when configured; the registry feed covers the rest."""
     if settings.redis_url is None:
         return
     from badge.bus import publish_invalidation_sync

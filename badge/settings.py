@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+# The URL forms libpq accepts; anything else (such as SQLAlchemy's postgresql+psycopg://)
+# is refused at start rather than at the first query.
+POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
+
 
 class SettingsError(ValueError):
     """A BADGE_* variable has a value we cannot use; the message names it."""
@@ -81,14 +85,10 @@ class Settings:
         port = reader.integer("BADGE_PORT", base.port, low=1, high=65535)
         public_default = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
         database_url = reader.text("BADGE_DATABASE_URL", "sqlite:///./var/badge.db")
-        if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        if not database_url.startswith(("sqlite:///", *POSTGRES_SCHEMES)):
             raise SettingsError(
-                "BADGE_DATABASE_URL must start with sqlite:/// (postgresql:// is planned), "
+                "BADGE_DATABASE_URL must start with sqlite:///, postgresql:// or postgres://, "
                 f"got {redact_url(database_url)!r}"
-            )
-        if not database_url.startswith("sqlite:///"):
-            raise SettingsError(
-                "BADGE_DATABASE_URL: only SQLite is implemented so far; PostgreSQL is planned"
             )
         redis_url = reader.text("BADGE_REDIS_URL", "")
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):

@@ -15,6 +15,7 @@ from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.settings import Secret, Settings
 from badge.timeutil import today
+from tests.pg import PostgresCluster
 
 
 @pytest.fixture
@@ -70,3 +71,22 @@ def shop(registry: SQLiteRegistry) -> Shop:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL for the session, started only when a test asks for it."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PostgresCluster) -> Iterator[str]:
+    """The URL of a fresh, empty database of its own."""
+    url = pg_cluster.create_database()
+    yield url
+    pg_cluster.drop_database(url)

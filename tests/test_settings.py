@@ -127,6 +127,21 @@ def test_boolean_values(value: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("postgresql://badge:hunter2@db.internal:5432/badge", id="postgresql"),
+        pytest.param("postgres://badge@db.internal/badge", id="postgres"),
+        pytest.param("postgresql://db1:5432,db2:5432/badge?sslmode=require", id="multi-host"),
+    ],
+)
+def test_postgres_urls_are_accepted(url: str) -> None:
+    s = Settings.from_env({"BADGE_DATABASE_URL": url})
+    assert s.database_url.reveal() == url
+    assert s.sqlite_path is None
+    assert "hunter2" not in repr(s)
+
+
+@pytest.mark.parametrize(
     ("name", "value"),
     [
         pytest.param("BADGE_PORT", "abc", id="port-text"),
@@ -148,7 +163,9 @@ def test_boolean_values(value: str, expected: bool) -> None:
         pytest.param("BADGE_REDIS_URL", "localhost:6379", id="redis-no-scheme"),
         pytest.param("BADGE_DATABASE_URL", "mysql://user:pw@db/badge", id="database-mysql"),
         pytest.param("BADGE_DATABASE_URL", "badge.db", id="database-bare-path"),
-        pytest.param("BADGE_DATABASE_URL", "postgresql://u:pw@db/badge", id="database-pg-planned"),
+        pytest.param(
+            "BADGE_DATABASE_URL", "postgresql+psycopg://u:pw@db/badge", id="database-sqlalchemy"
+        ),
         pytest.param("BADGE_PUBLIC_URL", "ftp://badge.be", id="public-url-ftp"),
     ],
 )
@@ -166,7 +183,9 @@ def test_bad_value_names_the_variable(name: str, value: str) -> None:
     [
         pytest.param("BADGE_REDIS_URL", "http://user:hunter2@cache:6379", id="redis"),
         pytest.param("BADGE_DATABASE_URL", "mysql://user:hunter2@db/badge", id="mysql"),
-        pytest.param("BADGE_DATABASE_URL", "postgresql://user:hunter2@db/badge", id="postgres"),
+        pytest.param(
+            "BADGE_DATABASE_URL", "postgresql+psycopg://user:hunter2@db/badge", id="postgres"
+        ),
     ],
 )
 def test_error_messages_do_not_leak_passwords(name: str, value: str) -> None:

@@ -1,4 +1,4 @@
-"""The narrow interface every registry backend implements (SQLite now, PostgreSQL next).
+"""The narrow interface every registry backend implements (SQLite and PostgreSQL).
 
 Methods are synchronous; async callers run them in a worker thread.
 """

@@ -6,7 +6,7 @@ import ipaddress
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -14,6 +14,7 @@ import idna
 
 from badge.errors import Conflict, ValidationError
 from badge.registry.model import CATEGORIES, STATES, Category, NewShop, State
+from badge.timeutil import BRUSSELS
 
 _ID_ALPHABET: Final = "abcdefghijkmnpqrstuvwxyz23456789"
 ID_LENGTH: Final = 16
@@ -30,6 +31,9 @@ TRANSITIONS: Final[Mapping[State, frozenset[State]]] = {
 MAX_NAME: Final = 200
 MAX_REASON: Final = 1000
 MAX_DOMAINS: Final = 20
+
+# Sightings are bounded per shop so a hostile page cycling `?d=` values cannot grow the table.
+MAX_SIGHTINGS_PER_SHOP: Final = 200
 
 
 def new_shop_id() -> str:
@@ -175,6 +179,18 @@ def clean_text(raw: str, what: str, *, limit: int = MAX_NAME) -> str:
     if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in text):
         raise ValidationError(f"{what} contains control characters")
     return text
+
+
+def first_state_since(shop: NewShop, now: datetime) -> datetime:
+    """When a newly stored shop entered its state, in UTC.
+
+    A shop registered (or imported) as certified has been so since its certification date,
+    at Brussels midnight, not since the moment it was typed in.
+    """
+    if shop.state == "certified" and shop.certified_since is not None:
+        midnight = datetime.combine(shop.certified_since, time(0), tzinfo=BRUSSELS)
+        return min(now, midnight.astimezone(UTC))
+    return now
 
 
 def check_transition(current: State, target: State) -> None:

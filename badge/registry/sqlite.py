@@ -7,7 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -73,8 +73,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """,
 )
 
-# Sightings are bounded per shop so a hostile page cycling `?d=` values cannot grow the table.
-MAX_SIGHTINGS_PER_SHOP: Final = 200
+MAX_SIGHTINGS_PER_SHOP: Final = rules.MAX_SIGHTINGS_PER_SHOP
 
 
 def _now() -> datetime:
@@ -153,13 +152,10 @@ class SQLiteRegistry:
 
     def _insert(self, db: sqlite3.Connection, shop: NewShop, actor: str) -> Shop:
         self._check_domains_free(db, shop.domains, None)
-        now = _now().isoformat()
+        moment = _now()
+        now = moment.isoformat()
         shop_id = rules.new_shop_id()
-        # A shop registered (or imported) as certified has been so since its certification
-        # date, not since the moment it was typed in.
-        since = now
-        if shop.state == "certified" and shop.certified_since is not None:
-            since = min(now, _brussels_midnight(shop.certified_since))
+        since = rules.first_state_since(shop, moment).isoformat()
         db.execute(
             "INSERT INTO shops VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
@@ -430,11 +426,6 @@ class SQLiteRegistry:
 
     def token_digests(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._read("SELECT name, digest FROM api_tokens")]
-
-
-def _brussels_midnight(day: date) -> str:
-    start = datetime.combine(day, time(0), tzinfo=BRUSSELS)
-    return start.astimezone(UTC).isoformat()
 
 
 def _d(value: date | None) -> str | None:

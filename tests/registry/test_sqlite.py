@@ -1,8 +1,13 @@
-"""SQLiteRegistry against real SQLite files: shops, history, feed, sightings, schema."""
+"""The registry contract against real SQLite files, and again against a real PostgreSQL.
+
+Tests taking `registry` run once per backend (ids `sqlite` and `postgres`); the ones that
+open the file themselves are about SQLite alone. PostgreSQL's own are in test_postgres.py.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -10,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from badge.errors import Conflict, NotFound, ValidationError
-from badge.registry import rules, sqlite
+from badge.registry import rules
+from badge.registry.base import Registry
 from badge.registry.model import NewShop, Shop
+from badge.registry.postgres import PostgresRegistry
 from badge.registry.sqlite import (
     MAX_SIGHTINGS_PER_SHOP,
     MIGRATIONS,
@@ -26,8 +33,29 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "registry" / "badge.db"
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def registry(db_path: Path) -> Iterator[SQLiteRegistry]:
+def registry(backend: str, request: pytest.FixtureRequest) -> Iterator[Registry]:
+    reg: Registry
+    if backend == "postgres":
+        reg = PostgresRegistry(request.getfixturevalue("pg_url"))
+    else:
+        reg = SQLiteRegistry(request.getfixturevalue("db_path"))
+    yield reg
+    reg.close()
+
+
+@pytest.fixture
+def sqlite_registry(db_path: Path) -> Iterator[SQLiteRegistry]:
     reg = SQLiteRegistry(db_path)
     yield reg
     reg.close()
@@ -55,7 +83,7 @@ def new_shop(
     )
 
 
-def add(registry: SQLiteRegistry, name: str = "Bakkerij Test", **kwargs: object) -> Shop:
+def add(registry: Registry, name: str = "Bakkerij Test", **kwargs: object) -> Shop:
     return registry.create_shop(new_shop(name, **kwargs), actor="test")  # type: ignore[arg-type]
 
 
@@ -67,7 +95,7 @@ def raw(db_path: Path) -> sqlite3.Connection:
 # Shops
 
 
-def test_create_and_get(registry: SQLiteRegistry) -> None:
+def test_create_and_get(registry: Registry) -> None:
     shop = add(registry, domains=("https://WWW.Bakkerij-Test.be/", "bücher.be"))
     assert rules.is_shop_id(shop.id)
     assert shop.domains == ("bakkerij-test.be", "xn--bcher-kva.be")
@@ -89,12 +117,12 @@ def test_create_and_get(registry: SQLiteRegistry) -> None:
         pytest.param("x" * 10_000, id="huge"),
     ],
 )
-def test_get_unknown_is_none(registry: SQLiteRegistry, shop_id: str) -> None:
+def test_get_unknown_is_none(registry: Registry, shop_id: str) -> None:
     add(registry)
     assert registry.get_shop(shop_id) is None
 
 
-def test_list_is_sorted_by_name_case_insensitively(registry: SQLiteRegistry) -> None:
+def test_list_is_sorted_by_name_case_insensitively(registry: Registry) -> None:
     add(registry, "zeta", domains=("zeta.be",))
     add(registry, "Alpha", domains=("alpha.be",))
     add(registry, "beta", domains=("beta.be",))
@@ -102,7 +130,7 @@ def test_list_is_sorted_by_name_case_insensitively(registry: SQLiteRegistry) -> 
     assert [s.display_name for s in registry.list_shops(limit=1, offset=1)] == ["beta"]
 
 
-def test_update_changes_fields_and_normalises(registry: SQLiteRegistry) -> None:
+def test_update_changes_fields_and_normalises(registry: Registry) -> None:
     shop = add(registry)
     updated = registry.update_shop(
         shop.id,
@@ -124,7 +152,7 @@ def test_update_changes_fields_and_normalises(registry: SQLiteRegistry) -> None:
     assert registry.find_by_domain("ander.be") == updated
 
 
-def test_update_valid_until_is_an_event(registry: SQLiteRegistry) -> None:
+def test_update_valid_until_is_an_event(registry: Registry) -> None:
     shop = add(registry, valid_until="2026-12-31")
     registry.update_shop(shop.id, actor="renewer", valid_until=date(2027, 12, 31))
     last = registry.history(shop.id)[-1]
@@ -136,12 +164,12 @@ def test_update_valid_until_is_an_event(registry: SQLiteRegistry) -> None:
     assert len(registry.history(shop.id)) == 2
 
 
-def test_update_unknown_shop(registry: SQLiteRegistry) -> None:
+def test_update_unknown_shop(registry: Registry) -> None:
     with pytest.raises(NotFound):
         registry.update_shop("abcdefghijkmnpqr", actor="test", display_name="x")
 
 
-def test_failed_update_changes_nothing(registry: SQLiteRegistry) -> None:
+def test_failed_update_changes_nothing(registry: Registry) -> None:
     first = add(registry, "First", domains=("first.be",))
     second = add(registry, "Second", domains=("second.be",))
     cursor = registry.change_cursor()
@@ -155,7 +183,7 @@ def test_failed_update_changes_nothing(registry: SQLiteRegistry) -> None:
     assert registry.change_cursor() == cursor
 
 
-def test_domains_are_unique_across_shops(registry: SQLiteRegistry) -> None:
+def test_domains_are_unique_across_shops(registry: Registry) -> None:
     first = add(registry, "First", domains=("shop.be",))
     for variant in ("shop.be", "https://WWW.SHOP.BE:443/", "shop.be."):
         with pytest.raises(Conflict, match=f"already registered to shop {first.id}"):
@@ -172,7 +200,7 @@ def test_domains_are_unique_across_shops(registry: SQLiteRegistry) -> None:
         pytest.param("  bakkerij-test.be.  ", id="spaces-trailing-dot"),
     ],
 )
-def test_find_by_domain_with_messy_input(registry: SQLiteRegistry, query: str) -> None:
+def test_find_by_domain_with_messy_input(registry: Registry, query: str) -> None:
     shop = add(registry)
     assert registry.find_by_domain(query) == shop
 
@@ -188,12 +216,12 @@ def test_find_by_domain_with_messy_input(registry: SQLiteRegistry, query: str) -
         pytest.param("127.0.0.1", id="ip"),
     ],
 )
-def test_find_by_domain_misses(registry: SQLiteRegistry, query: str) -> None:
+def test_find_by_domain_misses(registry: Registry, query: str) -> None:
     add(registry)
     assert registry.find_by_domain(query) is None
 
 
-def test_search_by_name_and_domain(registry: SQLiteRegistry) -> None:
+def test_search_by_name_and_domain(registry: Registry) -> None:
     bakker = add(registry, "Bakkerij Peeters", domains=("peeters-brood.be",))
     fiets = add(registry, "Fietsen Plus", domains=("fietsenplus.be",))
     assert registry.search("peeters") == [bakker]
@@ -216,13 +244,13 @@ def test_search_by_name_and_domain(registry: SQLiteRegistry) -> None:
         pytest.param("\\", id="backslash"),
     ],
 )
-def test_search_treats_like_wildcards_literally(registry: SQLiteRegistry, query: str) -> None:
+def test_search_treats_like_wildcards_literally(registry: Registry, query: str) -> None:
     add(registry, "Bakkerij Test", domains=("bakkerij.be",))
     add(registry, "Fietsen", domains=("fietsen.be",))
     assert registry.search(query) == []
 
 
-def test_search_finds_literal_wildcard_characters(registry: SQLiteRegistry) -> None:
+def test_search_finds_literal_wildcard_characters(registry: Registry) -> None:
     add(registry, "Plain Shop", domains=("plain.be",))
     percent = add(registry, "100% Bio", domains=("bio.be",))
     under = add(registry, "Shop_Underscore", domains=("under.be",))
@@ -234,7 +262,7 @@ def test_search_finds_literal_wildcard_characters(registry: SQLiteRegistry) -> N
 # State changes and the append-only history
 
 
-def test_set_state_records_events(registry: SQLiteRegistry) -> None:
+def test_set_state_records_events(registry: Registry) -> None:
     shop = add(registry)
     before = datetime.now(UTC).replace(microsecond=0)
     event = registry.set_state(shop.id, "suspended", reason="  committee  review ", actor="alice")
@@ -274,7 +302,7 @@ def test_set_state_records_events(registry: SQLiteRegistry) -> None:
     ],
 )
 def test_illegal_state_change_changes_nothing(
-    registry: SQLiteRegistry, start: str, target: str, message: str
+    registry: Registry, start: str, target: str, message: str
 ) -> None:
     shop = add(registry)
     if start != "certified":
@@ -289,7 +317,7 @@ def test_illegal_state_change_changes_nothing(
     assert registry.change_cursor() == cursor
 
 
-def test_set_state_needs_a_reason_and_a_shop(registry: SQLiteRegistry) -> None:
+def test_set_state_needs_a_reason_and_a_shop(registry: Registry) -> None:
     shop = add(registry)
     with pytest.raises(ValidationError, match="reason is empty"):
         registry.set_state(shop.id, "suspended", reason="  ", actor="test")
@@ -299,18 +327,19 @@ def test_set_state_needs_a_reason_and_a_shop(registry: SQLiteRegistry) -> None:
 
 
 def test_first_certification_sets_certified_since_as_belgian_day(
-    registry: SQLiteRegistry, monkeypatch: pytest.MonkeyPatch
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shop = add(registry, domains=("new.be",), state="suspended")
     assert shop.certified_since is None
     # Validity dates are Belgian calendar days: 22:30 UTC on 30 June is 1 July in Brussels.
-    monkeypatch.setattr(sqlite, "_now", lambda: datetime(2026, 6, 30, 22, 30, tzinfo=UTC))
+    backend_module = sys.modules[type(registry).__module__]
+    monkeypatch.setattr(backend_module, "_now", lambda: datetime(2026, 6, 30, 22, 30, tzinfo=UTC))
     registry.set_state(shop.id, "certified", reason="audit passed", actor="test")
     certified = registry.get_shop(shop.id)
     assert certified is not None
     assert certified.certified_since == date(2026, 7, 1)
     # A later re-certification keeps the original date.
-    monkeypatch.setattr(sqlite, "_now", lambda: datetime(2026, 8, 1, 10, 0, tzinfo=UTC))
+    monkeypatch.setattr(backend_module, "_now", lambda: datetime(2026, 8, 1, 10, 0, tzinfo=UTC))
     registry.set_state(shop.id, "suspended", reason="x", actor="test")
     registry.set_state(shop.id, "certified", reason="y", actor="test")
     assert registry.get_shop(shop.id).certified_since == date(2026, 7, 1)  # type: ignore[union-attr]
@@ -325,7 +354,8 @@ def test_first_certification_sets_certified_since_as_belgian_day(
         pytest.param("DELETE FROM events WHERE seq = 1", id="delete-one"),
     ],
 )
-def test_events_are_append_only(registry: SQLiteRegistry, db_path: Path, sql: str) -> None:
+def test_events_are_append_only(sqlite_registry: SQLiteRegistry, db_path: Path, sql: str) -> None:
+    registry = sqlite_registry
     shop = add(registry)
     registry.set_state(shop.id, "suspended", reason="review", actor="test")
     history = registry.history(shop.id)
@@ -341,7 +371,7 @@ def test_events_are_append_only(registry: SQLiteRegistry, db_path: Path, sql: st
 # Import
 
 
-def test_import_creates_all(registry: SQLiteRegistry) -> None:
+def test_import_creates_all(registry: Registry) -> None:
     ticks: list[int] = []
     batch = [new_shop(f"Shop {i}", domains=(f"shop{i}.be",)) for i in range(5)]
     created = registry.import_shops(batch, actor="importer", progress=ticks.append)
@@ -359,7 +389,7 @@ def test_import_creates_all(registry: SQLiteRegistry) -> None:
         pytest.param("existing", id="already-registered"),
     ],
 )
-def test_import_is_all_or_nothing(registry: SQLiteRegistry, clash: str) -> None:
+def test_import_is_all_or_nothing(registry: Registry, clash: str) -> None:
     existing = add(registry, "Existing", domains=("existing.be",))
     cursor = registry.change_cursor()
     duplicate = "shop1.be" if clash == "within-batch" else "www.existing.be"
@@ -382,7 +412,7 @@ def test_import_is_all_or_nothing(registry: SQLiteRegistry, clash: str) -> None:
 # Change feed
 
 
-def test_change_feed_cursor_advances(registry: SQLiteRegistry) -> None:
+def test_change_feed_cursor_advances(registry: Registry) -> None:
     start = registry.change_cursor()
     assert registry.changes_since(start) == (start, [])
     a = add(registry, "A", domains=("a.be",))
@@ -422,7 +452,7 @@ def test_change_feed_sees_writes_from_another_connection(db_path: Path) -> None:
 # Sightings
 
 
-def test_sightings_accumulate(registry: SQLiteRegistry) -> None:
+def test_sightings_accumulate(registry: Registry) -> None:
     shop = add(registry)
     registry.record_sightings({(shop.id, "bakkerij-test.be", True): 3})
     registry.record_sightings(
@@ -439,7 +469,7 @@ def test_sightings_accumulate(registry: SQLiteRegistry) -> None:
     assert [s.host for s in registry.sightings()] == ["bakkerij-test.be", "evil.be"]
 
 
-def test_sightings_are_bounded_per_shop(registry: SQLiteRegistry) -> None:
+def test_sightings_are_bounded_per_shop(registry: Registry) -> None:
     shop = add(registry, "A", domains=("a.be",))
     other = add(registry, "B", domains=("b.be",))
     flood = {(shop.id, f"h{i}.evil.be", False): 1 for i in range(MAX_SIGHTINGS_PER_SHOP + 50)}
@@ -460,7 +490,7 @@ def test_sightings_are_bounded_per_shop(registry: SQLiteRegistry) -> None:
 # Tokens
 
 
-def test_tokens(registry: SQLiteRegistry) -> None:
+def test_tokens(registry: Registry) -> None:
     registry.add_token("crm", "d1")
     registry.add_token("ops", "d2")
     with pytest.raises(Conflict, match="'crm' already exists"):
@@ -540,7 +570,7 @@ def test_open_registry_creates_parent_directories(tmp_path: Path) -> None:
     assert path.exists()
 
 
-def test_valid_until_is_stored_as_date(registry: SQLiteRegistry) -> None:
+def test_valid_until_is_stored_as_date(registry: Registry) -> None:
     until = today() - timedelta(days=1)
     shop = add(registry, valid_until=until.isoformat())
     stored = registry.get_shop(shop.id)

@@ -1,0 +1,22 @@
+"""open_registry(settings): the one place that picks the registry backend."""
+
+from __future__ import annotations
+
+from badge.errors import ValidationError
+from badge.registry import sqlite
+from badge.registry.base import Registry
+from badge.settings import POSTGRES_SCHEMES, Settings
+
+
+def open_registry(settings: Settings) -> Registry:
+    """SQLite for `sqlite:///path`, PostgreSQL for `postgresql://` or `postgres://`."""
+    url = settings.database_url.reveal()
+    if url.startswith(POSTGRES_SCHEMES):
+        # Imported here: psycopg takes ~0.2 s to load, which SQLite runs and the CLI skip.
+        from badge.registry.postgres import PostgresRegistry
+
+        return PostgresRegistry(url)
+    path = settings.sqlite_path
+    if path is None:
+        raise ValidationError("BADGE_DATABASE_URL must start with sqlite:/// or postgresql://")
+    return sqlite.open_registry(path)
