@@ -133,6 +133,8 @@ class BadgeHotPath:
 
 
 def _etag_matches(value: bytes, etag: bytes) -> bool:
+    if value == etag:  # what browsers and CDNs send back
+        return True
     if value.strip() == b"*":
         return True
     return any(candidate.strip().removeprefix(b"W/") == etag for candidate in value.split(b","))
