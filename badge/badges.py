@@ -97,7 +97,9 @@ def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) 
         (b"content-length", str(len(body)).encode()),
         *common,
     )
-    not_modified = tuple(common)
+    # A 304 carries what RFC 9110 asks for (ETag, Cache-Control; uvicorn adds Date): the
+    # cache keeps the other headers of its stored 200, and each header costs per response.
+    not_modified = ((b"etag", etag), (b"cache-control", cache_control))
     return Rendered(
         status,
         body,
