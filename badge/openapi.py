@@ -84,7 +84,7 @@ def badge_operation(fmt: str) -> Json:
         SIZE,
         query(
             "d",
-            {"type": "string", "maxLength": 253},
+            {"type": "string", "minLength": 1, "maxLength": 253},
             "Host name of the page showing the badge (the script embed sends it). When it is "
             "not a registered domain of the shop, the badge says it is not valid for this site.",
         ),
@@ -130,6 +130,8 @@ def schemas() -> Json:
     stored_state = {"type": "string", "enum": list(STATES)}
     category = {"type": "string", "enum": list(CATEGORIES)}
     string_list = {"type": "array", "items": {"type": "string"}}
+    # Input domains: an empty string is refused (found by schemathesis).
+    domain_list = {"type": "array", "items": {"type": "string", "minLength": 1}}
     return {
         "Error": {
             "type": "object",
@@ -272,16 +274,17 @@ def schemas() -> Json:
             "properties": {
                 "name": {
                     "type": "string",
+                    "minLength": 1,
                     "maxLength": MAX_NAME,
                     "description": "Display name (`display_name` is accepted too).",
                 },
-                "legal_name": {"type": "string", "maxLength": MAX_NAME},
+                "legal_name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
                 "enterprise_number": {
                     "type": "string",
                     "description": "KBO/BCE number, e.g. 0123.456.749; the check digits count.",
                 },
                 "domains": {
-                    **string_list,
+                    **domain_list,
                     "minItems": 1,
                     "maxItems": MAX_DOMAINS,
                     "description": "Normalised: lower case, punycode, no `www.`.",
@@ -300,10 +303,10 @@ def schemas() -> Json:
             "description": "Only the fields sent change. The state changes through /state. "
             "A new `valid_until` renews the certification and is recorded in the history.",
             "properties": {
-                "name": {"type": "string", "maxLength": MAX_NAME},
-                "legal_name": {"type": "string", "maxLength": MAX_NAME},
+                "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+                "legal_name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
                 "enterprise_number": {"type": "string"},
-                "domains": {**string_list, "minItems": 1, "maxItems": MAX_DOMAINS},
+                "domains": {**domain_list, "minItems": 1, "maxItems": MAX_DOMAINS},
                 "categories": {"type": "array", "items": category},
                 "certified_since": DATE,
                 "valid_until": DATE,
@@ -433,7 +436,11 @@ def admin_paths() -> Json:
                         {"type": "integer", "minimum": 0, "maximum": 1000, "default": 100},
                         "Page size.",
                     ),
-                    query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Skip."),
+                    query(
+                        "offset",
+                        {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "default": 0},
+                        "Skip.",
+                    ),
                 ],
             ),
             "post": op(
@@ -607,7 +614,12 @@ def public_paths() -> Json:
                 "tags": ["public API"],
                 "summary": "Find the shop a domain is registered to",
                 "parameters": [
-                    query("domain", {"type": "string"}, "A host name or URL.", required=True)
+                    query(
+                        "domain",
+                        {"type": "string", "minLength": 1},
+                        "A host name or URL.",
+                        required=True,
+                    )
                 ],
                 "responses": {
                     "200": json_body(ref("Lookup"), "The domain's shop."),
@@ -638,6 +650,9 @@ def public_paths() -> Json:
                     "200": json_body(ref("Verdict"), "The verdict, also when not genuine."),
                     "400": json_body(ref("Verdict"), "Bad JSON; `error` is set."),
                     "413": json_body(ref("Verdict"), "Upload too large; `error` is set."),
+                    "415": json_body(
+                        ref("Verdict"), "Empty body, or not SVG, PNG or JSON; `error` is set."
+                    ),
                     "422": json_body(ref("Verdict"), "Not a badge; `error` is set."),
                 },
             },

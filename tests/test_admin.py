@@ -259,6 +259,7 @@ class TestShops:
             pytest.param(b'{"name": NaN}', "not valid JSON", id="nan"),
             pytest.param(b"\xff\xfe", "UTF-8", id="not-utf8"),
             pytest.param(b"[" * 30_000 + b"]" * 30_000, "nests too deeply", id="deep-nesting"),
+            pytest.param(b'{"name": "\\ud800"}', "surrogate", id="lone-surrogate"),
         ],
     )
     def test_bad_json(self, admin: TestClient, content: bytes, fragment: str) -> None:
@@ -364,6 +365,29 @@ class TestUpdate:
     )
     def test_validation(self, admin: TestClient, shop: Shop, body: Any, fragment: str) -> None:
         assert_error(admin.patch(f"{API}/shops/{shop.id}", json=body), 400, fragment)
+
+    @pytest.mark.parametrize(
+        ("method", "suffix", "content"),
+        [
+            pytest.param("PATCH", "", b'{"legal_name": "\\ud800"}', id="patch-value"),
+            pytest.param("PATCH", "", b'{"\\udc00": 1}', id="patch-key"),
+            pytest.param(
+                "POST", "/state", b'{"state": "suspended", "reason": "x\\udfff"}', id="state"
+            ),
+        ],
+    )
+    def test_lone_surrogate_is_a_400(
+        self, admin: TestClient, shop: Shop, method: str, suffix: str, content: bytes
+    ) -> None:
+        # Found by fuzzing: json.loads keeps a lone "\ud800" and SQLite then failed with a 500.
+        response = admin.request(
+            method,
+            f"{API}/shops/{shop.id}{suffix}",
+            content=content,
+            headers={"content-type": "application/json"},
+        )
+        assert_error(response, 400, "surrogate")
+        assert admin.get(f"{API}/shops/{shop.id}").json()["legal_name"] == shop.legal_name
 
     def test_merge_patch_content_type(self, admin: TestClient, shop: Shop) -> None:
         response = admin.patch(

@@ -44,6 +44,13 @@ async def read_json(request: Request) -> JsonObject:
         raise ValidationError(f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValidationError("the body must be a JSON object")
+    # JSON lets "\ud800" escape a lone UTF-16 surrogate; Python keeps it in the str, and the
+    # database driver then fails to encode it (a 500 from PATCH, create or set-state).
+    # Such text can never be stored or shown, so refuse the whole body here, once.
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("the body has an unpaired surrogate escape such as \\ud800") from None
     return data
 
 
