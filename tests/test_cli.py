@@ -485,3 +485,34 @@ def test_keys_generate_rotate_list(badge: Badge) -> None:
     assert stat.S_IMODE(badge.keys_dir.stat().st_mode) & 0o077 == 0
     for output in (first, again, rotated, *listed):
         assert "PRIVATE" not in output
+
+
+def test_undecodable_bytes_on_the_command_line_are_refused(tmp_path: Path) -> None:
+    """Invalid UTF-8 in argv arrives as lone surrogates; it must not reach the database."""
+    env = {
+        **os.environ,
+        "BADGE_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
+        "BADGE_KEYS_DIR": str(tmp_path / "keys"),
+    }
+    result = subprocess.run(
+        [
+            sys.executable.encode(),
+            b"-m",
+            b"badge",
+            b"shops",
+            b"add",
+            b"--name",
+            b"Caf\xe9",
+            b"--legal-name",
+            b"Cafe BV",
+            b"--enterprise-number",
+            b"0123.456.749",
+            b"--domain",
+            b"cafe-bytes.be",
+        ],
+        env=env,
+        capture_output=True,
+    )
+    assert result.returncode == 1
+    assert b"not valid Unicode" in result.stderr
+    assert b"Traceback" not in result.stderr

@@ -178,6 +178,10 @@ def clean_text(raw: str, what: str, *, limit: int = MAX_NAME) -> str:
         raise ValidationError(f"{what} is longer than {limit} characters")
     if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in text):
         raise ValidationError(f"{what} contains control characters")
+    # Lone surrogates (from undecodable bytes on a command line, or JSON escapes) are not
+    # text and cannot be stored.
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise ValidationError(f"{what} is not valid Unicode text")
     return text
 
 

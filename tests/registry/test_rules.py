@@ -278,6 +278,8 @@ def test_clean_text() -> None:
         rules.clean_text("Shop\x00Evil", "name")
     with pytest.raises(ValidationError, match="control characters"):
         rules.clean_text("Shop\x9bEvil", "name")
+    with pytest.raises(ValidationError, match="not valid Unicode"):
+        rules.clean_text("Shop\udcff", "name")
     # Markup is text, escaped where it is shown, not refused here.
     assert rules.clean_text("<b>Shop</b> & Co", "name") == "<b>Shop</b> & Co"
 
