@@ -504,3 +504,29 @@ class TestSightingsAndReports:
         assert [s["display_name"] for s in expiring["shops"]] == ["Soon"]
         assert summary["unregistered_sighting_hosts"] == 0
         assert summary["as_of"] == today().isoformat()
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        pytest.param("/admin/api/v1/shops", {"GET", "HEAD", "POST"}, id="shops"),
+        pytest.param("/admin/api/v1/shops/{id}", {"GET", "HEAD", "PATCH"}, id="shop"),
+    ],
+)
+def test_405_lists_every_allowed_method(
+    client: TestClient, registry: SQLiteRegistry, path: str, allowed: set[str]
+) -> None:
+    shop = add_shop(registry)
+    token = "bkt_" + "m" * 40
+    registry.add_token("allow-test", hashlib.sha256(token.encode()).hexdigest())
+    response = client.delete(
+        path.replace("{id}", shop.id), headers={"authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
+
+
+def test_verify_405_lists_get_and_post(client: TestClient) -> None:
+    response = client.put("/verify")
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "HEAD", "POST"}

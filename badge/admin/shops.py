@@ -28,6 +28,7 @@ from badge.errors import NotFound, ValidationError
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import PUBLIC_STATES, Shop
+from badge.routing import by_method
 from badge.state import app_state
 from badge.timeutil import today
 
@@ -314,10 +315,8 @@ async def summary(request: Request) -> Response:
 def shop_routes() -> list[BaseRoute]:
     """Paths relative to PREFIX, where admin_routes() mounts them behind the guard."""
     return [
-        Route("/shops", list_shops, methods=["GET"]),
-        Route("/shops", create_shop, methods=["POST"]),
-        Route("/shops/{shop_id}", get_shop, methods=["GET"]),
-        Route("/shops/{shop_id}", update_shop, methods=["PATCH"]),
+        by_method("/shops", {"GET": list_shops, "POST": create_shop}),
+        by_method("/shops/{shop_id}", {"GET": get_shop, "PATCH": update_shop}),
         Route("/shops/{shop_id}/state", set_state, methods=["POST"]),
         Route("/shops/{shop_id}/history", history, methods=["GET"]),
         Route("/shops/{shop_id}/sightings", shop_sightings, methods=["GET"]),

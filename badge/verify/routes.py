@@ -8,6 +8,7 @@ from typing import Final
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from badge.routing import by_method
 from badge.verify.api import BadgeChecker, VerifyApi
 from badge.verify.lookup import HistoryCache
 from badge.verify.pages import Pages
@@ -23,8 +24,7 @@ def verify_routes() -> list[BaseRoute]:
     api = VerifyApi(checker)
     return [
         Route("/v/{shop_id}", pages.shop, methods=["GET"]),
-        Route("/verify", pages.lookup, methods=["GET"]),
-        Route("/verify", pages.check, methods=["POST"]),
+        by_method("/verify", {"GET": pages.lookup, "POST": pages.check}),
         Route("/api/v1/shops/{shop_id}", api.shop, methods=["GET"]),
         Route("/api/v1/lookup", api.lookup, methods=["GET"]),
         Route("/api/v1/verify", api.verify, methods=["POST", "OPTIONS"]),
