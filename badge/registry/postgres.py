@@ -329,21 +329,20 @@ class PostgresRegistry:
     ) -> Shop:
         with self._cursor(write=True) as cur:
             current = _load(cur, shop_id, lock=True)
-            fields: dict[str, Any] = {}
-            if display_name is not None:
-                fields["display_name"] = rules.clean_text(display_name, "name")
-            if legal_name is not None:
-                fields["legal_name"] = rules.clean_text(legal_name, "legal name")
-            if enterprise_number is not None:
-                fields["enterprise_number"] = rules.normalise_enterprise_number(enterprise_number)
-            if categories is not None:
-                fields["categories"] = list(rules.parse_categories(categories))
-            if certified_since is not None:
-                fields["certified_since"] = certified_since
-            if valid_until is not None:
-                fields["valid_until"] = valid_until
-            if last_audit is not None:
-                fields["last_audit"] = last_audit
+            checked = rules.validate_changes(
+                display_name=display_name,
+                legal_name=legal_name,
+                enterprise_number=enterprise_number,
+                categories=categories,
+                certified_since=certified_since,
+                valid_until=valid_until,
+                last_audit=last_audit,
+            )
+            # psycopg adapts dates itself; the category tuple goes in as a text[] list.
+            fields: dict[str, Any] = {
+                name: list(value) if isinstance(value, tuple) else value
+                for name, value in checked.items()
+            }
             now = _now()
             if fields:
                 fields["updated_at"] = now
@@ -367,7 +366,7 @@ class PostgresRegistry:
                         actor,
                         current.state,
                         current.state,
-                        f"valid until changed to {valid_until.isoformat()}",
+                        rules.renewal_reason(valid_until),
                     ),
                 )
             updated = _load(cur, shop_id)

@@ -235,3 +235,36 @@ def validate_new_shop(
         valid_until=until,
         last_audit=parse_date(last_audit, "last_audit"),
     )
+
+
+def validate_changes(
+    *,
+    display_name: str | None = None,
+    legal_name: str | None = None,
+    enterprise_number: str | None = None,
+    categories: Iterable[str] | None = None,
+    certified_since: date | None = None,
+    valid_until: date | None = None,
+    last_audit: date | None = None,
+) -> dict[str, object]:
+    """The checked column values of a shop update, for the fields given; backends store them."""
+    fields: dict[str, object] = {}
+    if display_name is not None:
+        fields["display_name"] = clean_text(display_name, "name")
+    if legal_name is not None:
+        fields["legal_name"] = clean_text(legal_name, "legal name")
+    if enterprise_number is not None:
+        fields["enterprise_number"] = normalise_enterprise_number(enterprise_number)
+    if categories is not None:
+        fields["categories"] = parse_categories(categories)
+    if certified_since is not None:
+        fields["certified_since"] = certified_since
+    if valid_until is not None:
+        fields["valid_until"] = valid_until
+    if last_audit is not None:
+        fields["last_audit"] = last_audit
+    return fields
+
+
+def renewal_reason(valid_until: date) -> str:
+    return f"valid until changed to {valid_until.isoformat()}"

@@ -244,21 +244,16 @@ class SQLiteRegistry:
     ) -> Shop:
         with self._tx() as db:
             current = self._load(db, shop_id)
-            fields: dict[str, Any] = {}
-            if display_name is not None:
-                fields["display_name"] = rules.clean_text(display_name, "name")
-            if legal_name is not None:
-                fields["legal_name"] = rules.clean_text(legal_name, "legal name")
-            if enterprise_number is not None:
-                fields["enterprise_number"] = rules.normalise_enterprise_number(enterprise_number)
-            if categories is not None:
-                fields["categories"] = json.dumps(list(rules.parse_categories(categories)))
-            if certified_since is not None:
-                fields["certified_since"] = certified_since.isoformat()
-            if valid_until is not None:
-                fields["valid_until"] = valid_until.isoformat()
-            if last_audit is not None:
-                fields["last_audit"] = last_audit.isoformat()
+            checked = rules.validate_changes(
+                display_name=display_name,
+                legal_name=legal_name,
+                enterprise_number=enterprise_number,
+                categories=categories,
+                certified_since=certified_since,
+                valid_until=valid_until,
+                last_audit=last_audit,
+            )
+            fields: dict[str, Any] = {name: _column(value) for name, value in checked.items()}
             now = _now().isoformat()
             if fields:
                 fields["updated_at"] = now
@@ -282,7 +277,7 @@ class SQLiteRegistry:
                         actor,
                         current.state,
                         current.state,
-                        f"valid until changed to {valid_until.isoformat()}",
+                        rules.renewal_reason(valid_until),
                     ),
                 )
             db.execute("INSERT INTO changes (shop_id) VALUES (?)", (shop_id,))
@@ -426,6 +421,15 @@ class SQLiteRegistry:
 
     def token_digests(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._read("SELECT name, digest FROM api_tokens")]
+
+
+def _column(value: object) -> object:
+    """SQLite keeps dates as ISO text and category lists as JSON."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return json.dumps(list(value))
+    return value
 
 
 def _d(value: date | None) -> str | None:
