@@ -41,6 +41,33 @@ class _BadgeCollector(Collector):
             "Shops held in the per-process cache",
             value=len(self.badges.entries),
         )
+        badges = self.badges
+        yield CounterMetricFamily(
+            "badge_registry_loads",
+            "Shops read from the registry (misses of memory and Redis)",
+            value=badges.registry_loads,
+        )
+        yield CounterMetricFamily(
+            "badge_redis_shared_hits",
+            "Shops found in Redis on a memory miss",
+            value=badges.shared_hits,
+        )
+        shared = badges.shared
+        yield CounterMetricFamily(
+            "badge_redis_errors",
+            "Redis calls that failed or timed out",
+            value=shared.errors if shared is not None else 0,
+        )
+        yield GaugeMetricFamily(
+            "badge_redis_circuit_open",
+            "1 while the circuit breaker keeps requests away from Redis",
+            value=1 if shared is not None and shared.breaker.is_open else 0,
+        )
+        yield GaugeMetricFamily(
+            "badge_redis_bus_subscribed",
+            "1 while this instance is subscribed to the invalidation channel",
+            value=1 if badges.bus_status == "subscribed" else 0,
+        )
         age = self.badges.clock() - self.badges.fresh_at
         yield GaugeMetricFamily(
             "badge_change_feed_age_seconds",

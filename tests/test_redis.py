@@ -117,6 +117,7 @@ def test_redis_outage_serves_on_and_recovers(tmp_path: Path, redis_server: Redis
         assert "Redis could not be told" in revoke.stderr
         revoked_at = time.monotonic()
         time.sleep(stale_limit + 1.0)
+        assert "badge_redis_bus_subscribed 0.0" in metrics(service)
         redis_server.start()
         wait_for(lambda: bus_status(service) == "subscribed", 5, "resubscription")
         stop.set()
@@ -143,11 +144,16 @@ def test_redis_outage_serves_on_and_recovers(tmp_path: Path, redis_server: Redis
         while badge_state(service, other_id) != "suspended":
             assert time.monotonic() - changed_at < 1.0, "bus did not recover"
             time.sleep(0.02)
+        assert "badge_redis_bus_subscribed 1.0" in metrics(service)
     finally:
         stop.set()
         if worker.is_alive():
             worker.join()
         service.stop()
+
+
+def metrics(service: Service) -> str:
+    return get(f"{service.base}/metrics")[1].decode()
 
 
 def bus_status(service: Service) -> str:
