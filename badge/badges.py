@@ -7,7 +7,6 @@ headers are precomputed so the hot path only looks them up.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Final, Literal
 import anyio
 
 from badge.bus import SharedCache, Snapshot
+from badge.http import strong_etag
 from badge.i18n import Lang
 from badge.registry import rules
 from badge.registry.base import Registry
@@ -48,6 +48,7 @@ VariantKey = tuple[str, Format, Lang, Size, int, Site]
 
 SVG_CSP: Final = b"default-src 'none'; style-src 'unsafe-inline'; sandbox"
 UNKNOWN_CACHE_SIZE: Final = 10_000
+ERROR_CACHE_SIZE: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,6 @@ class Rendered:
     body: bytes
     etag: bytes
     headers: tuple[tuple[bytes, bytes], ...]
-    not_modified_headers: tuple[tuple[bytes, bytes], ...]
     # The ASGI messages themselves, built once: the hot path sends them as they are.
     start: dict[str, object]
     body_message: dict[str, object]
@@ -77,12 +77,16 @@ class Entry:
     kid: str = ""
 
 
+# An unknown id: no shop, nothing to sign, never due for a refresh of its own.
+_UNKNOWN: Final = Entry(shop=None, state="unknown", token=None, refresh_at=float("inf"))
+
+
 def content_type(fmt: Format) -> bytes:
     return b"image/svg+xml; charset=utf-8" if fmt == "svg" else b"image/png"
 
 
 def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) -> Rendered:
-    etag = b'"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
+    etag = strong_etag(body)
     common = [
         (b"etag", etag),
         (b"cache-control", cache_control),
@@ -105,7 +109,6 @@ def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) 
         body,
         etag,
         headers,
-        not_modified,
         start={"type": "http.response.start", "status": status, "headers": headers},
         body_message={"type": "http.response.body", "body": body},
         not_modified_start={"type": "http.response.start", "status": 304, "headers": not_modified},
@@ -140,7 +143,7 @@ class BadgeService:
         self.pool: RenderPool | None = None
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
         self._generic: dict[tuple[str, Format, Lang, Size, int], Rendered] = {}
-        self._hosts: dict[str, str] = {}
+        self._errors: dict[tuple[str, Format, Lang, Size, int], Rendered] = {}
         self.shared: SharedCache | None = None
         # Entries dropped by an invalidation, kept to reuse their token if nothing changed.
         self._previous: dict[str, Entry] = {}
@@ -152,6 +155,14 @@ class BadgeService:
 
     def is_fresh(self, now: float) -> bool:
         return now - self.fresh_at <= self.settings.stale_limit
+
+    def _usable(self, entry: Entry | None, now: float) -> bool:
+        """Not due for re-signing, and confirmed by the change feed within the stale bound."""
+        return (
+            entry is not None
+            and now < entry.refresh_at
+            and now - self.fresh_at <= self.settings.stale_limit
+        )
 
     def mark_fresh(self) -> None:
         self.fresh_at = self.clock()
@@ -182,16 +193,10 @@ class BadgeService:
         self.entries.clear()
         self.unknown.clear()
 
-    def site_verdict(self, entry: Entry, host: str | None) -> Site:
-        if host is None:
-            return "none"
-        normalised = self._hosts.get(host)
-        if normalised is None:
-            normalised = rules.try_normalise_domain(host) or "-"
-            if len(self._hosts) >= 10_000:
-                self._hosts.clear()
-            self._hosts[host] = normalised
-        return "none" if normalised in entry.domains else "mismatch"
+    @staticmethod
+    def _site(entry: Entry, site_host: str | None) -> Site:
+        """`site_host` is `d` normalised like registered domains (see hotpath.BadgeQuery)."""
+        return "none" if site_host is None or site_host in entry.domains else "mismatch"
 
     def cached(
         self,
@@ -200,10 +205,11 @@ class BadgeService:
         lang: Lang,
         size: Size,
         scale: int,
-        host: str | None,
+        site_host: str | None,
         now: float,
     ) -> Rendered | None:
-        """The hot path's lookup: no I/O, no awaits."""
+        """The hot path's lookup: no I/O, no awaits; `_usable` and `_site` written out inline,
+        because two method calls are a measurable share of a warm request."""
         entry = self.entries.get(shop_id)
         if (
             entry is None
@@ -211,30 +217,40 @@ class BadgeService:
             or now - self.fresh_at > self.settings.stale_limit
         ):
             return None
-        site = "none" if host is None else self.site_verdict(entry, host)
+        site: Site = "none" if site_host is None or site_host in entry.domains else "mismatch"
         return entry.variants.get((shop_id, fmt, lang, size, scale, site))
 
     async def get(
-        self, shop_id: str, fmt: Format, lang: Lang, size: Size, scale: int, host: str | None
+        self,
+        shop_id: str,
+        fmt: Format,
+        lang: Lang,
+        size: Size,
+        scale: int,
+        site_host: str | None,
     ) -> Rendered:
-        now = self.clock()
-        if not rules.is_shop_id(shop_id) or shop_id in self.unknown:
-            return await self._generic_badge("unknown", fmt, lang, size, scale)
-        entry = self.entries.get(shop_id)
-        if entry is None or now >= entry.refresh_at or not self.is_fresh(now):
-            try:
-                entry = await self._load(shop_id)
-            except Exception:
-                # The registry is unreachable and our copy is too old to trust.
-                return await self._generic_badge("unavailable", fmt, lang, size, scale)
+        try:
+            entry = await self.shop_entry(shop_id)
+        except Exception:
+            # The registry is unreachable and our copy is too old to trust.
+            return await self._generic_badge("unavailable", fmt, lang, size, scale)
         if entry.shop is None:
             return await self._generic_badge("unknown", fmt, lang, size, scale)
-        key: VariantKey = (shop_id, fmt, lang, size, scale, self.site_verdict(entry, host))
+        key: VariantKey = (shop_id, fmt, lang, size, scale, self._site(entry, site_host))
         rendered = entry.variants.get(key)
         if rendered is None:
             rendered = await self._render_variant(entry, key)
             entry.variants[key] = rendered
         return rendered
+
+    async def shop_entry(self, shop_id: str) -> Entry:
+        """The live state for badges, pages and APIs, loaded at most once per shop at a time."""
+        if not rules.is_shop_id(shop_id) or shop_id in self.unknown:
+            return _UNKNOWN
+        entry = self.entries.get(shop_id)
+        if entry is not None and self._usable(entry, self.clock()):
+            return entry
+        return await self._load(shop_id)
 
     async def _load(self, shop_id: str) -> Entry:
         """Memory missed: ask Redis (when configured), then the registry. One load per shop."""
@@ -270,7 +286,7 @@ class BadgeService:
                 if entry is not None:
                     self.shared_hits += 1
                     return entry
-            generation = await shared.generation(shop_id) or b"0"
+            generation = await shared.generation(shop_id)
         with anyio.fail_after(2.0):
             # Abandon a stuck call: without it the timeout only fires once the thread returns.
             shop = await anyio.to_thread.run_sync(
@@ -301,7 +317,7 @@ class BadgeService:
 
     def _entry_for(self, shop: Shop | None) -> Entry:
         if shop is None:
-            return Entry(shop=None, state="unknown", token=None, refresh_at=self.clock() + 3600)
+            return _UNKNOWN
         state = shop.public_state(today())
         previous = self._previous.pop(shop.id, None)
         if (
@@ -421,6 +437,11 @@ class BadgeService:
     async def error_badge(
         self, message: str, fmt: Format, lang: Lang, size: Size, scale: int
     ) -> Rendered:
+        # Cached too: a client repeating a bad request must not cost a render each time.
+        cache_key = (message, fmt, lang, size, scale)
+        rendered = self._errors.get(cache_key)
+        if rendered is not None:
+            return rendered
         view = BadgeView(
             mark="error",
             size=size,
@@ -432,14 +453,8 @@ class BadgeService:
             categories=(),
         )
         body = await self._render(view, fmt, scale, None)
-        return build_response(400, body, fmt, b"no-store")
-
-    async def shop_entry(self, shop_id: str) -> Entry:
-        """The live state for pages and APIs, through the same cache as the badges."""
-        now = self.clock()
-        entry = self.entries.get(shop_id)
-        if entry is not None and now < entry.refresh_at and self.is_fresh(now):
-            return entry
-        if not rules.is_shop_id(shop_id):
-            return self._entry_for(None)
-        return await self._load(shop_id)
+        rendered = build_response(400, body, fmt, b"no-store")
+        if len(self._errors) >= ERROR_CACHE_SIZE:
+            self._errors.clear()
+        self._errors[cache_key] = rendered
+        return rendered

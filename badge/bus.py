@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+import redis
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -35,6 +37,18 @@ def shop_key(shop_id: str) -> str:
 
 def generation_key(shop_id: str) -> str:
     return f"badge:gen:{shop_id}"
+
+
+P = TypeVar("P", redis.client.Pipeline, AsyncPipeline)
+
+
+def queue_change(pipe: P, shop_id: str) -> P:
+    """One change, as every instance learns it: a new generation voids any shared copy
+    stored from older reads, the copy goes, and subscribers drop their own."""
+    pipe.incr(generation_key(shop_id))
+    pipe.delete(shop_key(shop_id))
+    pipe.publish(CHANNEL, shop_id)
+    return pipe
 
 
 def make_client(settings: Settings, *, for_pubsub: bool = False) -> Redis:
@@ -60,7 +74,6 @@ class CircuitBreaker:
         self.clock = clock
         self.open_until = 0.0
         self.backoff = 0.0
-        self.failures = 0
 
     @property
     def is_open(self) -> bool:
@@ -73,7 +86,6 @@ class CircuitBreaker:
         self.open_until = 0.0
 
     def failure(self) -> None:
-        self.failures += 1
         if not self.backoff:
             logger.error("redis is failing; serving from memory and the registry")
         self.backoff = min(15.0, self.backoff * 2 if self.backoff else 1.0)
@@ -110,7 +122,7 @@ class SharedCache:
         self.breaker.success()
         return result
 
-    async def generation(self, shop_id: str) -> bytes | None:
+    async def generation(self, shop_id: str) -> bytes:
         """Read before the registry: a change in between bumps it and voids what we store."""
         value = await self._call(lambda: self.client.get(generation_key(shop_id)))
         return value if isinstance(value, bytes) else b"0"
@@ -146,11 +158,7 @@ class SharedCache:
         """Bump the generation, drop the shared copy, tell all instances; False if Redis is down."""
 
         async def work() -> bool:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.incr(generation_key(shop_id))
-            pipe.delete(shop_key(shop_id))
-            pipe.publish(CHANNEL, shop_id)
-            await pipe.execute()
+            await queue_change(self.client.pipeline(transaction=True), shop_id).execute()
             return True
 
         return await self._call(work) is True
@@ -216,9 +224,7 @@ async def listen(
 
 
 def publish_invalidation_sync(settings: Settings, shop_id: str) -> None:
-    """For the CLI: bump the generation, drop the shared copy, and tell every instance."""
-    import redis
-
+    """For the CLI: the same change as `SharedCache.publish_change`, without an event loop."""
     assert settings.redis_url is not None
     client = redis.Redis.from_url(
         settings.redis_url.reveal(),
@@ -227,10 +233,6 @@ def publish_invalidation_sync(settings: Settings, shop_id: str) -> None:
         retry=None,
     )
     try:
-        pipe = client.pipeline(transaction=True)
-        pipe.incr(generation_key(shop_id))
-        pipe.delete(shop_key(shop_id))
-        pipe.publish(CHANNEL, shop_id)
-        pipe.execute()
+        queue_change(client.pipeline(transaction=True), shop_id).execute()
     finally:
         client.close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import functools
 import getpass
-import hashlib
 import io
 import json
 import secrets
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
@@ -64,18 +64,25 @@ def load_settings() -> Settings:
         raise
 
 
-def registry_from_env() -> Registry:
-    return open_registry(load_settings())
+@contextmanager
+def registry_from_env() -> Iterator[Registry]:
+    registry = open_registry(load_settings())
+    try:
+        yield registry
+    finally:
+        registry.close()
 
 
-def notify_change(settings: Settings, shop_id: str) -> None:
+def notify_change(*shop_ids: str) -> None:
     """Tell running instances through Redis, when configured; the registry feed covers the rest."""
+    settings = load_settings()
     if settings.redis_url is None:
         return
     from badge.bus import publish_invalidation_sync
 
     try:
-        publish_invalidation_sync(settings, shop_id)
+        for shop_id in shop_ids:
+            publish_invalidation_sync(settings, shop_id)
     except Exception as exc:
         click.echo(
             f"warning: change saved, but Redis could not be told ({type(exc).__name__}); "
@@ -169,7 +176,11 @@ DEMO_SHOPS: tuple[dict[str, Any], ...] = (
 @friendly
 def demo() -> None:
     """Seed demo shops, one in each state (idempotent); print their ids."""
-    registry = registry_from_env()
+    with registry_from_env() as registry:
+        _seed_demo(registry)
+
+
+def _seed_demo(registry: Registry) -> None:
     for spec in DEMO_SHOPS:
         existing = registry.find_by_domain(spec["domains"][0])
         if existing is None:
@@ -191,7 +202,6 @@ def demo() -> None:
                 existing = registry.get_shop(existing.id) or existing
         state = existing.public_state(today())
         click.echo(f"{existing.id}  {state:<10} {existing.display_name} ({existing.domains[0]})")
-    registry.close()
 
 
 @cli.group()
@@ -234,10 +244,9 @@ def shops_add(
         last_audit=last_audit,
         today=today(),
     )
-    registry = registry_from_env()
-    shop = registry.create_shop(new, actor=actor())
-    registry.close()
-    notify_change(load_settings(), shop.id)
+    with registry_from_env() as registry:
+        shop = registry.create_shop(new, actor=actor())
+    notify_change(shop.id)
     click.echo(f"registered {shop.display_name} ({', '.join(shop.domains)}) as {shop.state}")
     click.echo(shop.id)
 
@@ -247,9 +256,8 @@ def shops_add(
 @friendly
 def shops_list(as_json: bool) -> None:
     """List every shop with its current state."""
-    registry = registry_from_env()
-    found = registry.list_shops(limit=1_000_000)
-    registry.close()
+    with registry_from_env() as registry:
+        found = registry.list_shops(limit=1_000_000)
     day = today()
     if as_json:
         click.echo(json.dumps([s.to_json(day) for s in found], indent=2, ensure_ascii=False))
@@ -267,13 +275,12 @@ def shops_list(as_json: bool) -> None:
 @friendly
 def shops_show(shop_id: str, as_json: bool) -> None:
     """Show one shop and its history."""
-    registry = registry_from_env()
-    shop = registry.get_shop(shop_id)
-    if shop is None:
-        fail(f"no shop with id {shop_id!r}")
-        return
-    events = registry.history(shop.id)
-    registry.close()
+    with registry_from_env() as registry:
+        shop = registry.get_shop(shop_id)
+        if shop is None:
+            fail(f"no shop with id {shop_id!r}")
+            return
+        events = registry.history(shop.id)
     day = today()
     if as_json:
         data = shop.to_json(day) | {"history": [e.to_json() for e in events]}
@@ -314,26 +321,12 @@ def _print_shop(shop: Shop, day: date) -> None:
 def shops_set_state(shop_id: str, state: str, reason: str) -> None:
     """Certify, suspend or revoke a shop, with a reason."""
     target = rules.parse_state(state)
-    registry = registry_from_env()
-    if registry.get_shop(shop_id) is None:
-        fail(f"no shop with id {shop_id!r}")
-    event = registry.set_state(shop_id, target, reason=reason, actor=actor())
-    registry.close()
-    notify_change(load_settings(), shop_id)
+    with registry_from_env() as registry:
+        if registry.get_shop(shop_id) is None:
+            fail(f"no shop with id {shop_id!r}")
+        event = registry.set_state(shop_id, target, reason=reason, actor=actor())
+    notify_change(shop_id)
     click.echo(f"{shop_id}: {event.from_state} -> {event.to_state} ({event.reason})")
-
-
-IMPORT_FIELDS = (
-    "name",
-    "legal_name",
-    "enterprise_number",
-    "domains",
-    "categories",
-    "state",
-    "certified_since",
-    "valid_until",
-    "last_audit",
-)
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -378,7 +371,13 @@ def _split(value: Any) -> list[str]:
 @friendly
 def shops_import(file: Path) -> None:
     """Import shops from CSV or JSON; all rows are checked first, none written if one fails."""
-    registry = registry_from_env()
+    with registry_from_env() as registry:
+        created = _import(registry, file)
+    notify_change(*(shop.id for shop in created))
+    click.echo(f"imported {len(created)} shop(s)")
+
+
+def _import(registry: Registry, file: Path) -> list[Shop]:
     valid: list[tuple[int, NewShop]] = []
     problems: list[str] = []
     claimed: dict[str, int] = {}
@@ -410,18 +409,11 @@ def shops_import(file: Path) -> None:
     if problems:
         for problem in problems:
             click.echo(f"error: {problem}", err=True)
-        registry.close()
         fail(f"{len(problems)} bad row(s) in {file}; nothing was imported")
     if not valid:
-        registry.close()
         fail(f"{file} has no shops to import")
     with click.progressbar(length=len(valid), label="importing", file=sys.stderr) as bar:
-        created = registry.import_shops([n for _, n in valid], actor=actor(), progress=bar.update)
-    registry.close()
-    settings = load_settings()
-    for shop in created:
-        notify_change(settings, shop.id)
-    click.echo(f"imported {len(created)} shop(s)")
+        return registry.import_shops([n for _, n in valid], actor=actor(), progress=bar.update)
 
 
 @cli.group()
@@ -486,12 +478,12 @@ def tokens() -> None:
 @friendly
 def tokens_create(name: str) -> None:
     """Create a token; it is printed once, alone on the last line, and stored only hashed."""
+    from badge.admin.auth import token_digest
+
     clean = rules.clean_text(name, "token name", limit=100)
     token = "bkt_" + secrets.token_urlsafe(32)
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    registry = registry_from_env()
-    registry.add_token(clean, digest)
-    registry.close()
+    with registry_from_env() as registry:
+        registry.add_token(clean, token_digest(token))
     click.echo(f"created token {clean!r}; store it now, it is not shown again:")
     click.echo(token)
 
@@ -516,23 +508,21 @@ def render(shop_id: str, fmt: str, lang: str, size: str, scale: int, output: Pat
     from badge.signing import KeyStore
 
     settings = load_settings()
-    registry = registry_from_env()
-    if registry.get_shop(shop_id) is None:
-        registry.close()
-        fail(f"no shop with id {shop_id!r}")
-    keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
-    keys_store.ensure()
-    service = BadgeService(settings, registry, keys_store)
-    rendered = anyio.run(
-        service.get,
-        shop_id,
-        cast(Format, fmt),
-        cast(Lang, lang),
-        cast(Size, size),
-        scale if fmt == "png" else 1,
-        None,
-    )
-    registry.close()
+    with registry_from_env() as registry:
+        if registry.get_shop(shop_id) is None:
+            fail(f"no shop with id {shop_id!r}")
+        keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
+        keys_store.ensure()
+        service = BadgeService(settings, registry, keys_store)
+        rendered = anyio.run(
+            service.get,
+            shop_id,
+            cast(Format, fmt),
+            cast(Lang, lang),
+            cast(Size, size),
+            scale if fmt == "png" else 1,
+            None,
+        )
     output.write_bytes(rendered.body)
     entry = service.entries[shop_id]
     click.echo(f"wrote {output} ({len(rendered.body)} bytes, {fmt}, state {entry.state})")
@@ -546,7 +536,7 @@ def verify(file: Path, as_json: bool) -> None:
     """Check a badge file; exit 0 only when genuine, unexpired and certified now."""
     from badge.signing import KeyStore
     from badge.verify.check import MAX_UPLOAD_BYTES, extract_token
-    from badge.verify.verdict import judge, not_genuine
+    from badge.verify.verdict import judge_claims, not_genuine
 
     settings = load_settings()
     if file.stat().st_size > MAX_UPLOAD_BYTES:
@@ -561,18 +551,15 @@ def verify(file: Path, as_json: bool) -> None:
         # Verifying needs only the public keys; never make a key here.
         if not keys_store.reload_if_changed():
             fail(f"no keys in {settings.keys_dir}; set BADGE_KEYS_DIR to the service's keys")
-        claims, _ = keys_store.verify(token)
-        subject = claims.get("sub") if claims else None
-        registry = registry_from_env()
-        live = registry.get_shop(subject) if isinstance(subject, str) else None
-        registry.close()
-        verdict = judge(
-            token,
-            keys_store,
-            live,
-            live.public_state(today()) if live else None,
-            issuer=settings.public_url,
-        )
+        claims, why = keys_store.verify(token)
+        if claims is None:
+            verdict = not_genuine(why)
+        else:
+            subject = claims.get("sub")
+            with registry_from_env() as registry:
+                live = registry.get_shop(subject) if isinstance(subject, str) else None
+            live_state = live.public_state(today()) if live else None
+            verdict = judge_claims(claims, live, live_state, issuer=settings.public_url)
     if as_json:
         click.echo(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False))
     else:

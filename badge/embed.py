@@ -7,7 +7,6 @@ styles, so it works on pages with a strict Content-Security-Policy.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Final
@@ -19,20 +18,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from badge.errors import BadgeError
+from badge.http import conditional, strong_etag
 from badge.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, Lang, gettext_for
 from badge.registry.model import Shop
 from badge.render.svg import SIZES, Size
 from badge.state import app_state
+from badge.texts import _
 from badge.verify.lookup import live_entry, public_state
 from badge.verify.pages import html, request_lang
 
 DEFAULT_SIZE: Final[Size] = "m"
 SCRIPT_MAX_AGE: Final = 3600
-
-
-def _(message: str) -> str:
-    """Marks a msgid for extraction; translation happens when the text is built."""
-    return message
 
 
 SCRIPT_ALT: Final = _("BeCommerce Keurmerk badge. Click to verify.")
@@ -96,7 +92,7 @@ class EmbedScript:
         found = self._prepared.get(public_url)
         if found is None:
             body = build_loader(public_url)
-            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            etag = strong_etag(body).decode()
             headers = {
                 "etag": etag,
                 "cache-control": f"public, max-age={SCRIPT_MAX_AGE}",
@@ -109,19 +105,9 @@ class EmbedScript:
 
     async def serve(self, request: Request) -> Response:
         prepared = self.prepared(app_state(request)["settings"].public_url)
-        if etag_matches(request.headers.get("if-none-match"), prepared.etag):
-            return Response(status_code=304, headers=prepared.headers)
-        return Response(
-            prepared.body, media_type="text/javascript; charset=utf-8", headers=prepared.headers
+        return conditional(
+            request, prepared.body, "text/javascript; charset=utf-8", prepared.headers
         )
-
-
-def etag_matches(header: str | None, etag: str) -> bool:
-    if header is None:
-        return False
-    if header.strip() == "*":
-        return True
-    return any(part.strip().removeprefix("W/") == etag for part in header.split(","))
 
 
 def snippets(shop: Shop, public_url: str, lang: Lang, size: Size) -> dict[str, str]:

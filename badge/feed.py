@@ -69,7 +69,9 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
         entry = badges.entries.get(shop_id)
         if entry is None or entry.shop is None:
             continue
-        host = rules.try_normalise_domain(raw_host)
+        # Referer hosts arrive as the raw bytes of `host[:port]`; `d` as text.
+        text = raw_host.decode("latin-1") if isinstance(raw_host, bytes) else raw_host
+        host = rules.try_normalise_domain(text)
         if host is None:
             continue
         key = (shop_id, host, host in entry.domains)

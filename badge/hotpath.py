@@ -15,19 +15,38 @@ from urllib.parse import unquote_plus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge.badges import BadgeService, Format, Rendered
+from badge.http import etag_matches
 from badge.i18n import DEFAULT_LANG, LANGS, Lang
+from badge.registry import rules
 from badge.render.svg import SIZES, Size
 
 _SIZES: Final = frozenset(SIZES)
 _LANGS: Final = frozenset(LANGS)
 _SCALES: Final = {b"1": 1, b"2": 2, b"3": 3}
 MAX_SIGHTING_KEYS: Final = 50_000
+MAX_CACHED_QUERIES: Final = 4096
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 _monotonic = time.monotonic
 
 
 class BadRequestParam(ValueError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeQuery:
+    """A parsed badge query string; embeds send the same few strings over and over."""
+
+    lang: Lang = DEFAULT_LANG
+    size: Size = "m"
+    scale: int = 1
+    # `d` as sent (for sightings) and normalised like registered domains ("" when it is no
+    # host name, which matches no shop), so the site verdict is one set lookup.
+    host: str | None = None
+    site: str | None = None
+
+
+_PLAIN: Final = BadgeQuery()
 
 
 @dataclass(slots=True)
@@ -37,14 +56,17 @@ class HotPathStats:
     ok: int = 0
     responses: Counter[int] = field(default_factory=Counter)
     not_modified: int = 0
-    # (shop id, host as seen) -> hits; flushed to the registry by a background task.
-    sightings: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (shop id, `d` or the Referer's host[:port] as sent) -> hits; normalised when a
+    # background task flushes them to the registry, not per request.
+    sightings: Counter[tuple[str, str | bytes]] = field(default_factory=Counter)
 
 
 class BadgeHotPath:
     def __init__(self, app: ASGIApp, stats: HotPathStats) -> None:
         self.app = app
         self.stats = stats
+        # Raw query string -> parsed query, or the message of the 400 it deserves.
+        self._queries: dict[bytes, BadgeQuery | str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -65,18 +87,14 @@ class BadgeHotPath:
             return
         service: BadgeService = scope["state"]["badges"]
         shop_id = path[3:-4]
-        query: bytes = scope["query_string"]
-        lang: Lang = DEFAULT_LANG
-        size: Size = "m"
-        scale = 1
-        host: str | None = None
-        if query:
-            try:
-                lang, size, scale, host = _parse_query(query, fmt)
-            except BadRequestParam as exc:
-                rendered = await service.error_badge(str(exc), fmt, _lang_hint(query), "m", 1)
-                await self._send(scope, send, rendered, None)
-                return
+        raw_query: bytes = scope["query_string"]
+        query = self._query(raw_query) if raw_query else _PLAIN
+        if isinstance(query, str):
+            error = await service.error_badge(query, fmt, _lang_hint(raw_query), "m", 1)
+            await self._send(scope, send, error, None)
+            return
+        # The SVG is resolution independent; scale only changes PNG pixels.
+        scale = query.scale if fmt == "png" else 1
         # One pass over the request headers for the two we read.
         if_none_match: bytes | None = None
         referer: bytes | None = None
@@ -85,15 +103,29 @@ class BadgeHotPath:
                 if_none_match = value
             elif name == b"referer":
                 referer = value
-        seen = host or (_host_of(referer) if referer is not None else None)
+        seen = query.host or (_netloc(referer) if referer is not None else None)
         if seen is not None:
             sightings = self.stats.sightings
-            if len(sightings) < MAX_SIGHTING_KEYS or (shop_id, seen) in sightings:
-                sightings[(shop_id, seen)] += 1
-        rendered_or_none = service.cached(shop_id, fmt, lang, size, scale, host, _monotonic())
-        if rendered_or_none is None:
-            rendered_or_none = await service.get(shop_id, fmt, lang, size, scale, host)
-        await self._send(scope, send, rendered_or_none, if_none_match)
+            key = (shop_id, seen)
+            if len(sightings) < MAX_SIGHTING_KEYS or key in sightings:
+                sightings[key] += 1
+        lang, size, site = query.lang, query.size, query.site
+        rendered = service.cached(shop_id, fmt, lang, size, scale, site, _monotonic())
+        if rendered is None:
+            rendered = await service.get(shop_id, fmt, lang, size, scale, site)
+        await self._send(scope, send, rendered, if_none_match)
+
+    def _query(self, raw: bytes) -> BadgeQuery | str:
+        found = self._queries.get(raw)
+        if found is None:
+            try:
+                found = _parse_query(raw)
+            except BadRequestParam as exc:
+                found = str(exc)
+            if len(self._queries) >= MAX_CACHED_QUERIES:
+                self._queries.clear()
+            self._queries[raw] = found
+        return found
 
     async def _send(
         self, scope: Scope, send: Send, rendered: Rendered, if_none_match: bytes | None
@@ -102,7 +134,7 @@ class BadgeHotPath:
         if (
             if_none_match is not None
             and rendered.status == 200
-            and _etag_matches(if_none_match, rendered.etag)
+            and etag_matches(if_none_match, rendered.etag)
         ):
             stats.not_modified += 1
             await send(rendered.not_modified_start)
@@ -132,22 +164,12 @@ class BadgeHotPath:
         await send({"type": "http.response.body", "body": body})
 
 
-def _etag_matches(value: bytes, etag: bytes) -> bool:
-    if value == etag:  # what browsers and CDNs send back
-        return True
-    if value.strip() == b"*":
-        return True
-    return any(candidate.strip().removeprefix(b"W/") == etag for candidate in value.split(b","))
-
-
-def _host_of(referer: bytes) -> str | None:
-    _, sep, rest = referer.partition(b"://")
-    if not sep:
+def _netloc(referer: bytes) -> bytes | None:
+    """`host[:port]` of an absolute URL, as sent; one split on the hot path."""
+    parts = referer.split(b"/", 3)
+    if len(parts) < 3 or parts[1] or not parts[0].endswith(b":") or not parts[2]:
         return None
-    host = rest.split(b"/", 1)[0].rsplit(b"@", 1)[-1].split(b":", 1)[0]
-    if not host or len(host) > 253:
-        return None
-    return str(host.decode("latin-1")).lower()
+    return parts[2]
 
 
 def _lang_hint(query: bytes) -> Lang:
@@ -159,7 +181,7 @@ def _lang_hint(query: bytes) -> Lang:
     return DEFAULT_LANG
 
 
-def _parse_query(query: bytes, fmt: Format) -> tuple[Lang, Size, int, str | None]:
+def _parse_query(query: bytes) -> BadgeQuery:
     lang: str = DEFAULT_LANG
     size: str = "m"
     scale = 1
@@ -180,14 +202,14 @@ def _parse_query(query: bytes, fmt: Format) -> tuple[Lang, Size, int, str | None
             found = _SCALES.get(raw)
             if found is None:
                 raise BadRequestParam(f"scale: {_short(raw.decode('latin-1'))}? (1, 2, 3)")
-            # The SVG is resolution independent; scale only changes PNG pixels.
-            scale = found if fmt == "png" else 1
+            scale = found
         elif name == b"d":
             text = unquote_plus(raw.decode("latin-1"))
             if not text or len(text) > 253:
                 raise BadRequestParam("d: not a host name")
             host = text.lower()
-    return cast(Lang, lang), cast(Size, size), scale, host
+    site = None if host is None else (rules.try_normalise_domain(host) or "")
+    return BadgeQuery(cast(Lang, lang), cast(Size, size), scale, host, site)
 
 
 def _short(value: str) -> str:

@@ -6,7 +6,6 @@ HTML pages, a pure-ASGI fast path). tests/test_openapi.py keeps it in step with 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Final
 
@@ -14,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from badge.embed import etag_matches
+from badge.http import conditional, strong_etag
 from badge.i18n import LANGS
 from badge.registry.model import CATEGORIES, PUBLIC_STATES, STATES
 from badge.registry.rules import MAX_DOMAINS, MAX_NAME, MAX_REASON
@@ -786,20 +785,18 @@ class OpenApi:
         if found is None:
             document = openapi_document(public_url)
             body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
-            found = self._cached[public_url] = (body, hashlib.sha256(body).hexdigest()[:32])
+            found = self._cached[public_url] = (body, strong_etag(body).decode())
         return found
 
     async def serve(self, request: Request) -> Response:
-        body, digest = self.render(app_state(request)["settings"].public_url)
+        body, etag = self.render(app_state(request)["settings"].public_url)
         headers = {
-            "etag": f'"{digest}"',
+            "etag": etag,
             "cache-control": "public, max-age=300",
             "access-control-allow-origin": "*",
             "x-content-type-options": "nosniff",
         }
-        if etag_matches(request.headers.get("if-none-match"), headers["etag"]):
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/json", headers=headers)
+        return conditional(request, body, "application/json", headers)
 
 
 def openapi_routes() -> list[BaseRoute]:

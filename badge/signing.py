@@ -10,7 +10,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -137,16 +137,13 @@ class KeyStore:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
-        records = self._read_manifest()
-        manifest: list[dict[str, Any]] = []
-        for old in records:
-            retired = old.retired_at
-            if retire_current and retired is None:
-                retired = now
-            manifest.append(
-                {"kid": old.kid, "x": old.x, "created_at": old.created_at, "retired_at": retired}
-            )
-        manifest.append({"kid": record.kid, "x": x, "created_at": now, "retired_at": None})
+        manifest = [
+            asdict(replace(old, retired_at=now))
+            if retire_current and old.retired_at is None
+            else asdict(old)
+            for old in self._read_manifest()
+        ]
+        manifest.append(asdict(record))
         tmp = self.dir / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps({"keys": manifest}, indent=2))
         os.chmod(tmp, 0o600)
@@ -170,19 +167,18 @@ class KeyStore:
 
     def _load_locked(self) -> None:
         path = self.dir / MANIFEST
-        data = json.loads(path.read_text())
         records = self._read_manifest()
-        signers = [item for item in data["keys"] if item["retired_at"] is None]
+        signers = [record for record in records if record.retired_at is None]
         if not signers:
             raise RuntimeError(f"no active signing key in {self.dir}; run `badge keys rotate`")
-        active = max(signers, key=lambda item: item["created_at"])
-        pem = (self.dir / f"{active['kid']}.pem").read_bytes()
+        active = max(signers, key=lambda record: record.created_at)
+        pem = (self.dir / f"{active.kid}.pem").read_bytes()
         private = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(private, Ed25519PrivateKey):
-            raise RuntimeError(f"key {active['kid']} is not an Ed25519 key")
+            raise RuntimeError(f"key {active.kid} is not an Ed25519 key")
         self._records = records
         self._signing = private
-        self._signing_kid = active["kid"]
+        self._signing_kid = active.kid
         self._mtime_ns = path.stat().st_mtime_ns
 
     @property

@@ -11,12 +11,10 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,60 +22,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import Service, free_port  # noqa: E402
+
 # Servers on the first core, wrk on the last, so the two never fight over one core.
 _LAST_CORE = str((os.cpu_count() or 1) - 1)
 PIN_SERVER = ["taskset", "-c", "0"] if shutil.which("taskset") and _LAST_CORE != "0" else []
 PIN_CLIENT = ["taskset", "-c", _LAST_CORE] if PIN_SERVER else []
-UVICORN_FLAGS = [
-    "--no-access-log",
-    "--log-level",
-    "warning",
-    "--no-server-header",
-    "--workers",
-    "1",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# Service adds --no-access-log and --log-level warning to these.
+UVICORN_FLAGS = ("--no-server-header", "--workers", "1")
 
 
 @contextmanager
-def server(args: list[str], env: dict[str, str], port: int) -> Iterator[None]:
-    process = subprocess.Popen(
-        [
-            *PIN_SERVER,
-            sys.executable,
-            "-m",
-            "uvicorn",
-            *args,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            *UVICORN_FLAGS,
-        ],
-        env=env,
-        cwd=ROOT,
-    )
+def server(factory: str, env: dict[str, str], port: int) -> Iterator[Service]:
+    """Both servers start the same way: same uvicorn flags, pinned to the same core."""
+    service = Service(env, port, factory=factory, prefix=tuple(PIN_SERVER), flags=UVICORN_FLAGS)
+    service.start()
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"server on port {port} did not start") from None
-                time.sleep(0.1)
-        yield
+        yield service
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        service.stop()
 
 
 @dataclass
@@ -151,7 +116,7 @@ def main() -> None:
     shop_id = added.stdout.strip().splitlines()[-1]
     badge_path = f"/b/{shop_id}.svg"
 
-    with server(["--factory", "badge.app:app_from_env"], env, port):
+    with server("badge.app:app_from_env", env, port):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{badge_path}") as response:
             body = response.read()
             etag = response.headers["etag"]
@@ -189,24 +154,18 @@ def main() -> None:
         flush=True,
     )
     with (
-        server(["--factory", "loadtests.baseline:app_factory"], env_base, base_port),
-        server(["--factory", "badge.app:app_from_env"], env, port),
+        server("loadtests.baseline:app_factory", env_base, base_port) as baseline,
+        server("badge.app:app_from_env", env, port) as service,
     ):
-        for path, headers, _ in targets.values():  # warm-up
-            url = (
-                f"http://127.0.0.1:{base_port}/"
-                if path == "base"
-                else f"http://127.0.0.1:{port}{path}"
-            )
-            wrk(url, 1, options.connections, headers)
+        urls = {
+            name: f"{baseline.base}/" if path == "base" else f"{service.base}{path}"
+            for name, (path, _, _) in targets.items()
+        }
+        for name, (_, headers, _) in targets.items():  # warm-up
+            wrk(urls[name], 1, options.connections, headers)
         for _ in range(options.rounds):
-            for name, (path, headers, _) in targets.items():
-                url = (
-                    f"http://127.0.0.1:{base_port}/"
-                    if path == "base"
-                    else f"http://127.0.0.1:{port}{path}"
-                )
-                results[name].append(wrk(url, options.seconds, options.connections, headers))
+            for name, (_, headers, _) in targets.items():
+                results[name].append(wrk(urls[name], options.seconds, options.connections, headers))
 
     medians = {name: statistics.median(r.rps for r in rounds) for name, rounds in results.items()}
     print(f"\n{'target':<44} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")

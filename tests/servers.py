@@ -86,9 +86,21 @@ class RedisServer:
 class Service:
     """`badge` served by uvicorn in its own process, as in production."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int | None = None,
+        *,
+        factory: str = "badge.app:app_from_env",
+        prefix: tuple[str, ...] = (),
+        flags: tuple[str, ...] = (),
+    ) -> None:
         self.port = port or free_port()
         self.env = env
+        # `prefix` wraps the command (the benchmark pins it to a core with taskset).
+        self.factory = factory
+        self.prefix = prefix
+        self.flags = flags
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -98,11 +110,12 @@ class Service:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [
+                *self.prefix,
                 sys.executable,
                 "-m",
                 "uvicorn",
                 "--factory",
-                "badge.app:app_from_env",
+                self.factory,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -110,6 +123,7 @@ class Service:
                 "--no-access-log",
                 "--log-level",
                 "warning",
+                *self.flags,
             ],
             env=self.env,
             cwd=ROOT,

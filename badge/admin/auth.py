@@ -50,7 +50,7 @@ class TokenCache:
 
     async def identify(self, registry: Registry, token: str) -> str | None:
         """The name of the token, or None when it matches no stored digest."""
-        presented = hashlib.sha256(token.encode("utf-8")).hexdigest().encode("ascii")
+        presented = token_digest(token).encode("ascii")
         if self._loaded_at is None or self.clock() - self._loaded_at >= CACHE_SECONDS:
             await self._reload(registry, CACHE_SECONDS)
         name = match(self._digests, presented)
@@ -58,6 +58,11 @@ class TokenCache:
             await self._reload(registry, MISS_RELOAD_SECONDS)
             name = match(self._digests, presented)
         return name
+
+
+def token_digest(token: str) -> str:
+    """How a token is stored: its SHA-256, never the token itself."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def match(digests: list[tuple[str, bytes]], presented: bytes) -> str | None:

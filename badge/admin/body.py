@@ -11,7 +11,8 @@ from typing import Final
 
 from starlette.requests import Request
 
-from badge.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from badge.errors import UnsupportedMediaType, ValidationError
+from badge.http import read_body
 
 MAX_BODY_BYTES: Final = 64 * 1024
 JSON_TYPES: Final = frozenset({"application/json", "application/merge-patch+json"})
@@ -23,17 +24,9 @@ async def read_json(request: Request) -> JsonObject:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type not in JSON_TYPES:
         raise UnsupportedMediaType("send the body as JSON, with Content-Type: application/json")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is limited to {MAX_BODY_BYTES // 1024} KB")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body is limited to {MAX_BODY_BYTES // 1024} KB")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await read_body(
+        request, MAX_BODY_BYTES, too_large=f"the body is limited to {MAX_BODY_BYTES // 1024} KB"
+    )
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:

@@ -20,7 +20,6 @@ from psycopg_pool import ConnectionPool
 from badge.errors import Conflict, NotFound, Unavailable, ValidationError
 from badge.registry import rules
 from badge.registry.model import Category, Event, NewShop, Shop, Sighting, State
-from badge.timeutil import BRUSSELS
 
 MIGRATIONS: Final[tuple[LiteralString, ...]] = (
     """
@@ -379,12 +378,9 @@ class PostgresRegistry:
             current = _load(cur, shop_id, lock=True)
             rules.check_transition(current.state, state)
             now = _now()
-            if state == "certified" and current.certified_since is None:
-                # A Belgian calendar day, like valid_until; the UTC date is a day off near midnight.
-                cur.execute(
-                    "UPDATE shops SET certified_since = %s WHERE id = %s",
-                    (now.astimezone(BRUSSELS).date(), shop_id),
-                )
+            day = rules.first_certification_day(current.certified_since, state, now)
+            if day is not None:
+                cur.execute("UPDATE shops SET certified_since = %s WHERE id = %s", (day, shop_id))
             cur.execute(
                 "UPDATE shops SET state = %s, state_since = %s, updated_at = %s WHERE id = %s",
                 (state, now, now, shop_id),

@@ -197,6 +197,18 @@ def first_state_since(shop: NewShop, now: datetime) -> datetime:
     return now
 
 
+def first_certification_day(
+    certified_since: date | None, target: State, now: datetime
+) -> date | None:
+    """The day to record as `certified_since` when a shop becomes certified for the first time.
+
+    A Belgian calendar day, like valid_until; the UTC date is a day off near midnight.
+    """
+    if target != "certified" or certified_since is not None:
+        return None
+    return now.astimezone(BRUSSELS).date()
+
+
 def check_transition(current: State, target: State) -> None:
     if current == target:
         raise Conflict(f"shop is already {current}")

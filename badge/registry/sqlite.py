@@ -14,7 +14,6 @@ from typing import Any, Final, cast
 from badge.errors import Conflict, NotFound, ValidationError
 from badge.registry import rules
 from badge.registry.model import Category, Event, NewShop, Shop, Sighting, State
-from badge.timeutil import BRUSSELS
 
 MIGRATIONS: Final[tuple[str, ...]] = (
     """
@@ -289,10 +288,13 @@ class SQLiteRegistry:
             current = self._load(db, shop_id)
             rules.check_transition(current.state, state)
             now = _now().isoformat()
-            if state == "certified" and current.certified_since is None:
-                # A Belgian calendar day, like valid_until; the UTC date is a day off near midnight.
-                day = datetime.fromisoformat(now).astimezone(BRUSSELS).date().isoformat()
-                db.execute("UPDATE shops SET certified_since = ? WHERE id = ?", (day, shop_id))
+            day = rules.first_certification_day(
+                current.certified_since, state, datetime.fromisoformat(now)
+            )
+            if day is not None:
+                db.execute(
+                    "UPDATE shops SET certified_since = ? WHERE id = ?", (day.isoformat(), shop_id)
+                )
             db.execute(
                 "UPDATE shops SET state = ?, state_since = ?, updated_at = ? WHERE id = ?",
                 (state, now, now, shop_id),

@@ -9,12 +9,13 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from badge.errors import BadgeError, BadRequest, NotFound, PayloadTooLarge, Unprocessable
+from badge.errors import BadgeError, BadRequest, NotFound, Unprocessable
+from badge.http import read_body
 from badge.registry import rules
 from badge.state import State, app_state
 from badge.verify import lookup
 from badge.verify.check import MAX_TOKEN_CHARS, MAX_UPLOAD_BYTES, extract_token, looks_like_jws
-from badge.verify.verdict import Verdict, judge, not_genuine
+from badge.verify.verdict import Verdict, judge_claims, not_genuine
 
 # Two uploads parse at once at most; the parser is bounded, so a queue stays short.
 CHECK_CONCURRENCY: Final = 2
@@ -38,26 +39,8 @@ PREFLIGHT_HEADERS: Final = {
 }
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            # Stop reading here: a hostile client must not make us buffer its whole upload.
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"the upload is larger than {limit // 1024} KB; badge files are a few KB"
-    )
+def too_large(limit: int) -> str:
+    return f"the upload is larger than {limit // 1024} KB; badge files are a few KB"
 
 
 class BadgeChecker:
@@ -100,7 +83,7 @@ class BadgeChecker:
             if entry.shop is not None:
                 live = entry.shop
                 live_state = lookup.public_state(entry.shop)
-        return judge(token, keys, live, live_state, issuer=state["settings"].public_url)
+        return judge_claims(claims, live, live_state, issuer=state["settings"].public_url)
 
 
 def refused(exc: BadgeError) -> dict[str, object]:
@@ -168,7 +151,7 @@ class VerifyApi:
         content_type = request.headers.get("content-type", "")
         mime = content_type.split(";", 1)[0].strip().lower()
         try:
-            body = await read_body(request, MAX_UPLOAD_BYTES)
+            body = await read_body(request, MAX_UPLOAD_BYTES, too_large=too_large(MAX_UPLOAD_BYTES))
             if mime == "application/json" or mime.endswith("+json"):
                 verdict = await self.checker.check_token(state, token_from_json(body))
             else:

@@ -5,9 +5,11 @@ Shared by the HTML pages and the JSON API, so both always say the same thing.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
@@ -24,6 +26,8 @@ REGISTRY_TIMEOUT: Final = 2.0
 MAX_SEARCH_RESULTS: Final = 20
 HISTORY_CACHE_SIZE: Final = 2048
 MAX_REFERER_CHARS: Final = 2048
+UNREACHABLE: Final = "the Keurmerk register cannot be reached; try again shortly"
+T = TypeVar("T")
 
 
 async def live_entry(state: State, shop_id: str) -> Entry:
@@ -32,7 +36,7 @@ async def live_entry(state: State, shop_id: str) -> Entry:
         return await state["badges"].shop_entry(shop_id)
     except Exception as exc:
         # shop_entry only fails when the registry is down and our copy is too old to trust.
-        raise Unavailable("the Keurmerk register cannot be reached; try again shortly") from exc
+        raise Unavailable(UNREACHABLE) from exc
 
 
 def public_state(shop: Shop) -> PublicState:
@@ -79,26 +83,23 @@ def _day(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-async def find_by_domain(state: State, domain: str) -> Shop | None:
-    registry = state["registry"]
+async def _ask_registry(call: Callable[[], T]) -> T:
+    """A registry call in a worker thread, bounded in time; any failure is a 503."""
     try:
         with anyio.fail_after(REGISTRY_TIMEOUT):
-            return await anyio.to_thread.run_sync(registry.find_by_domain, domain)
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
     except Exception as exc:
-        raise Unavailable("the Keurmerk register cannot be reached; try again shortly") from exc
+        raise Unavailable(UNREACHABLE) from exc
+
+
+async def find_by_domain(state: State, domain: str) -> Shop | None:
+    registry = state["registry"]
+    return await _ask_registry(lambda: registry.find_by_domain(domain))
 
 
 async def search(state: State, query: str) -> list[Shop]:
     registry = state["registry"]
-
-    def work() -> list[Shop]:
-        return registry.search(query, limit=MAX_SEARCH_RESULTS)
-
-    try:
-        with anyio.fail_after(REGISTRY_TIMEOUT):
-            return await anyio.to_thread.run_sync(work)
-    except Exception as exc:
-        raise Unavailable("the Keurmerk register cannot be reached; try again shortly") from exc
+    return await _ask_registry(lambda: registry.search(query, limit=MAX_SEARCH_RESULTS))
 
 
 class HistoryCache:
@@ -122,9 +123,8 @@ class HistoryCache:
             return cached[1]
         registry = state["registry"]
         try:
-            with anyio.fail_after(REGISTRY_TIMEOUT):
-                events = await anyio.to_thread.run_sync(registry.history, shop.id)
-        except Exception:
+            events = await _ask_registry(lambda: registry.history(shop.id))
+        except Unavailable:
             # History is a nice-to-have on the page; the live state above it is what matters.
             return cached[1] if cached is not None else []
         self.loads += 1
@@ -173,10 +173,12 @@ def judge_referrer(host: str | None, shop: Shop) -> Referral | None:
 
 
 def own_hosts(public_url: str, request_host: str | None) -> frozenset[str]:
-    hosts = set()
-    public_host = urlsplit(public_url).hostname
-    if public_host:
-        hosts.add(public_host.lower())
-    if request_host:
-        hosts.add(request_host.lower())
-    return frozenset(hosts)
+    public = _public_hosts(public_url)
+    return public | {request_host.lower()} if request_host else public
+
+
+@functools.cache
+def _public_hosts(public_url: str) -> frozenset[str]:
+    """Parsed once: the public URL is a setting, the same on every page view."""
+    host = urlsplit(public_url).hostname
+    return frozenset({host.lower()}) if host else frozenset()

@@ -19,13 +19,14 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Message
 
 from badge.errors import BadgeError, BadRequest
+from badge.http import read_body
 from badge.i18n import LANG_NAMES, LANGS, Lang, jinja_environment, negotiate
 from badge.registry import rules
 from badge.registry.model import Event, PublicState, Shop
 from badge.render.svg import CATEGORY_COLOURS
 from badge.state import State, app_state
 from badge.verify import lookup
-from badge.verify.api import BadgeChecker, read_body
+from badge.verify.api import BadgeChecker, too_large
 from badge.verify.check import MAX_TOKEN_CHARS, MAX_UPLOAD_BYTES
 from badge.verify.verdict import Verdict
 
@@ -226,7 +227,8 @@ class Pages:
         return html(lang, "verify.html", context, cache="no-store", vary="")
 
     async def _check_form(self, request: Request, state: State) -> Verdict:
-        body = await read_body(request, MAX_UPLOAD_BYTES + FORM_OVERHEAD)
+        limit = MAX_UPLOAD_BYTES + FORM_OVERHEAD
+        body = await read_body(request, limit, too_large=too_large(limit))
         form_request = _replay(request, body)
         try:
             async with form_request.form(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from badge.registry.model import PublicState, Shop
 from badge.signing import KeyStore
@@ -76,6 +77,18 @@ def judge(
     claims, why = keys.verify(token)
     if claims is None:
         return not_genuine(why)
+    return judge_claims(claims, live, live_state, issuer=issuer, now=now)
+
+
+def judge_claims(
+    claims: dict[str, Any],
+    live: Shop | None,
+    live_state: PublicState | None,
+    *,
+    issuer: str,
+    now: float | None = None,
+) -> Verdict:
+    """The verdict on claims whose signature `KeyStore.verify` has already checked."""
     moment = time.time() if now is None else now
     shop_id = claims.get("sub") if isinstance(claims.get("sub"), str) else None
     exp = claims.get("exp")

@@ -1,0 +1,53 @@
+"""HTTP pieces shared by several routes: strong ETags and `If-None-Match`, bounded bodies."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from badge.errors import PayloadTooLarge
+
+
+def strong_etag(body: bytes) -> bytes:
+    return b'"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
+
+
+def etag_matches(header: bytes | None, etag: bytes) -> bool:
+    """RFC 9110 weak comparison, as `If-None-Match` asks for."""
+    if header is None:
+        return False
+    if header == etag:  # what browsers and CDNs send back
+        return True
+    if header.strip() == b"*":
+        return True
+    return any(candidate.strip().removeprefix(b"W/") == etag for candidate in header.split(b","))
+
+
+def conditional(
+    request: Request, body: bytes, media_type: str, headers: Mapping[str, str]
+) -> Response:
+    """`body` with its headers, or a 304 when the client holds it already (headers has etag)."""
+    header = request.headers.get("if-none-match")
+    sent = None if header is None else header.encode("latin-1")
+    if etag_matches(sent, headers["etag"].encode("latin-1")):
+        return Response(status_code=304, headers=dict(headers))
+    return Response(body, media_type=media_type, headers=dict(headers))
+
+
+async def read_body(request: Request, limit: int, *, too_large: str) -> bytes:
+    """The request body, refused with 413 (`too_large`) as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(too_large)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            # Stop reading here: a hostile client must not make us buffer its whole upload.
+            raise PayloadTooLarge(too_large)
+        chunks.append(chunk)
+    return b"".join(chunks)
