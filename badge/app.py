@@ -21,6 +21,7 @@ from badge.admin import admin_routes
 from badge.badges import BadgeService
 from badge.embed import embed_routes
 from badge.errors import BadgeError
+from badge.home import home_routes
 from badge.hotpath import BadgeHotPath, HotPathStats
 from badge.metrics import Metrics
 from badge.openapi import openapi_routes
@@ -188,6 +189,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes: list[BaseRoute] = [
         *core_routes(),
+        *home_routes(),
         *verify_routes(),
         *embed_routes(),
         *admin_routes(),

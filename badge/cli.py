@@ -92,7 +92,7 @@ def notify_change(*shop_ids: str) -> None:
 
 
 @click.group()
-@click.version_option(package_name="badge")
+@click.version_option(package_name="keurmerk-badge")
 def cli() -> None:
     """The BeCommerce Keurmerk badge service."""
 

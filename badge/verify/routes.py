@@ -13,8 +13,9 @@ from badge.verify.api import BadgeChecker, VerifyApi
 from badge.verify.lookup import HistoryCache
 from badge.verify.pages import Pages
 
-# The repository's static/ folder: CSS and images served as they are.
-STATIC_DIR: Final = Path(__file__).resolve().parents[2] / "static"
+# badge/static/: CSS and images served as they are. It ships inside the package, so an
+# installed wheel serves it too.
+STATIC_DIR: Final = Path(__file__).resolve().parents[1] / "static"
 
 
 def verify_routes() -> list[BaseRoute]:
@@ -28,5 +29,6 @@ def verify_routes() -> list[BaseRoute]:
         Route("/api/v1/shops/{shop_id}", api.shop, methods=["GET"]),
         Route("/api/v1/lookup", api.lookup, methods=["GET"]),
         Route("/api/v1/verify", api.verify, methods=["POST", "OPTIONS"]),
-        Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+        # A missing folder fails at start, never as a 500 on the first stylesheet.
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
