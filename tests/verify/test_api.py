@@ -265,6 +265,14 @@ def test_token_from_another_issuer(client: TestClient, shop: Shop) -> None:
     claims = {"iss": "https://evil.example", "sub": shop.id, "iat": now, "exp": now + 60}
     data = client.post("/api/v1/verify", json={"token": keys.sign(claims)}).json()
     assert data["genuine"] is False
+    # Signed with our key: explained as configuration, naming the setting; the shop's live
+    # state is labelled as news about the shop, not as a property of this badge.
+    assert "configuration difference" in data["reason"]
+    assert "BADGE_PUBLIC_URL" in data["reason"]
+    assert (
+        "live register, about the shop id, not this badge: the shop is certified now"
+        in (data["reason"])
+    )
 
 
 def test_expired_signature_is_still_genuine(client: TestClient, shop: Shop) -> None:
