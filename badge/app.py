@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp
 from badge import bus, feed
 from badge.admin import admin_routes
 from badge.badges import BadgeService
+from badge.compression import Compression
 from badge.embed import embed_routes
 from badge.errors import BadgeError
 from badge.home import home_routes
@@ -199,6 +201,8 @@ def create_app(settings: Settings) -> Starlette:
     return BadgeApp(
         stats=stats,
         routes=routes,
+        # Badges skip it: the hot path sends coded forms prepared when each variant is built.
+        middleware=[Middleware(Compression)],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )

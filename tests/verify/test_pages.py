@@ -215,7 +215,7 @@ def test_referring_site(
     headers = {"referer": referer} if referer else {}
     response = client.get(f"/v/{shops['certified'].id}?lang=en", headers=headers)
     html = response.text
-    assert response.headers["vary"] == "Accept-Language, Referer"
+    assert response.headers["vary"] == "Accept-Language, Referer, Accept-Encoding"
     assert (MISMATCH in html) is (expected == "mismatch")
     assert (CONFIRMED in html) is (expected == "ok")
     assert ("You came from" in html) is (expected is not None)
