@@ -12,7 +12,7 @@ from badge.i18n import LANGS, Lang
 
 HEADLINES: dict[Lang, str] = {
     "nl": "Is deze webshop echt gecertificeerd?",
-    "fr": "Cette boutique est-elle vraiment certifiée ?",
+    "fr": "Cette boutique est-elle vraiment certifiée\u00a0?",
     "de": "Ist dieser Onlineshop wirklich zertifiziert?",
     "en": "Is this webshop really certified?",
 }
