@@ -27,7 +27,7 @@ $(VENV)/.%-stamp: pyproject.toml | $(BIN)/python
 # A developer's environment: everything the tests and checks use.
 install: $(TEST_STAMP)
 
-# redis-server, wrk, Chromium and PostgreSQL come from Debian; installed when missing
+# libcairo2, redis-server, wrk, Chromium and PostgreSQL come from Debian; installed when missing
 # (needs root). Targets below ask only for what they use.
 system-deps:
 	bash scripts/system-deps.sh
@@ -37,6 +37,7 @@ demo: $(RUN_STAMP)
 
 # `badge demo` is idempotent: every start prints the demo ids and the URLs to try.
 run: $(RUN_STAMP)
+	bash scripts/system-deps.sh cairo
 	$(BIN)/badge demo
 	$(BIN)/badge serve
 
@@ -53,16 +54,16 @@ format: $(CHECK_STAMP)
 	$(BIN)/ruff check --fix badge tests loadtests scripts
 
 bench: $(RUN_STAMP)
-	bash scripts/system-deps.sh wrk
+	bash scripts/system-deps.sh cairo wrk
 	$(BIN)/python loadtests/bench.py
 
 loadtest: $(LOADTEST_STAMP)
-	bash scripts/system-deps.sh redis
+	bash scripts/system-deps.sh cairo redis
 	$(BIN)/python loadtests/run_locust.py
 
 # The README's pictures under docs/: badges in each state and the verification page.
 docs-images: $(DOCS_STAMP)
-	bash scripts/system-deps.sh chromium
+	bash scripts/system-deps.sh cairo chromium
 	$(BIN)/python scripts/docs_images.py docs
 
 clean:

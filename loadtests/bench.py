@@ -120,6 +120,11 @@ def main() -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{badge_path}") as response:
             body = response.read()
             etag = response.headers["etag"]
+        compressed = urllib.request.Request(
+            f"http://127.0.0.1:{port}{badge_path}", headers={"accept-encoding": "gzip, br"}
+        )
+        with urllib.request.urlopen(compressed) as response:
+            coded = (response.headers["content-encoding"], len(response.read()))
         # Warm the verification page too, if that route exists in this build.
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/v/{shop_id}").read()
@@ -134,11 +139,15 @@ def main() -> None:
     base = "baseline (bare uvicorn, same bytes)"
     base_inm = "baseline, request with If-None-Match"
     base_page = "baseline, request with Accept-Language"
+    base_coded = "baseline, request with Accept-Encoding"
     inm = [f"If-None-Match: {etag}"]
     lang = ["Accept-Language: nl-BE"]
+    accept = ["Accept-Encoding: gzip, br"]
     targets: dict[str, tuple[str, list[str], str]] = {
         base: ("base", [], base),
         f"GET {badge_path} (200)": (badge_path, [], base),
+        base_coded: ("base", accept, base_coded),
+        f"GET {badge_path} (200, {coded[0]})": (badge_path, accept, base_coded),
         base_inm: ("base", inm, base_inm),
         f"GET {badge_path} (304)": (badge_path, inm, base_inm),
     }
@@ -150,7 +159,8 @@ def main() -> None:
     print(
         ("servers on core 0, wrk on core " + _LAST_CORE + "; " if PIN_SERVER else "")
         + f"wrk -t1 -c{options.connections} -d{options.seconds}s, {options.rounds} rounds, "
-        f"uvicorn {' '.join(UVICORN_FLAGS)}; body {len(body)} bytes",
+        f"uvicorn {' '.join(UVICORN_FLAGS)}; body {len(body)} bytes, "
+        f"{coded[1]} with Accept-Encoding: gzip, br ({coded[0]}, prepared once per variant)",
         flush=True,
     )
     with (
