@@ -178,7 +178,10 @@ def main() -> None:
                 results[name].append(wrk(urls[name], options.seconds, options.connections, headers))
 
     medians = {name: statistics.median(r.rps for r in rounds) for name, rounds in results.items()}
-    print(f"\n{'target':<44} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
+    print(
+        f"\n{'target':<44} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}"
+        f" {'per round':>10}"
+    )
     for name, rounds in results.items():
         rps = medians[name]
         p50 = statistics.median(r.p50_ms for r in rounds)
@@ -186,10 +189,18 @@ def main() -> None:
         errors = sum(r.non_2xx for r in rounds)
         note = f"  ({errors} non-2xx/3xx)" if errors else ""
         ratio = rps / medians[targets[name][2]]
-        print(f"{name:<44} {rps:>15.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>7.2f}{note}")
+        # Each target runs right after its baseline: a per-round ratio cancels slow drifts
+        # in what else the machine is doing.
+        paired = statistics.median(
+            r.rps / b.rps for r, b in zip(rounds, results[targets[name][2]], strict=True)
+        )
+        print(
+            f"{name:<44} {rps:>15.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>7.2f} {paired:>10.2f}{note}"
+        )
     print(
         "\nratio = median req/s of the target / median req/s of the baseline that received"
-        "\nthe same request headers, in the same run"
+        "\nthe same request headers, in the same run; per round = median of the ratios of"
+        "\neach round, where the target ran right after that baseline"
     )
     shutil.rmtree(work, ignore_errors=True)
 
