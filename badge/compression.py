@@ -71,7 +71,7 @@ class Compression:
         if if_none_match is not None:
             scope = dict(scope)
             scope["headers"], asked = _plain_tags(scope["headers"], if_none_match)
-        responder = _Responder(self, send, coding, asked, scope["method"] == "HEAD")
+        responder = _Responder(self, send, coding, asked)
         await self.app(scope, receive, responder.send)
 
     def encoded(self, body: bytes, coding: Coding) -> bytes:
@@ -102,14 +102,11 @@ def _plain_tags(
 class _Responder:
     """Holds one response's start and body until it can choose its coding."""
 
-    def __init__(
-        self, owner: Compression, send: Send, coding: Coding, asked: set[bytes], head: bool
-    ) -> None:
+    def __init__(self, owner: Compression, send: Send, coding: Coding, asked: set[bytes]) -> None:
         self.owner = owner
         self.downstream = send
         self.coding = coding
         self.asked = asked
-        self.head = head
         self.start: Message | None = None
         self.chunks: list[bytes] = []
         self.size = 0
