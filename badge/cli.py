@@ -22,7 +22,7 @@ import click
 from badge.errors import BadgeError, Conflict, ValidationError
 from badge.registry import rules
 from badge.registry.base import Registry
-from badge.registry.factory import open_registry
+from badge.registry.factory import open_registry, registry_exists
 from badge.registry.model import CATEGORIES, STATES, NewShop, Shop
 from badge.settings import Settings, SettingsError, redact_url
 from badge.timeutil import brussels_time, today
@@ -84,8 +84,15 @@ def registry_from_env(*, create: bool = False) -> Iterator[Registry]:
 
 
 def require_registry(settings: Settings) -> None:
+    if registry_exists(settings):
+        return
     path = settings.sqlite_path
-    if path is None or path.exists():
+    if path is None:
+        fail(
+            f"no registry in {redact_url(settings.database_url.reveal())} (BADGE_DATABASE_URL): "
+            "the database has no Keurmerk tables; point BADGE_DATABASE_URL at the service's "
+            "database, or start one with `badge serve`, `badge demo` or `badge shops add`"
+        )
         return
     fail(
         f"no registry at {path.absolute()} (BADGE_DATABASE_URL is "

@@ -61,6 +61,11 @@ class Badge:
         assert "Traceback" not in result.stderr
         return result
 
+    def ok_env(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        result = self.run(*args, env=env)
+        assert result.returncode == 0, result.stderr
+        return result
+
     def fails(self, *args: str, env: dict[str, str] | None = None) -> str:
         """Assert a clean failure: non-zero, `error: ...` lines only, no traceback."""
         result = self.run(*args, env=env)
@@ -627,3 +632,19 @@ def test_serve_refuses_a_busy_port_before_loading_the_app(badge: Badge) -> None:
     }
     assert "badge.cli" in imported
     assert not {"uvicorn", "badge.app", "cairosvg", "badge.render.text"} & imported
+
+
+@pytest.mark.postgres
+def test_read_commands_never_make_tables_in_an_empty_postgres(badge: Badge, pg_url: str) -> None:
+    import psycopg
+
+    env = {"BADGE_DATABASE_URL": pg_url}
+    stderr = badge.fails("shops", "list", env=env)
+    assert stderr.startswith("error: no registry in postgresql://")
+    assert "BADGE_DATABASE_URL" in stderr
+    with psycopg.connect(pg_url) as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        assert tables.fetchone() == (0,)
+    # A command that adds shops starts the registry there; reads work from then on.
+    assert len(demo_ids(badge.ok_env(env, "demo").stdout)) == 4
+    assert len(badge.ok_env(env, "shops", "list").stdout.strip().splitlines()) == 4

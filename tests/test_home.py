@@ -50,7 +50,7 @@ def test_home_page_follows_accept_language(client: TestClient) -> None:
 
 def test_home_page_escapes_the_embed_snippet(client: TestClient) -> None:
     html = client.get("/?lang=en").text
-    assert "&lt;script src=&#34;http://testserver/embed.js&#34;" in html
+    assert "&lt;script\n  src=&#34;http://testserver/embed.js&#34;\n  data-shop=" in html
     assert '<script src="http://testserver/embed.js"' not in html
     assert "<script" not in html
 
