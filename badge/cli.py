@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, NoReturn, ParamSpec, TypeVar, cast
 
 import click
 
@@ -37,7 +37,7 @@ def actor() -> str:
     return f"cli:{user}"
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     raise SystemExit(1)
 
@@ -496,12 +496,21 @@ def tokens_create(name: str) -> None:
 )
 @click.option("--size", type=click.Choice(["s", "m", "l"]), default="m", show_default=True)
 @click.option("--scale", type=click.IntRange(1, 3), default=1, show_default=True, help="PNG only.")
+@click.option(
+    "--site",
+    metavar="HOST",
+    help="The website that shows the badge, as its Referer would say [default: the shop's "
+    "first registered domain]; 'none' for the badge shown without a Referer.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @friendly
-def render(shop_id: str, fmt: str, lang: str, size: str, scale: int, output: Path) -> None:
+def render(
+    shop_id: str, fmt: str, lang: str, size: str, scale: int, site: str | None, output: Path
+) -> None:
     """Write the shop's current badge, signed, to a file."""
     import anyio
 
+    from badge import binding
     from badge.badges import BadgeService, Format
     from badge.i18n import Lang
     from badge.render.svg import Size
@@ -509,8 +518,15 @@ def render(shop_id: str, fmt: str, lang: str, size: str, scale: int, output: Pat
 
     settings = load_settings()
     with registry_from_env() as registry:
-        if registry.get_shop(shop_id) is None:
+        shop = registry.get_shop(shop_id)
+        if shop is None:
             fail(f"no shop with id {shop_id!r}")
+        if site is None:
+            page: str | None = shop.domains[0]
+        elif site == "none":
+            page = None
+        else:
+            page = binding.referer_host(site.encode("utf-8", "replace"))
         keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
         keys_store.ensure()
         service = BadgeService(settings, registry, keys_store)
@@ -522,6 +538,7 @@ def render(shop_id: str, fmt: str, lang: str, size: str, scale: int, output: Pat
             cast(Size, size),
             scale if fmt == "png" else 1,
             None,
+            page,
         )
     output.write_bytes(rendered.body)
     entry = service.entries[shop_id]
