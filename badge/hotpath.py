@@ -105,24 +105,21 @@ class BadgeHotPath:
             return
         # The SVG is resolution independent; scale only changes PNG pixels.
         scale = query.scale if fmt == "png" else 1
-        # One pass over the request headers for the three we read.
+        # One pass over the request headers for the two we read.
         if_none_match: bytes | None = None
         referer: bytes | None = None
-        host: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
                 if_none_match = value
             elif name == b"referer":
                 referer = value
-            elif name == b"host":
-                host = value
         # The page showing the badge decides what it says (binding.py).
         page: str | None = None
         if referer is not None:
             netloc = binding.referer_netloc(referer)
             if netloc is None:
                 page = ""  # unreadable: matches no registered domain
-            elif netloc == host or netloc in service.own_netlocs:
+            elif netloc in service.own_netlocs:
                 page = binding.OWN
             else:
                 page = self._referers.get(netloc)
