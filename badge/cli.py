@@ -584,6 +584,10 @@ def verify(file: Path, as_json: bool) -> None:
         if verdict.shop_id:
             click.echo(f"issued to:  {verdict.shop_name} ({verdict.shop_id})")
             click.echo(f"domains:    {', '.join(verdict.domains)}")
+            shown = verdict.variant or "unknown (signed before badges named it)"
+            if verdict.site:
+                shown += f" badge, served for {verdict.site}"
+            click.echo(f"showed:     {shown}")
             click.echo(f"issued at:  {verdict.issued_at}; expires {verdict.expires_at}")
             click.echo(f"state then: {verdict.state_then}; now: {verdict.state_now}")
     if not verdict.ok:

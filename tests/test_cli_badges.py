@@ -151,6 +151,8 @@ def certified_mark(body: bytes) -> bool:
 
 def test_revocation_end_to_end(served: Served) -> None:
     shop_id = served.add_shop("Acceptatie Webshop", "acceptatie-test.be")
+    # As a browser on the shop's own website asks for it (the page decides what it says).
+    served.http.headers["referer"] = "https://acceptatie-test.be/"
     svg = served.http.get(f"/b/{shop_id}.svg")
     png = served.http.get(f"/b/{shop_id}.png")
     assert svg.status_code == png.status_code == 200
@@ -171,6 +173,7 @@ def test_revocation_end_to_end(served: Served) -> None:
     claims = served.claims(extract_token(svg.content))
     assert claims["sub"] == shop_id and claims["state"] == "certified"
     assert claims["domains"] == ["acceptatie-test.be"]
+    assert (claims["variant"], claims["site"]) == ("certified", "acceptatie-test.be")
 
     # Run set-state without waiting, and watch both the registry and the server every 50 ms:
     # the delay that matters runs from the commit to the first neutral badge served.

@@ -38,7 +38,7 @@ def render_png(svg: str, *, scale: int, token: str | None) -> bytes:
 def _optimise(raw: bytes) -> bytes:
     with Image.open(io.BytesIO(raw)) as decoded:
         image = decoded.convert("RGBA")
-    low, _high = image.getextrema()[3]
+    low, _high = image.getchannel("A").getextrema()
     if low == 255:
         # Fully opaque (no rounded corners to show through): alpha carries nothing.
         image = image.convert("RGB")
