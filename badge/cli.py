@@ -23,7 +23,7 @@ from badge.registry.base import Registry
 from badge.registry.factory import open_registry
 from badge.registry.model import CATEGORIES, STATES, NewShop, Shop
 from badge.settings import Settings, SettingsError
-from badge.timeutil import today
+from badge.timeutil import BRUSSELS, today
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -592,6 +592,57 @@ def verify(file: Path, as_json: bool) -> None:
             click.echo(f"state then: {verdict.state_then}; now: {verdict.state_now}")
     if not verdict.ok:
         raise SystemExit(1)
+
+
+@cli.group()
+def reports() -> None:
+    """Consumers' reports of sites that show a badge wrongly."""
+
+
+@reports.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Closed reports too, not only open ones.")
+@click.option("--shop", "shop_id", metavar="ID", help="Only this shop's reports.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def reports_list(show_all: bool, shop_id: str | None, as_json: bool) -> None:
+    """Newest first; open ones only unless --all."""
+    with registry_from_env() as registry:
+        found = registry.reports(status=None if show_all else "open", shop_id=shop_id, limit=1000)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in found], indent=2, ensure_ascii=False))
+        return
+    for report in found:
+        when = report.created_at.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{report.id}  {report.status:<6} {when}  {report.shop_id}  {report.host}")
+    click.echo(f"{len(found)} report(s)", err=True)
+
+
+@reports.command("show")
+@click.argument("report_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def reports_show(report_id: str, as_json: bool) -> None:
+    """One report in full."""
+    with registry_from_env() as registry:
+        report = registry.get_report(report_id)
+    if report is None:
+        fail(f"no report with id {report_id!r}")
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        return
+    for label, value in report.to_json().items():
+        click.echo(f"{label + ':':<12}{'-' if value in (None, '') else value}")
+
+
+@reports.command("close")
+@click.argument("report_id")
+@click.option("--resolution", required=True, help="What was done; kept with the report.")
+@friendly
+def reports_close(report_id: str, resolution: str) -> None:
+    """Close a report, saying what was done."""
+    with registry_from_env() as registry:
+        report = registry.close_report(report_id, actor=actor(), resolution=resolution)
+    click.echo(f"{report.id}: closed ({report.resolution})")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from 127.0.0.2. What each badge said is read from the very bytes the browser rec
 from __future__ import annotations
 
 import html
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from badge.registry.sqlite import SQLiteRegistry
 from badge.render.artwork import THUMBS_UP
 from badge.verify.check import extract_token
 from tests.conftest import add_shop
-from tests.servers import Service, free_port, get, service_env
+from tests.servers import Service, cli, free_port, get, service_env
 
 pytestmark = pytest.mark.browser
 
@@ -253,3 +254,52 @@ def test_the_verification_page_opened_from_a_copy_leads_with_the_warning(
     finally:
         context.close()
         copycat.close()
+
+
+def test_a_report_goes_from_the_form_to_the_operators_and_is_closed_by_the_cli(
+    service: tuple[Service, str], browser: Any
+) -> None:
+    server, shop_id = service
+    copycat = Site(FOREIGN_IP)
+    copycat.pages["/"] = page_with(official_snippets(server, shop_id)["image"])
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = shown_badge(context, f"http://{FOREIGN_IP}:{copycat.port}/")["page"]
+        page.click("a > img")
+        page.wait_for_url(f"{server.base}/v/{shop_id}*")
+        page.fill(".notice-warning textarea", "Zelfde logo, andere prijzen")
+        page.click(".notice-warning form button")
+        page.wait_for_selector("#reported-title")
+        thanks = page.locator("main").inner_text()
+        (reference,) = re.findall(r"\br[a-z2-9]{16}\b", thanks)
+        assert context.cookies() == []
+    finally:
+        context.close()
+        copycat.close()
+
+    made = cli(server.env, "tokens", "create", "ops-test")
+    assert made.returncode == 0, made.stderr
+    bearer = {"authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
+    status, body, _ = get(f"{server.base}/admin/api/v1/reports?status=open", bearer)
+    assert status == 200
+    (listed,) = json.loads(body)["reports"]
+    assert listed["id"] == reference
+    assert (listed["shop_id"], listed["host"], listed["referrer"]) == (
+        shop_id,
+        FOREIGN_IP,
+        FOREIGN_IP,
+    )
+    assert listed["note"] == "Zelfde logo, andere prijzen" and listed["lang"] == "nl"
+
+    closed = cli(
+        server.env, "reports", "close", reference, "--resolution", "host asked to remove it"
+    )
+    assert closed.returncode == 0, closed.stderr
+    status, body, _ = get(f"{server.base}/admin/api/v1/reports/{reference}", bearer)
+    assert status == 200
+    report = json.loads(body)
+    assert (report["status"], report["resolution"]) == ("closed", "host asked to remove it")
+    assert report["closed_by"].startswith("cli:")
+    listed_open = cli(server.env, "reports", "list", "--json")
+    assert json.loads(listed_open.stdout) == []
+    print(f"\nreport {reference}: form -> admin API -> closed by `badge reports close`")

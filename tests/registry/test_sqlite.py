@@ -18,7 +18,6 @@ from badge.errors import Conflict, NotFound, ValidationError
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import NewShop, Shop
-from badge.sightings import Batch, Seen, Source
 from badge.registry.postgres import PostgresRegistry
 from badge.registry.sqlite import (
     MAX_SIGHTINGS_PER_SHOP,
@@ -26,6 +25,7 @@ from badge.registry.sqlite import (
     SQLiteRegistry,
     open_registry,
 )
+from badge.sightings import Batch, Seen, Source
 from badge.timeutil import today
 
 
