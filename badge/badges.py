@@ -48,7 +48,8 @@ from badge.texts import (
 from badge.timeutil import seconds_to_midnight, today
 
 Format = Literal["svg", "png"]
-# The site class from binding.decide: "off", "neutral", "mismatch", "@" or "@<domain>".
+# The site class from binding.decide: "off", "neutral", "mismatch", "@" (our own pages) or
+# the registered domain a certified variant was served for.
 VariantKey = tuple[str, Format, Lang, Size, int, str]
 
 SVG_CSP: Final = b"default-src 'none'; style-src 'unsafe-inline'; sandbox"

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from typing import Final
 
-# Site classes, part of every badge variant's cache key. Certified variants are "@" plus
-# the registered domain they were served for; OWN is the service's own pages (previews).
+# Site classes, part of every badge variant's cache key. A certified variant's class is the
+# registered domain it was served for (always with a dot, so it never equals the words
+# below); OWN is the service's own pages (previews).
 OFF: Final = "off"  # the shop is not certified: one variant, whatever the page
 NEUTRAL: Final = "neutral"
 MISMATCH: Final = "mismatch"
 OWN: Final = "@"
-CERTIFIED_PREFIX: Final = "@"
 
 
 def decide(certified: bool, domains: frozenset[str], referer: str | None, claim: str | None) -> str:
@@ -39,10 +39,8 @@ def decide(certified: bool, domains: frozenset[str], referer: str | None, claim:
         return MISMATCH
     if referer is None:
         return NEUTRAL
-    if referer == OWN:
-        return OWN
-    if referer in domains:
-        return CERTIFIED_PREFIX + referer
+    if referer in domains or referer == OWN:
+        return referer
     return MISMATCH
 
 
@@ -54,7 +52,7 @@ def variant_claims(site: str, own_host: str) -> dict[str, str]:
         return {"variant": "neutral"}
     if site == MISMATCH:
         return {"variant": "mismatch"}
-    return {"variant": "certified", "site": site[1:] or own_host}
+    return {"variant": "certified", "site": own_host if site == OWN else site}
 
 
 def referer_netloc(referer: bytes) -> bytes | None:

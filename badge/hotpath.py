@@ -125,7 +125,13 @@ class BadgeHotPath:
                 page = self._referers.get(netloc)
                 if page is None:
                     page = self._referer_host(netloc)
-                self.stats.referer_sightings.add((shop_id, netloc))
+                # Tally.add written out for a key seen before: one lookup, one increment.
+                tally = self.stats.referer_sightings
+                seen = tally.counts.get((shop_id, netloc))
+                if seen is None:
+                    tally.add((shop_id, netloc))
+                else:
+                    seen[0] += 1
         if query.host is not None:
             self.stats.claim_sightings.add((shop_id, query.host))
         lang, size, claim = query.lang, query.size, query.site

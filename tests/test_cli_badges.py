@@ -152,9 +152,9 @@ def certified_mark(body: bytes) -> bool:
 def test_revocation_end_to_end(served: Served) -> None:
     shop_id = served.add_shop("Acceptatie Webshop", "acceptatie-test.be")
     # As a browser on the shop's own website asks for it (the page decides what it says).
-    served.http.headers["referer"] = "https://acceptatie-test.be/"
-    svg = served.http.get(f"/b/{shop_id}.svg")
-    png = served.http.get(f"/b/{shop_id}.png")
+    page = {"referer": "https://acceptatie-test.be/"}
+    svg = served.http.get(f"/b/{shop_id}.svg", headers=page)
+    png = served.http.get(f"/b/{shop_id}.png", headers=page)
     assert svg.status_code == png.status_code == 200
     assert svg.headers["content-type"].startswith("image/svg+xml")
     assert png.headers["content-type"] == "image/png"
@@ -198,7 +198,7 @@ def test_revocation_end_to_end(served: Served) -> None:
                 if current is not None and current.state == "revoked":
                     committed = now
             if committed is not None and seen is None:
-                badge = served.http.get(f"/b/{shop_id}.svg").content
+                badge = served.http.get(f"/b/{shop_id}.svg", headers=page).content
                 seen = None if certified_mark(badge) else time.monotonic()
             time.sleep(0.05)
     finally:
@@ -215,10 +215,10 @@ def test_revocation_end_to_end(served: Served) -> None:
     assert seen - committed < 1.0
     assert seen - exited < 1.0
 
-    new_svg = served.http.get(f"/b/{shop_id}.svg")
+    new_svg = served.http.get(f"/b/{shop_id}.svg", headers=page)
     assert new_svg.headers["etag"] != svg.headers["etag"]
     assert served.claims(extract_token(new_svg.content))["state"] == "revoked"
-    new_png = served.http.get(f"/b/{shop_id}.png")
+    new_png = served.http.get(f"/b/{shop_id}.png", headers=page)
     assert served.claims(extract_token(new_png.content))["state"] == "revoked"
 
     for path in (old_svg, old_png):

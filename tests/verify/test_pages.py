@@ -102,7 +102,8 @@ def check_structure(html: str) -> Structure:
 def assert_page_headers(headers: object) -> None:
     assert getattr(headers, "get")("content-security-policy") == CSP  # noqa: B009
     assert headers["x-content-type-options"] == "nosniff"  # type: ignore[index]
-    assert headers["referrer-policy"] == "no-referrer"  # type: ignore[index]
+    # Our own origin for our own requests (badge preview, report form), nothing elsewhere.
+    assert headers["referrer-policy"] == "same-origin"  # type: ignore[index]
     assert "set-cookie" not in headers  # type: ignore[operator]
 
 
