@@ -18,6 +18,7 @@ from badge.registry.model import Event, Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.render.svg import CATEGORY_COLOURS
 from badge.verify.pages import CSP, history_rows
+from badge.timeutil import today
 from badge.verify.routes import STATIC_DIR
 from tests.conftest import add_shop
 
@@ -526,3 +527,21 @@ def test_history_rows_merge_the_expiry_by_date() -> None:
         "suspended",
         "granted",
     ]
+
+
+def test_a_shop_registered_as_certified_was_granted_on_its_certification_day(
+    client: TestClient, registry: SQLiteRegistry
+) -> None:
+    """Seeded and imported shops: the history agrees with "certified since", not the typing day."""
+    shop = add_shop(registry, name="Oude Bakker", domains=("oude-bakker.be",))
+    assert shop.certified_since is not None and shop.certified_since < today()
+    html = client.get(f"/v/{shop.id}?lang=en").text
+    history = html.split('<table class="history">')[1].split("</table>")[0]
+    day = format_day("en", shop.certified_since)
+    assert re.search(rf"<td>{day}</td><td>\s*Keurmerk granted", history), history
+    assert f"Certified since {day}" in html
+    # A later event keeps its own time.
+    events = [Event(1, "s", datetime(2026, 3, 1, 9, tzinfo=UTC), "op", None, "certified", "x")]
+    rows = history_rows(events, "certified", datetime(2026, 3, 1, tzinfo=UTC), date(2025, 1, 1))
+    assert rows[0][0].date() == date(2025, 1, 1)
+    assert history_rows(events, "certified", datetime(2026, 3, 1, tzinfo=UTC))[0][0].day == 1
