@@ -68,6 +68,7 @@ class Settings:
     render_processes: int = 1
     access_log: bool = False
     log_level: str = "info"
+    complaints_url: str = "https://www.becommerce.be/"
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -104,6 +105,11 @@ class Settings:
             raise SettingsError(
                 f"BADGE_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}"
             )
+        complaints_url = reader.text("BADGE_COMPLAINTS_URL", base.complaints_url)
+        if not complaints_url.startswith(("https://", "http://")):
+            raise SettingsError(
+                f"BADGE_COMPLAINTS_URL must be an http(s) URL, got {complaints_url!r}"
+            )
         return cls(
             host=host,
             port=port,
@@ -129,6 +135,7 @@ class Settings:
             ),
             access_log=reader.boolean("BADGE_ACCESS_LOG", base.access_log),
             log_level=log_level,
+            complaints_url=complaints_url,
         )
 
 

@@ -38,17 +38,17 @@ def favicon() -> None:
     image.save(STATIC / "favicon.ico", sizes=[(16, 16), (32, 32), (48, 48)])
 
 
-def demo_ids(env: dict[str, str]) -> dict[str, str]:
-    """State -> id of the demo shop in that state, from `badge demo`'s own output."""
+def demo_shops(env: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """State -> (id, first domain) of the demo shop in that state, from `badge demo`."""
     done = subprocess.run(
         [sys.executable, "-m", "badge", "demo"], env=env, capture_output=True, text=True, check=True
     )
-    ids = {}
+    shops = {}
     for line in done.stdout.splitlines():
-        found = re.match(r"([a-z2-9]{16})\s+(\w+)", line)
+        found = re.match(r"([a-z2-9]{16})\s+(\w+)\s.*\(([^)]+)\)$", line)
         if found:
-            ids[found.group(2)] = found.group(1)
-    return ids
+            shops[found.group(2)] = (found.group(1), found.group(3))
+    return shops
 
 
 def main() -> None:
@@ -65,29 +65,34 @@ def main() -> None:
         BADGE_KEYS_DIR=str(work / "keys"),
         BADGE_PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
-    ids = demo_ids(env)
+    shops = demo_shops(env)
+    ids = {state: shop_id for state, (shop_id, _) in shops.items()}
     service = Service(env, port)
     service.start()
     try:
+        # The page that shows a badge decides what it says: each one is fetched as its
+        # shop's own site would (Referer), except the copied and the unlabelled ones.
+        own = {state: f"https://{domain}/" for state, (_, domain) in shops.items()}
         badges = {
-            "certified": f"/b/{ids['certified']}.png",
-            "mismatch": f"/b/{ids['certified']}.png?d=copycat-shop.example",
-            "suspended": f"/b/{ids['suspended']}.png",
-            "revoked": f"/b/{ids['revoked']}.png",
-            "expired": f"/b/{ids['expired']}.png",
-            "unknown": "/b/unknownshop2345.png",
+            "certified": (f"/b/{ids['certified']}.png", own["certified"]),
+            "mismatch": (f"/b/{ids['certified']}.png", "https://copycat-shop.example/"),
+            "neutral": (f"/b/{ids['certified']}.png", None),
+            "suspended": (f"/b/{ids['suspended']}.png", own["suspended"]),
+            "revoked": (f"/b/{ids['revoked']}.png", own["revoked"]),
+            "expired": (f"/b/{ids['expired']}.png", own["expired"]),
+            "unknown": ("/b/unknownshop2345.png", None),
         }
-        for name, path in badges.items():
-            joiner = "&" if "?" in path else "?"
-            status, body, _ = get(f"{service.base}{path}{joiner}lang=en&size=l&scale=2")
+        for name, (path, referer) in badges.items():
+            headers = {"referer": referer} if referer else {}
+            status, body, _ = get(f"{service.base}{path}?lang=en&size=l&scale=2", headers)
             if status not in (200, 404) or not body.startswith(b"\x89PNG"):
                 sys.exit(f"{path}: HTTP {status}")
             (out / f"badge-{name}.png").write_bytes(body)
             print(f"wrote {out / f'badge-{name}.png'}")
         pages = {
-            "home": "/?lang=en",
-            "verification-page": f"/v/{ids['certified']}?lang=en",
-            "verification-page-suspended": f"/v/{ids['suspended']}?lang=nl",
+            "home": ("/?lang=en", None),
+            "verification-page": (f"/v/{ids['certified']}?lang=en", own["certified"]),
+            "verification-page-suspended": (f"/v/{ids['suspended']}?lang=nl", own["suspended"]),
         }
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -96,8 +101,8 @@ def main() -> None:
                     viewport={"width": 1200, "height": 900}, device_scale_factor=1
                 )
                 page = context.new_page()
-                for name, path in pages.items():
-                    page.goto(service.base + path, wait_until="networkidle")
+                for name, (path, referer) in pages.items():
+                    page.goto(service.base + path, wait_until="networkidle", referer=referer)
                     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                     print(f"wrote {out / f'{name}.png'}")
             finally:

@@ -55,6 +55,7 @@ FULL_ENV = {
     "BADGE_RENDER_PROCESSES": "2",
     "BADGE_ACCESS_LOG": "yes",
     "BADGE_LOG_LEVEL": "WARNING",
+    "BADGE_COMPLAINTS_URL": "https://www.becommerce.be/klachten",
 }
 
 
@@ -78,6 +79,7 @@ def test_every_variable_is_parsed() -> None:
     assert s.render_processes == 2
     assert s.access_log is True
     assert s.log_level == "warning"
+    assert s.complaints_url == "https://www.becommerce.be/klachten"
     # Each field differs from its default, so a variable silently ignored would show.
     defaults = Settings()
     unchanged = [
@@ -159,6 +161,7 @@ def test_postgres_urls_are_accepted(url: str) -> None:
         pytest.param("BADGE_RENDER_PROCESSES", "-1", id="render-processes-negative"),
         pytest.param("BADGE_ACCESS_LOG", "maybe", id="access-log-maybe"),
         pytest.param("BADGE_LOG_LEVEL", "verbose", id="log-level"),
+        pytest.param("BADGE_COMPLAINTS_URL", "javascript:alert(1)", id="complaints-url"),
         pytest.param("BADGE_REDIS_URL", "http://x", id="redis-http"),
         pytest.param("BADGE_REDIS_URL", "localhost:6379", id="redis-no-scheme"),
         pytest.param("BADGE_DATABASE_URL", "mysql://user:pw@db/badge", id="database-mysql"),

@@ -26,7 +26,9 @@ RGB = tuple[int, int, int]
 def render_png(svg: str, *, scale: int, token: str | None) -> bytes:
     if scale not in SCALES:
         raise ValueError(f"scale must be 1, 2 or 3, not {scale!r}")
-    raw = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale, background_color="#fff")
+    # No background: the card paints itself white, and outside its rounded corners the
+    # page shows through, as it does around the SVG.
+    raw = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
     png = _optimise(raw)
     if token is None:
         return png
@@ -35,11 +37,14 @@ def render_png(svg: str, *, scale: int, token: str | None) -> bytes:
 
 def _optimise(raw: bytes) -> bytes:
     with Image.open(io.BytesIO(raw)) as decoded:
-        # Badges sit on white and the background is painted, so alpha carries nothing.
-        image = decoded.convert("RGB")
-    colours = image.getcolors(maxcolors=256)
-    if colours is not None:
-        image = _to_palette(image, sorted(cast(RGB, rgb) for _count, rgb in colours))
+        image = decoded.convert("RGBA")
+    low, _high = image.getchannel("A").getextrema()
+    if low == 255:
+        # Fully opaque (no rounded corners to show through): alpha carries nothing.
+        image = image.convert("RGB")
+        colours = image.getcolors(maxcolors=256)
+        if colours is not None:
+            image = _to_palette(image, sorted(cast(RGB, rgb) for _count, rgb in colours))
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

@@ -12,6 +12,7 @@ from badge.routing import by_method
 from badge.verify.api import BadgeChecker, VerifyApi
 from badge.verify.lookup import HistoryCache
 from badge.verify.pages import Pages
+from badge.verify.report import Reports
 
 # badge/static/: CSS and images served as they are. It ships inside the package, so an
 # installed wheel serves it too.
@@ -23,8 +24,10 @@ def verify_routes() -> list[BaseRoute]:
     checker = BadgeChecker()
     pages = Pages(checker, HistoryCache())
     api = VerifyApi(checker)
+    reports = Reports(pages)
     return [
         Route("/v/{shop_id}", pages.shop, methods=["GET"]),
+        Route("/v/{shop_id}/report", reports.submit, methods=["POST"]),
         by_method("/verify", {"GET": pages.lookup, "POST": pages.check}),
         Route("/api/v1/shops/{shop_id}", api.shop, methods=["GET"]),
         Route("/api/v1/lookup", api.lookup, methods=["GET"]),

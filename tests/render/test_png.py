@@ -65,6 +65,7 @@ FLAT_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="10">'
     '<rect width="10" height="10" fill="#0b4f9c"/>'
     '<rect x="10" width="10" height="10" fill="#ee8a00"/>'
+    '<rect x="20" width="10" height="10" fill="#fff"/>'
     "</svg>"
 )
 
@@ -144,9 +145,9 @@ def test_palette_when_few_colours_and_it_is_lossless() -> None:
     assert read_itxt(png, PNG_KEYWORD) == [TOKEN]
 
 
-def test_many_colours_stay_true_colour_without_alpha() -> None:
+def test_badge_keeps_alpha_for_its_rounded_corners() -> None:
     image = decode(render_png(badge_svg(), scale=2, token=None))
-    assert image.mode == "RGB"
+    assert image.mode == "RGBA"
     assert image.getcolors(maxcolors=256) is None
 
 
@@ -175,11 +176,12 @@ def test_not_certified_png_has_no_saturated_blue(mark: Mark) -> None:
     ]
 
 
-def test_background_is_white() -> None:
-    image = decode(render_png(badge_svg(), scale=1, token=None)).convert("RGB")
-    width, _height = SIZES["m"]
-    assert image.getpixel((width - 4, 4)) == (255, 255, 255)
-    assert image.getpixel((0, 0)) == (255, 255, 255)  # outside the rounded corner
+def test_card_is_white_and_corners_are_transparent() -> None:
+    image = decode(render_png(badge_svg(), scale=1, token=None)).convert("RGBA")
+    width, height = SIZES["m"]
+    assert image.getpixel((width - 8, 8)) == (255, 255, 255, 255)
+    for corner in ((0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)):
+        assert image.getpixel(corner)[3] == 0  # outside the rounded card: the page shows
 
 
 def test_rendering_is_deterministic() -> None:
