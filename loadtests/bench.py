@@ -130,7 +130,8 @@ def main() -> None:
             body = response.read()
             sent = [[k.lower(), v] for k, v in response.headers.items()]
         (work / name).write_bytes(body)
-        kept = [h for h in sent if h[0] not in ("date", "server")]  # uvicorn adds date itself
+        # uvicorn adds date itself; urllib asked for `Connection: close`, which wrk does not.
+        kept = [h for h in sent if h[0] not in ("date", "server", "connection")]
         replay[key] = {"body": str(work / name), "headers": kept}
         return body, response.headers["etag"]
 
