@@ -35,6 +35,11 @@ def render_png(svg: str, *, scale: int, token: str | None) -> bytes:
     return _insert_after_ihdr(png, _itxt(PNG_KEYWORD, check_token(token)))
 
 
+def bake(png: bytes, token: str) -> bytes:
+    """`png` (rendered without a token) with the signature spliced in: no pixel work."""
+    return _insert_after_ihdr(png, _itxt(PNG_KEYWORD, check_token(token)))
+
+
 def _optimise(raw: bytes) -> bytes:
     with Image.open(io.BytesIO(raw)) as decoded:
         image = decoded.convert("RGBA")
