@@ -55,6 +55,7 @@ VariantKey = tuple[str, Format, Lang, Size, int, str]
 SVG_CSP: Final = b"default-src 'none'; style-src 'unsafe-inline'; sandbox"
 UNKNOWN_CACHE_SIZE: Final = 10_000
 ERROR_CACHE_SIZE: Final = 1024
+PIXEL_CACHE_SIZE: Final = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,9 @@ class BadgeService:
         self.registry_loads = 0
         self.sign_count = 0
         self.render_count = 0
+        # Rasterised PNGs without a signature, per look and scale (oldest dropped first).
+        self._pixels: dict[tuple[BadgeView, int], bytes] = {}
+        self.raster_count = 0
 
     def is_fresh(self, now: float) -> bool:
         return now - self.fresh_at <= self.settings.stale_limit
@@ -460,16 +464,31 @@ class BadgeService:
 
     async def _render(self, view: BadgeView, fmt: Format, scale: int, token: str | None) -> bytes:
         self.render_count += 1
-
+        if fmt == "png":
+            # Pixels depend on the view alone: a re-signed or other-site variant with the
+            # same look only splices its signature into the cached pixels.
+            pixels = self._pixels.get((view, scale))
+            if pixels is None:
+                pixels = await self._rasterise(view, scale)
+            return pixels if token is None else png_render.bake(pixels, token)
         async with self.render_limiter:
             svg = await anyio.to_thread.run_sync(lambda: svg_render.render_svg(view, token=token))
-            if fmt == "svg":
-                return svg.encode("utf-8")
+        return svg.encode("utf-8")
+
+    async def _rasterise(self, view: BadgeView, scale: int) -> bytes:
+        async with self.render_limiter:
+            svg = await anyio.to_thread.run_sync(lambda: svg_render.render_svg(view, token=None))
             if self.pool is not None:
-                return await self.pool.png(svg, scale, token)
-            return await anyio.to_thread.run_sync(
-                lambda: png_render.render_png(svg, scale=scale, token=token)
-            )
+                pixels = await self.pool.png(svg, scale, None)
+            else:
+                pixels = await anyio.to_thread.run_sync(
+                    lambda: png_render.render_png(svg, scale=scale, token=None)
+                )
+        self.raster_count += 1
+        if len(self._pixels) >= PIXEL_CACHE_SIZE:
+            self._pixels.pop(next(iter(self._pixels)))
+        self._pixels[(view, scale)] = pixels
+        return pixels
 
     async def _generic_badge(
         self,

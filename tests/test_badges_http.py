@@ -650,6 +650,35 @@ def test_repeat_requests_do_no_rendering_or_signing(
     assert counter(client, "badge_signatures_total") == signatures
 
 
+def test_a_png_that_looks_the_same_is_never_rasterised_twice(
+    shops: dict[str, Shop], client: TestClient
+) -> None:
+    """Another registered domain's variant has its own signature but the same pixels."""
+    ident = shops["certified"].id
+    service = cast(BadgeService, client.app_state["badges"])
+    own = client.get(f"/b/{ident}.png?scale=2")
+    before = service.raster_count
+    other = client.get(
+        f"/b/{ident}.png?scale=2", headers={"referer": "https://boulangerie-test.be/"}
+    )
+    assert service.raster_count == before
+    assert variant(other.content)["site"] == "boulangerie-test.be"
+    assert variant(own.content)["site"] == "bakkerij-test.be"
+    assert other.headers["etag"] != own.headers["etag"]
+    # Same pixels: only the signature chunk differs.
+    assert (
+        Image.open(io.BytesIO(own.content)).tobytes()
+        == Image.open(io.BytesIO(other.content)).tobytes()
+    )
+    # A re-signed badge (here: every cached state dropped, as a key rotation does) too.
+    service.invalidate_all()
+    service._previous.clear()
+    signed = service.sign_count
+    again = client.get(f"/b/{ident}.png?scale=2")
+    assert again.status_code == 200 and service.sign_count > signed
+    assert service.raster_count == before
+
+
 # -- content codings ------------------------------------------------------------------------
 
 

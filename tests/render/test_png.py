@@ -134,15 +134,14 @@ def test_bad_token_is_refused(token: str) -> None:
         render_png(badge_svg(token=None), scale=1, token=token)
 
 
-def test_palette_when_few_colours_and_it_is_lossless() -> None:
-    png = render_png(FLAT_SVG, scale=2, token=TOKEN)
-    image = decode(png)
-    assert image.mode == "P"
-    expected = Image.open(
-        io.BytesIO(cairosvg.svg2png(bytestring=FLAT_SVG.encode(), scale=2, background_color="#fff"))
-    ).convert("RGB")
-    assert image.convert("RGB").tobytes() == expected.tobytes()
-    assert read_itxt(png, PNG_KEYWORD) == [TOKEN]
+def test_pixels_are_cairos_own_and_the_token_adds_only_its_chunk() -> None:
+    plain = render_png(FLAT_SVG, scale=2, token=None)
+    signed = render_png(FLAT_SVG, scale=2, token=TOKEN)
+    expected = Image.open(io.BytesIO(cairosvg.svg2png(bytestring=FLAT_SVG.encode(), scale=2)))
+    assert decode(signed).tobytes() == expected.tobytes()
+    chunk = 12 + len(PNG_KEYWORD) + 5 + len(TOKEN)
+    assert len(signed) == len(plain) + chunk
+    assert read_itxt(signed, PNG_KEYWORD) == [TOKEN]
 
 
 def test_badge_keeps_alpha_for_its_rounded_corners() -> None:
