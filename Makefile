@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps run demo test check format bench loadtest clean
+.PHONY: install system-deps run demo test check format bench loadtest image clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,7 @@ check: install
 	$(BIN)/ruff format --check badge tests loadtests
 	$(BIN)/ruff check badge tests loadtests
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 format: install
 	$(BIN)/ruff format badge tests loadtests
@@ -42,6 +43,11 @@ format: install
 
 bench: install system-deps
 	$(BIN)/python loadtests/bench.py
+
+# The container image, with docker, podman or the shared `oci` tool (scripts/container.sh).
+IMAGE ?= keurmerk-badge
+image:
+	bash scripts/container.sh build -t $(IMAGE) .
 
 loadtest: install system-deps
 	$(BIN)/python loadtests/run_locust.py

@@ -21,6 +21,7 @@ from badge import binding
 from badge.bus import SharedCache, Snapshot
 from badge.http import strong_etag
 from badge.i18n import Lang
+from badge.purge import surrogate_headers
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import PublicState, Shop
@@ -96,7 +97,14 @@ def content_type(fmt: Format) -> bytes:
     return b"image/svg+xml; charset=utf-8" if fmt == "svg" else b"image/png"
 
 
-def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) -> Rendered:
+def build_response(
+    status: int,
+    body: bytes,
+    fmt: Format,
+    cache_control: bytes,
+    surrogate: tuple[tuple[bytes, bytes], ...] = (),
+) -> Rendered:
+    """`surrogate`: the edge cache's purge keys (badge.purge), fixed per variant."""
     etag = strong_etag(body)
     common = [
         (b"etag", etag),
@@ -113,10 +121,16 @@ def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) 
         (b"content-type", content_type(fmt)),
         (b"content-length", str(len(body)).encode()),
         *common,
+        *surrogate,
     )
     # A 304 carries what RFC 9110 asks for (ETag, Cache-Control; uvicorn adds Date): the
     # cache keeps the other headers of its stored 200, and each header costs per response.
-    not_modified = ((b"etag", etag), (b"cache-control", cache_control), (b"vary", b"Referer"))
+    not_modified = (
+        (b"etag", etag),
+        (b"cache-control", cache_control),
+        (b"vary", b"Referer"),
+        *surrogate,
+    )
     return Rendered(
         status,
         body,
@@ -164,6 +178,8 @@ class BadgeService:
         # Entries dropped by an invalidation, kept to reuse their token if nothing changed.
         self._previous: dict[str, Entry] = {}
         self.bus_status = "off"
+        # Called with each shop this process stops serving from memory (badge.purge).
+        self.purge: Callable[[str], None] | None = None
         self.shared_hits = 0
         self.registry_loads = 0
         self.sign_count = 0
@@ -191,6 +207,9 @@ class BadgeService:
         if entry is not None:
             self._previous[shop_id] = entry
         self.unknown.pop(shop_id, None)
+        # Only after our own copy is gone: an edge refetching from us gets the new state.
+        if self.purge is not None:
+            self.purge(shop_id)
 
     async def changed(self, shop_id: str) -> None:
         """After a change made by this process: drop it here, then tell the other instances."""
@@ -410,7 +429,7 @@ class BadgeService:
         view = badge_view(shop, entry.state, site, lang, size)
         token = self.variant_token(entry, site)
         body = await self._render(view, fmt, scale, token)
-        return build_response(200, body, fmt, self.cache_control)
+        return build_response(200, body, fmt, self.cache_control, surrogate_headers(shop.id))
 
     async def _render(self, view: BadgeView, fmt: Format, scale: int, token: str | None) -> bytes:
         self.render_count += 1
@@ -463,7 +482,7 @@ class BadgeService:
             )
             body = await self._render(view, fmt, scale, None)
             status = 404 if kind == "unknown" else 503
-            rendered = build_response(status, body, fmt, self.short_cache)
+            rendered = build_response(status, body, fmt, self.short_cache, surrogate_headers(None))
             self._generic[cache_key] = rendered
         return rendered
 

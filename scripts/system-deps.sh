@@ -8,6 +8,27 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 # Tests run their own throwaway cluster with initdb, which Debian keeps off PATH.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# The edge: the deployment test and `make bench` run Varnish with xkey, and nginx as the
+# bench's static-file baseline. Debian keeps varnishd and nginx in /usr/sbin.
+[ -x /usr/sbin/varnishd ] || need+=(varnish)
+compgen -G '/usr/lib/*/varnish/vmods/libvmod_xkey.so' >/dev/null || need+=(varnish-modules)
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)
+# The image test builds and runs the Dockerfile: a working docker, or podman. Where no registry
+# is reachable, the shared `oci` tool sets podman up with local base images.
+root=$(cd "$(dirname "$0")/.." && pwd)
+oci=${BADGE_OCI:-$root/../shared/container/oci}
+container_setup=()
+if ! { command -v docker >/dev/null && docker info >/dev/null 2>&1; }; then
+    if [ -x "$oci" ]; then
+        container_setup=("$oci" setup)  # idempotent: seconds once done
+    elif ! command -v podman >/dev/null; then
+        need+=(podman)
+    fi
+fi
+if [ ${#container_setup[@]} -gt 0 ]; then
+    # About a minute on a fresh machine: podman from Debian, base images built locally.
+    "${container_setup[@]}" >/dev/null
+fi
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi
