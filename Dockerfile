@@ -7,6 +7,8 @@
 FROM python:3.12-slim AS build
 WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+# The build backend once, here, rather than in an isolated environment on every build.
+RUN pip install "setuptools>=68,<81" "wheel>=0.42,<1"
 # Dependencies first, from pyproject.toml alone: a source change rebuilds only the last steps.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" >requirements.txt \
@@ -14,7 +16,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY . .
 # The service's own wheel. Files the package serves travel inside it (package data); a
 # top-level static/ folder, where an older layout keeps them, is carried next to it.
-RUN pip wheel --no-deps --wheel-dir /wheels/app . \
+RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels/app . \
  && mkdir -p /wheels/static \
  && if [ -d static ]; then cp -a static/. /wheels/static/; fi
 
