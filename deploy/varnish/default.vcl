@@ -1,5 +1,5 @@
 # The edge in front of the badge instances. Shared by compose.yaml and the loopback
-# deployment test (tests/deploy/); only site.vcl differs between them: the backends, the
+# deployment test (tests/test_deploy.py); only site.vcl differs between them: the backends, the
 # director filled in vcl_init, and the ACL of hosts allowed to purge.
 vcl 4.1;
 
@@ -10,6 +10,10 @@ import xkey;
 include "site.vcl";
 
 sub vcl_recv {
+    # Varnish's own liveness, for compose's health check; says nothing of the instances.
+    if (req.url == "/varnish-health") {
+        return (synth(200, "ok"));
+    }
     # Purges by surrogate key, sent by every instance on every state change (badge.purge).
     if (req.method == "PURGE") {
         if (client.ip !~ purgers) {

@@ -1,5 +1,5 @@
 # compose.yaml's site: two app instances, purges allowed from the app network only.
-# (tests/deploy/ writes its own site.vcl with loopback backends.)
+# (tests/edge.py writes its own site.vcl with loopback backends.)
 probe ready {
     .url = "/readyz";
     .interval = 1s;
@@ -33,8 +33,10 @@ sub vcl_init {
     app.add_backend(app2);
 }
 
-# compose.yaml gives the app network this subnet; the edge's public side is another network.
+# compose.yaml gives the backend network this subnet; the published port is on another
+# network. The subnet's gateway is never an instance.
 acl purgers {
     "127.0.0.1";
     "172.28.5.0"/24;
+    ! "172.28.5.1";
 }
