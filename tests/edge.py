@@ -171,7 +171,7 @@ class Nginx:
             "    server {\n"
             f"        listen 127.0.0.1:{self.port};\n"
             f"        root {self.work}/www;\n"
-            f"        location = /badge {{ default_type {self.content_type}; }}\n"
+            f"        location = /badge {{ {self._type_directives()} }}\n"
             "    }\n"
             "}\n"
         )
@@ -180,7 +180,22 @@ class Nginx:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(lambda: get(self.url)[0] == 200, 20, "nginx")
+        wait_for(self._answers, 20, "nginx")
+
+    def _answers(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            log = self.work / "error.log"
+            raise RuntimeError(f"nginx exited: {log.read_text()[-2000:] if log.exists() else ''}")
+        return get(self.url)[0] == 200
+
+    def _type_directives(self) -> str:
+        """`image/svg+xml; charset=utf-8` as nginx spells it: a type, then a charset."""
+        media, _, params = self.content_type.partition(";")
+        charset = params.strip().removeprefix("charset=")
+        directives = f"types {{ }} default_type {media.strip()};"
+        if charset:
+            directives += f" charset {charset}; charset_types {media.strip()};"
+        return directives
 
     def stop(self) -> None:
         if self.process is not None:
