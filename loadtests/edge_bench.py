@@ -60,14 +60,14 @@ def run(
     medians = {name: statistics.median(r.rps for r in rs) for name, rs in results.items()}
     baseline = medians["nginx, the same bytes as a static file"]
     print(f"\nedge: {len(body)} bytes, Varnish and nginx each alone on the server core")
-    print(f"{'target':<44} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
+    print(f"{'target':<52} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
     for name, rs in results.items():
         p50 = statistics.median(r.p50_ms for r in rs)
         p99 = statistics.median(r.p99_ms for r in rs)
         errors = sum(r.non_2xx for r in rs)
         note = f"  ({errors} non-2xx/3xx)" if errors else ""
         print(
-            f"{name:<44} {medians[name]:>15.0f} {p50:>8.2f} {p99:>8.2f} "
+            f"{name:<52} {medians[name]:>15.0f} {p50:>8.2f} {p99:>8.2f} "
             f"{medians[name] / baseline:>7.2f}{note}"
         )
     print("ratio = median req/s / median req/s of nginx, same run (goal for the edge: >= 0.80)")
