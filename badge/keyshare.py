@@ -95,17 +95,32 @@ class KeyShare:
             if problem is not None:
                 logger.critical("KEYS DISAGREE: %s", problem)
 
+    def _published_kids(self) -> tuple[str, ...]:
+        return (self.keys.signing_kid, *(r.kid for r in self.keys.published()))
+
     async def run(self) -> None:
-        """Republish and re-read every PUBLISH_EVERY seconds, warning once per disagreement."""
+        """Republish every PUBLISH_EVERY seconds, and within a second of a key rotation (so an
+        instance starting just after one sees the new key). Warns once per disagreement, when
+        two rounds in a row see it: during a rotation, instances differ for a moment."""
         warned = self.disagreement()
+        seen: str | None = None
+        published = self._published_kids()
+        last = time.monotonic()
         while True:
-            await anyio.sleep(PUBLISH_EVERY)
+            await anyio.sleep(1.0)
+            current = self._published_kids()
+            if current == published and time.monotonic() - last < PUBLISH_EVERY:
+                continue
+            published, last = current, time.monotonic()
             if not await self.round():
                 continue
             problem = self.disagreement()
-            if problem is not None and problem != warned:
+            if problem is not None and problem == seen and problem != warned:
                 logger.critical("KEYS DISAGREE: %s", problem)
-            warned = problem
+                warned = problem
+            elif problem is None:
+                warned = None
+            seen = problem
 
 
 def _records(entries: Any) -> list[KeyRecord]:
