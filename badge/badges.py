@@ -207,6 +207,8 @@ class BadgeService:
         if entry is not None:
             self._previous[shop_id] = entry
         self.unknown.pop(shop_id, None)
+        # A load in flight may have read the old state: it must not be stored or joined.
+        self._inflight.pop(shop_id, None)
         # Only after our own copy is gone: an edge refetching from us gets the new state.
         if self.purge is not None:
             self.purge(shop_id)
@@ -230,6 +232,7 @@ class BadgeService:
         self._previous.update(self.entries)
         self.entries.clear()
         self.unknown.clear()
+        self._inflight.clear()
 
     def cached(
         self,
@@ -299,7 +302,9 @@ class BadgeService:
         self._inflight[shop_id] = future
         try:
             entry = await self._fetch(shop_id)
-            if entry.shop is None:
+            if self._inflight.get(shop_id) is not future:
+                pass  # invalidated meanwhile: answer this request, remember nothing
+            elif entry.shop is None:
                 self.unknown[shop_id] = None
                 while len(self.unknown) > UNKNOWN_CACHE_SIZE:
                     self.unknown.popitem(last=False)
@@ -312,7 +317,8 @@ class BadgeService:
             future.exception()  # consumed here so an unawaited future does not warn
             raise
         finally:
-            self._inflight.pop(shop_id, None)
+            if self._inflight.get(shop_id) is future:
+                del self._inflight[shop_id]
 
     async def _fetch(self, shop_id: str) -> Entry:
         shared = self.shared

@@ -20,11 +20,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from badge.app import create_app
+from badge.badges import BadgeService, Rendered
 from badge.purge import ALL_KEY, EdgePurger, purge_now, surrogate_headers
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.settings import Settings
-from tests.servers import cli, free_port, service_env
+from badge.signing import KeyStore
+from tests.servers import cli, free_port, service_env, token_claims
 
 
 @dataclasses.dataclass
@@ -229,3 +231,65 @@ def test_the_cli_purges_too_and_warns_when_it_cannot(tmp_path: Path, shop: Shop)
     result = cli(env, "shops", "set-state", shop.id, "certified", "--reason", "re-audit")
     assert result.returncode == 0
     assert "could not be purged" in result.stderr
+
+
+class PausingRegistry(SQLiteRegistry):
+    """Real SQLite; the first get_shop holds its (old) answer until the test releases it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.read = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+
+    def get_shop(self, shop_id: str) -> Shop | None:
+        shop = super().get_shop(shop_id)
+        self.calls += 1
+        if self.calls == 1:
+            self.read.set()
+            self.release.wait(10)
+        return shop
+
+
+def test_a_load_in_flight_when_the_shop_changes_is_never_served_again(
+    settings: Settings, registry: SQLiteRegistry, shop: Shop
+) -> None:
+    """The purge makes the edge refetch at once; that refetch must not join, or find cached,
+    a registry read that started before the change."""
+    assert settings.sqlite_path is not None
+    slow = PausingRegistry(settings.sqlite_path)
+    keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
+    keys.ensure()
+    service = BadgeService(settings, slow, keys)
+    purged: list[str] = []
+    service.purge = purged.append
+
+    async def state(rendered: Rendered) -> object:
+        claims = token_claims(rendered.body)
+        return None if claims is None else claims["state"]
+
+    async def main() -> tuple[object, object, object]:
+        async with anyio.create_task_group() as tasks:
+            first: list[Rendered] = []
+
+            async def old_request() -> None:
+                first.append(await service.get(shop.id, "svg", "en", "m", 1, None))
+
+            tasks.start_soon(old_request)
+            await anyio.to_thread.run_sync(slow.read.wait, 10)
+            registry.set_state(shop.id, "revoked", reason="fraud", actor="test")
+            service.invalidate(shop.id)
+            refetch = await service.get(shop.id, "svg", "en", "m", 1, None)
+            slow.release.set()
+        cached = service.cached(shop.id, "svg", "en", "m", 1, None, service.clock())
+        assert cached is not None
+        return await state(first[0]), await state(refetch), await state(cached)
+
+    try:
+        old, refetched, cached = anyio.run(main)
+    finally:
+        slow.release.set()
+        slow.close()
+    assert purged == [shop.id]
+    assert old == "certified"  # answered from the read that began before the change
+    assert (refetched, cached) == ("revoked", "revoked")

@@ -87,9 +87,16 @@ sub vcl_backend_response {
         set beresp.uncacheable = true;
         return (deliver);
     }
-    # TTL and grace come from the service's Cache-Control (max-age, stale-while-revalidate);
-    # keeping the object a little longer lets Varnish revalidate it with If-None-Match, and
-    # the service answers 304 with the same strong ETag.
+    # The TTL comes from the service's max-age; the grace (served stale while refetching)
+    # from its stale-while-revalidate, and no longer. Keeping the object a little longer
+    # lets Varnish revalidate it with If-None-Match; the service answers 304 with the same
+    # strong ETag.
+    if (beresp.http.Cache-Control ~ "stale-while-revalidate=[0-9]+") {
+        set beresp.grace = std.duration(regsub(beresp.http.Cache-Control,
+            "^.*stale-while-revalidate=([0-9]+).*$", "\1") + "s", 0s);
+    } else {
+        set beresp.grace = 0s;
+    }
     if (beresp.http.ETag) {
         set beresp.keep = 5m;
     }
