@@ -30,11 +30,15 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libcairo2 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-# The wheels are mounted, not copied: they never become a layer of the image.
+# The dependency wheels are mounted, not copied, so they never become a layer. A mount is
+# not part of a step's cache key everywhere (podman), so the requirements it was built
+# from are copied first: when they change, the install reruns.
+COPY --from=build /src/requirements.txt /tmp/requirements.txt
 RUN --mount=type=bind,from=build,source=/wheels/deps,target=/wheels/deps \
     pip install --no-index /wheels/deps/*.whl
-RUN --mount=type=bind,from=build,source=/wheels/app,target=/wheels/app \
-    pip install --no-deps --no-index /wheels/app/*.whl
+# The service's own wheel is small; copying it keys the install on its content.
+COPY --from=build /wheels/app /tmp/wheels
+RUN pip install --no-deps --no-index /tmp/wheels/*.whl
 COPY --from=build /wheels/static /usr/local/lib/python3.12/site-packages/static
 RUN groupadd --system --gid 10001 badge \
  && useradd --system --uid 10001 --gid badge --home-dir /data --no-create-home badge \

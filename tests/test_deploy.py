@@ -217,6 +217,32 @@ def test_the_edge_caches_badges_tagged_with_the_shop(deployment: Deployment) -> 
         request.close()
 
 
+def test_the_edge_keys_badges_by_the_referers_host(deployment: Deployment) -> None:
+    d = deployment
+    url = f"{d.edge}/b/{d.shops['steady']}.svg?size=l&lang=de"
+
+    def cache(referer: str | None) -> str:
+        headers = {"Referer": referer} if referer else {}
+        status, _, response = get(url, headers)
+        assert status == 200
+        return {k.lower(): v for k, v in response.items()}["x-cache"]
+
+    assert cache("https://edge-drie.be/winkel/mand") == "MISS"
+    # Same host, another page, another case, a port, a trailing dot: one object.
+    assert cache("https://edge-drie.be/") == "HIT"
+    assert cache("HTTP://EDGE-DRIE.BE:8443/x?y=1") == "HIT"
+    assert cache("https://edge-drie.be./") == "HIT"
+    # Another host, or none: objects of their own.
+    assert cache("https://www.elsewhere.example/") == "MISS"
+    assert cache("https://www.elsewhere.example/other") == "HIT"
+    assert cache(None) == "MISS"
+    assert cache(None) == "HIT"
+    # Query order does not split the cache.
+    status, _, response = get(f"{d.edge}/b/{d.shops['steady']}.svg?lang=de&size=l")
+    assert status == 200
+    assert {k.lower(): v for k, v in response.items()}["x-cache"] == "HIT"
+
+
 def test_a_revocation_is_visible_through_the_edge_within_a_second(
     deployment: Deployment, capsys: pytest.CaptureFixture[str]
 ) -> None:

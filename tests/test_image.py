@@ -149,6 +149,27 @@ def test_a_shop_added_inside_the_container_gets_a_signed_badge(running: Running)
     assert png_status == 200 and png.startswith(b"\x89PNG")
 
 
+TREE_DIGEST = (
+    "import hashlib, pathlib, sys; root = pathlib.Path(sys.argv[1]); h = hashlib.sha256(); "
+    "[h.update(str(p.relative_to(root)).encode() + p.read_bytes()) "
+    "for p in sorted(root.rglob('*.py'))]; print(h.hexdigest())"
+)
+
+
+def test_the_image_holds_the_code_of_this_tree(running: Running) -> None:
+    """A build cache must never hand back an older copy of the service."""
+    where = container(
+        "exec", running.name, "python", "-c", "import badge; print(badge.__path__[0])"
+    )
+    assert where.returncode == 0, where.stderr
+    inside = container("exec", running.name, "python", "-c", TREE_DIGEST, where.stdout.strip())
+    assert inside.returncode == 0, inside.stderr
+    outside = subprocess.run(
+        ["python3", "-c", TREE_DIGEST, str(ROOT / "badge")], capture_output=True, text=True
+    )
+    assert inside.stdout.strip() == outside.stdout.strip()
+
+
 def test_static_files_are_served(running: Running) -> None:
     status, _, _ = get(running.base + "/static/verify.css")
     assert status == 200
