@@ -30,6 +30,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libcairo2 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN groupadd --system --gid 10001 badge \
+ && useradd --system --uid 10001 --gid badge --home-dir /data --no-create-home badge \
+ && mkdir -p /data/keys && chown -R badge:badge /data && chmod 0700 /data/keys
 # The dependency wheels are mounted, not copied, so they never become a layer. A mount is
 # not part of a step's cache key everywhere (podman), so the requirements it was built
 # from are copied first: when they change, the install reruns.
@@ -40,9 +43,6 @@ RUN --mount=type=bind,from=build,source=/wheels/deps,target=/wheels/deps \
 COPY --from=build /wheels/app /tmp/wheels
 RUN pip install --no-deps --no-index /tmp/wheels/*.whl
 COPY --from=build /wheels/static /usr/local/lib/python3.12/site-packages/static
-RUN groupadd --system --gid 10001 badge \
- && useradd --system --uid 10001 --gid badge --home-dir /data --no-create-home badge \
- && mkdir -p /data/keys && chown -R badge:badge /data && chmod 0700 /data/keys
 ENV BADGE_HOST=0.0.0.0 \
     BADGE_PORT=8080 \
     BADGE_DATABASE_URL=sqlite:////data/badge.db \
