@@ -48,13 +48,15 @@ class Running:
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[Running]:
+def running(request: pytest.FixtureRequest) -> Iterator[Running]:
     tool = container("which")
     assert tool.returncode == 0, "no docker, podman or oci tool: `make test` installs one"
     started = time.monotonic()
     built = container("build", "-t", IMAGE, ".", timeout=900)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    print(f"\n[image] built with {tool.stdout.strip()} in {time.monotonic() - started:.1f} s")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\n[image] built with {tool.stdout.strip()} in {time.monotonic() - started:.1f} s")
     name = f"badge-test-{secrets.token_hex(4)}"
     port = free_port()
     ran = container(
