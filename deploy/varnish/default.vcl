@@ -42,13 +42,13 @@ sub vcl_recv {
     if (req.url ~ "^/b/") {
         if (!req.http.Referer) {
             set req.http.X-Referer-Host = "none";
-        } elsif (req.http.Referer ~ "^(?i)https?://(?:[^/?#@]*@)?[a-z0-9.-]+(:[0-9]*)?(?:[/?#]|$)") {
+        } elsif (req.http.Referer ~ "^(?i)https?://[a-z0-9.-]+(:[0-9]*)?(?:[/?#]|$)") {
             set req.http.X-Referer-Host = std.tolower(regsub(req.http.Referer,
-                "^(?i)https?://(?:[^/?#@]*@)?([a-z0-9.-]+?)\.?(?::[0-9]*)?(?:[/?#].*)?$", "\1"));
+                "^(?i)https?://([a-z0-9.-]+?)\.?(?::[0-9]*)?(?:[/?#].*)?$", "\1"));
             set req.http.Referer = "https://" + req.http.X-Referer-Host + "/";
         } else {
-            # Anything odd (an IPv6 literal, another scheme) is keyed on as sent: correct,
-            # just never shared.
+            # Anything odd (user info, an IPv6 literal, another scheme) is keyed on and
+            # passed on as sent: the service decides, and the object is never shared.
             set req.http.X-Referer-Host = "raw:" + req.http.Referer;
         }
     }
