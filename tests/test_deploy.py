@@ -237,6 +237,18 @@ def test_the_edge_keys_badges_by_the_referers_host(deployment: Deployment) -> No
     assert cache("https://www.elsewhere.example/other") == "HIT"
     assert cache(None) == "MISS"
     assert cache(None) == "HIT"
+    # And each object is the variant the service decides for its class: the edge never hands
+    # one page's badge to another.
+    for _ in range(2):
+        for referer, variant in (
+            ("https://EDGE-DRIE.be:443/any", "certified"),
+            ("https://www.elsewhere.example/x", "mismatch"),
+            ("https://user@edge-drie.be/", "mismatch"),
+            (None, "neutral"),
+        ):
+            headers = {"Referer": referer} if referer else {}
+            claims = token_claims(get(url, headers)[1])
+            assert claims is not None and claims["variant"] == variant, (referer, claims)
     # Query order does not split the cache.
     status, _, response = get(f"{d.edge}/b/{d.shops['steady']}.svg?lang=de&size=l")
     assert status == 200

@@ -273,15 +273,19 @@ def test_a_load_in_flight_when_the_shop_changes_is_never_served_again(
             first: list[Rendered] = []
 
             async def old_request() -> None:
-                first.append(await service.get(shop.id, "svg", "en", "m", 1, None))
+                first.append(
+                    await service.get(shop.id, "svg", "en", "m", 1, None, "bakkerij-test.be")
+                )
 
             tasks.start_soon(old_request)
             await anyio.to_thread.run_sync(slow.read.wait, 10)
             registry.set_state(shop.id, "revoked", reason="fraud", actor="test")
             service.invalidate(shop.id)
-            refetch = await service.get(shop.id, "svg", "en", "m", 1, None)
+            refetch = await service.get(shop.id, "svg", "en", "m", 1, None, "bakkerij-test.be")
             slow.release.set()
-        cached = service.cached(shop.id, "svg", "en", "m", 1, None, service.clock())
+        cached = service.cached(
+            shop.id, "svg", "en", "m", 1, None, "bakkerij-test.be", service.clock()
+        )
         assert cached is not None
         return await state(first[0]), await state(refetch), await state(cached)
 
