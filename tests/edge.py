@@ -57,6 +57,7 @@ class Varnish:
         port: int | None = None,
         prefix: Sequence[str] = (),
         storage: str = "malloc,64m",
+        params: Sequence[str] = (),
     ) -> None:
         if not os.path.exists(VARNISHD):
             raise RuntimeError("varnishd is missing; `make test` installs it (apt: varnish)")
@@ -64,6 +65,8 @@ class Varnish:
         self.backends = list(backends)
         self.prefix = list(prefix)
         self.storage = storage
+        # Extra `-p name=value` runtime parameters.
+        self.params = list(params)
         self.work = Path(tempfile.mkdtemp(prefix="badge-varnish-"))
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -96,6 +99,7 @@ class Varnish:
                 str(VCL_DIR / "default.vcl"),
                 "-s",
                 self.storage,
+                *(arg for param in self.params for arg in ("-p", param)),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
