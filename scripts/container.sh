@@ -7,6 +7,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 oci=${BADGE_OCI:-$root/../shared/container/oci}
+# A clone elsewhere on these machines still finds the shared tool.
+[ -x "$oci" ] || [ ! -x /work/shared/container/oci ] || oci=/work/shared/container/oci
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
     tool=(docker)
 elif [ -x "$oci" ]; then

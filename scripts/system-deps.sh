@@ -17,6 +17,8 @@ compgen -G '/usr/lib/*/varnish/vmods/libvmod_xkey.so' >/dev/null || need+=(varni
 # is reachable, the shared `oci` tool sets podman up with local base images.
 root=$(cd "$(dirname "$0")/.." && pwd)
 oci=${BADGE_OCI:-$root/../shared/container/oci}
+# A clone elsewhere on these machines still finds the shared tool.
+[ -x "$oci" ] || [ ! -x /work/shared/container/oci ] || oci=/work/shared/container/oci
 container_setup=()
 if ! { command -v docker >/dev/null && docker info >/dev/null 2>&1; }; then
     if [ -x "$oci" ]; then
