@@ -20,7 +20,12 @@ VARNISHD = "/usr/sbin/varnishd"
 NGINX = "/usr/sbin/nginx"
 
 
-def site_vcl(backends: Sequence[int], *, probe_interval: str = "0.5s") -> str:
+def site_vcl(
+    backends: Sequence[int],
+    *,
+    probe_interval: str = "0.5s",
+    purgers: Sequence[str] = ("127.0.0.1", "::1"),
+) -> str:
     """Loopback backends in a round-robin director named `app`, as default.vcl expects."""
     parts = [
         "probe ready {\n"
@@ -45,7 +50,8 @@ def site_vcl(backends: Sequence[int], *, probe_interval: str = "0.5s") -> str:
         )
     adds = "".join(f"    app.add_backend(i{index});\n" for index in range(len(backends)))
     parts.append(f"sub vcl_init {{\n    new app = directors.round_robin();\n{adds}}}\n")
-    parts.append('acl purgers {\n    "127.0.0.1";\n    "::1";\n}\n')
+    allowed = "".join(f'    "{host}";\n' for host in purgers)
+    parts.append(f"acl purgers {{\n{allowed}}}\n")
     return "".join(parts)
 
 
@@ -58,6 +64,7 @@ class Varnish:
         prefix: Sequence[str] = (),
         storage: str = "malloc,64m",
         params: Sequence[str] = (),
+        purgers: Sequence[str] = ("127.0.0.1", "::1"),
     ) -> None:
         if not os.path.exists(VARNISHD):
             raise RuntimeError("varnishd is missing; `make test` installs it (apt: varnish)")
@@ -67,6 +74,7 @@ class Varnish:
         self.storage = storage
         # Extra `-p name=value` runtime parameters.
         self.params = list(params)
+        self.purgers = list(purgers)
         self.work = Path(tempfile.mkdtemp(prefix="badge-varnish-"))
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -79,7 +87,7 @@ class Varnish:
         return self.base + "/"
 
     def start(self, *, wait_path: str = "/healthz") -> None:
-        (self.work / "site.vcl").write_text(site_vcl(self.backends))
+        (self.work / "site.vcl").write_text(site_vcl(self.backends, purgers=self.purgers))
         self.process = subprocess.Popen(
             [
                 *self.prefix,

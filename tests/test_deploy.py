@@ -207,14 +207,41 @@ def test_the_edge_caches_badges_tagged_with_the_shop(deployment: Deployment) -> 
     assert headers["cache-control"].startswith("public, max-age=")
     etag = headers["etag"]
     assert get(f"{d.edge}/b/{shop_id}.svg", {"If-None-Match": etag})[0] == 304
-    # Cookies never reach the service, and a PURGE from outside the ACL is refused (there is
-    # no outside on loopback, so this checks the header rule instead).
-    request = http.client.HTTPConnection("127.0.0.1", d.varnish.port, timeout=5)
+    # Cookies are dropped, not keyed on: a request with one is still a hit.
+    cookie = get(f"{d.edge}/b/{shop_id}.svg", {"Cookie": "session=abc"})[2]
+    assert {k.lower(): v for k, v in cookie.items()}["x-cache"] == "HIT"
+    # What the service marks no-cache (pages) or no-store (health) is never served from cache.
+    for path in (f"/v/{shop_id}", f"/v/{shop_id}", "/healthz", "/healthz"):
+        status, _, page = get(d.edge + path)
+        assert status == 200
+        assert {k.lower(): v for k, v in page.items()}["x-cache"] == "MISS", path
+    assert purge(d.varnish.port, None) == 400  # which keys?
+
+
+def purge(port: int, keys: str | None) -> int:
+    request = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        request.request("PURGE", "/")
-        assert request.getresponse().status == 400
+        request.request("PURGE", "/", headers={"xkey-purge": keys} if keys else {})
+        return request.getresponse().status
     finally:
         request.close()
+
+
+def test_only_the_acl_may_purge(deployment: Deployment) -> None:
+    d = deployment
+    shop_id = d.shops["steady"]
+    # An edge whose ACL names another host: loopback is outside it.
+    guarded = Varnish([d.instances[0].port], purgers=["192.0.2.10"])
+    guarded.start()
+    try:
+        get(f"{guarded.base}/b/{shop_id}.svg")
+        assert purge(guarded.port, f"shop-{shop_id}") == 403
+        status, _, headers = get(f"{guarded.base}/b/{shop_id}.svg")
+        assert status == 200
+        assert {k.lower(): v for k, v in headers.items()}["x-cache"] == "HIT"
+    finally:
+        guarded.stop()
+    assert purge(d.varnish.port, f"shop-{shop_id}") == 200
 
 
 def test_the_edge_keys_badges_by_the_referers_host(deployment: Deployment) -> None:
