@@ -10,7 +10,7 @@ CHECK_STAMP := $(VENV)/.check-stamp
 LOADTEST_STAMP := $(VENV)/.loadtest-stamp
 DOCS_STAMP := $(VENV)/.docs-stamp
 
-.PHONY: install system-deps run demo test check format bench loadtest docs-images clean
+.PHONY: install system-deps run demo test check format bench loadtest docs-images image clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,14 +48,21 @@ check: $(CHECK_STAMP)
 	$(BIN)/ruff format --check badge tests loadtests scripts
 	$(BIN)/ruff check badge tests loadtests scripts
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 format: $(CHECK_STAMP)
 	$(BIN)/ruff format badge tests loadtests scripts
 	$(BIN)/ruff check --fix badge tests loadtests scripts
 
 bench: $(RUN_STAMP)
-	bash scripts/system-deps.sh cairo wrk
+	bash scripts/system-deps.sh cairo wrk varnish nginx
 	$(BIN)/python loadtests/bench.py
+
+# The container image, with docker, podman or the shared `oci` tool (scripts/container.sh).
+IMAGE ?= keurmerk-badge
+image:
+	bash scripts/system-deps.sh container
+	bash scripts/container.sh build -t $(IMAGE) .
 
 loadtest: $(LOADTEST_STAMP)
 	bash scripts/system-deps.sh cairo redis

@@ -25,8 +25,10 @@ from badge.embed import embed_routes
 from badge.errors import BadgeError
 from badge.home import home_routes
 from badge.hotpath import BadgeHotPath, HotPathStats
+from badge.keyshare import KeyShare
 from badge.metrics import Metrics
 from badge.openapi import openapi_routes
+from badge.purge import EdgePurger
 from badge.registry.factory import open_registry
 from badge.render.pool import RenderPool
 from badge.render.text import load_fonts
@@ -148,13 +150,19 @@ def create_app(settings: Settings) -> Starlette:
         # Parsing the fonts takes about half a second: pay it at start, not on a badge request.
         await anyio.to_thread.run_sync(load_fonts)
         badges = BadgeService(settings, registry, keys)
+        purger = EdgePurger(settings.purge_urls)
+        if settings.purge_urls:
+            badges.purge = purger.purge
         if settings.render_processes:
             badges.pool = RenderPool(settings.render_processes)
             await anyio.to_thread.run_sync(badges.pool.start)
         redis_client = None
+        keyshare = None
         if settings.redis_url is not None:
             redis_client = bus.make_client(settings)
             badges.shared = bus.SharedCache(settings, redis_client)
+            keyshare = KeyShare(badges.shared, keys)
+            await keyshare.start()
         # Startup objects (font tables, keys) live for ever: freezing them keeps the cyclic
         # garbage collector from re-scanning them during request bursts.
         gc.collect()
@@ -164,12 +172,15 @@ def create_app(settings: Settings) -> Starlette:
             "registry": registry,
             "keys": keys,
             "badges": badges,
-            "metrics": Metrics(stats, badges),
+            "metrics": Metrics(stats, badges, purger),
         }
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(feed.poll_registry, settings, registry, keys, badges)
                 tasks.start_soon(feed.flush_sightings, registry, badges, stats)
+                tasks.start_soon(purger.run)
+                if keyshare is not None:
+                    tasks.start_soon(keyshare.run)
                 if redis_client is not None:
                     tasks.start_soon(
                         bus.listen,

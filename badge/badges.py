@@ -21,6 +21,7 @@ from badge import binding
 from badge.bus import SharedCache, Snapshot
 from badge.http import BR, CODING_NAMES, GZIP, IDENTITY, Coding, coded_etag, compress, strong_etag
 from badge.i18n import Lang
+from badge.purge import surrogate_headers
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import PublicState, Shop
@@ -109,8 +110,16 @@ def content_type(fmt: Format) -> bytes:
     return b"image/svg+xml; charset=utf-8" if fmt == "svg" else b"image/png"
 
 
-def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) -> Rendered:
-    """Headers, messages and, for SVG, the gzip and Brotli forms: CPU work, run in a thread."""
+def build_response(
+    status: int,
+    body: bytes,
+    fmt: Format,
+    cache_control: bytes,
+    surrogate: tuple[tuple[bytes, bytes], ...] = (),
+) -> Rendered:
+    """Headers, messages and, for SVG, the gzip and Brotli forms: CPU work, run in a thread.
+
+    `surrogate`: the edge cache's purge keys (badge.purge), fixed per variant."""
     etag = strong_etag(body)
     common = [
         (b"cache-control", cache_control),
@@ -124,6 +133,7 @@ def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) 
         common.append((b"content-security-policy", SVG_CSP))
         # A PNG is compressed already; only SVG responses differ by Accept-Encoding.
         common.append((b"vary", b"Accept-Encoding"))
+    common.extend(surrogate)
     codings: tuple[Coding, ...] = (IDENTITY, GZIP, BR) if fmt == "svg" else (IDENTITY,)
     forms = [_form(status, compress(body, c, best=True), c, etag, fmt, common) for c in codings]
     identity = forms[0]
@@ -140,6 +150,12 @@ def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) 
         not_modified_start=identity.not_modified_start,
         forms=(forms[0], forms[1], forms[2]),
     )
+
+
+# What a 304 repeats of its 200: the ETag, Vary, and the edge's purge keys.
+_NOT_MODIFIED_HEADERS: Final = frozenset(
+    {b"etag", b"vary", b"xkey", b"surrogate-key", b"cache-tag"}
+)
 
 
 def _form(
@@ -162,7 +178,7 @@ def _form(
     # A 304 carries what RFC 9110 asks for (ETag, Cache-Control, Vary; uvicorn adds Date):
     # the cache keeps the other headers of its stored 200, and each header costs per response.
     not_modified = (
-        *((name, value) for name, value in headers if name in (b"etag", b"vary")),
+        *((name, value) for name, value in headers if name in _NOT_MODIFIED_HEADERS),
         (b"cache-control", cache_control),
     )
     return Form(
@@ -209,6 +225,8 @@ class BadgeService:
         # Entries dropped by an invalidation, kept to reuse their token if nothing changed.
         self._previous: dict[str, Entry] = {}
         self.bus_status = "off"
+        # Called with each shop this process stops serving from memory (badge.purge).
+        self.purge: Callable[[str], None] | None = None
         self.shared_hits = 0
         self.registry_loads = 0
         self.sign_count = 0
@@ -236,6 +254,11 @@ class BadgeService:
         if entry is not None:
             self._previous[shop_id] = entry
         self.unknown.pop(shop_id, None)
+        # A load in flight may have read the old state: it must not be stored or joined.
+        self._inflight.pop(shop_id, None)
+        # Only after our own copy is gone: an edge refetching from us gets the new state.
+        if self.purge is not None:
+            self.purge(shop_id)
 
     async def changed(self, shop_id: str) -> None:
         """After a change made by this process: drop it here, then tell the other instances."""
@@ -256,6 +279,7 @@ class BadgeService:
         self._previous.update(self.entries)
         self.entries.clear()
         self.unknown.clear()
+        self._inflight.clear()
 
     def cached(
         self,
@@ -325,7 +349,9 @@ class BadgeService:
         self._inflight[shop_id] = future
         try:
             entry = await self._fetch(shop_id)
-            if entry.shop is None:
+            if self._inflight.get(shop_id) is not future:
+                pass  # invalidated meanwhile: answer this request, remember nothing
+            elif entry.shop is None:
                 self.unknown[shop_id] = None
                 while len(self.unknown) > UNKNOWN_CACHE_SIZE:
                     self.unknown.popitem(last=False)
@@ -338,7 +364,8 @@ class BadgeService:
             future.exception()  # consumed here so an unawaited future does not warn
             raise
         finally:
-            self._inflight.pop(shop_id, None)
+            if self._inflight.get(shop_id) is future:
+                del self._inflight[shop_id]
 
     async def _fetch(self, shop_id: str) -> Entry:
         shared = self.shared
@@ -455,12 +482,21 @@ class BadgeService:
         view = badge_view(shop, entry.state, site, lang, size)
         token = self.variant_token(entry, site)
         body = await self._render(view, fmt, scale, token)
-        return await self._build(200, body, fmt, self.cache_control)
+        return await self._build(200, body, fmt, self.cache_control, surrogate_headers(shop.id))
 
-    async def _build(self, status: int, body: bytes, fmt: Format, cache: bytes) -> Rendered:
+    async def _build(
+        self,
+        status: int,
+        body: bytes,
+        fmt: Format,
+        cache: bytes,
+        surrogate: tuple[tuple[bytes, bytes], ...],
+    ) -> Rendered:
         """Compressing a variant (Brotli at its best) is CPU work: off the event loop, once."""
         async with self.render_limiter:
-            return await anyio.to_thread.run_sync(build_response, status, body, fmt, cache)
+            return await anyio.to_thread.run_sync(
+                build_response, status, body, fmt, cache, surrogate
+            )
 
     async def _render(self, view: BadgeView, fmt: Format, scale: int, token: str | None) -> bytes:
         self.render_count += 1
@@ -513,7 +549,9 @@ class BadgeService:
             )
             body = await self._render(view, fmt, scale, None)
             status = 404 if kind == "unknown" else 503
-            rendered = await self._build(status, body, fmt, self.short_cache)
+            rendered = await self._build(
+                status, body, fmt, self.short_cache, surrogate_headers(None)
+            )
             self._generic[cache_key] = rendered
         return rendered
 
@@ -536,7 +574,7 @@ class BadgeService:
             categories=(),
         )
         body = await self._render(view, fmt, scale, None)
-        rendered = await self._build(400, body, fmt, b"no-store")
+        rendered = await self._build(400, body, fmt, b"no-store", ())
         if len(self._errors) >= ERROR_CACHE_SIZE:
             self._errors.clear()
         self._errors[cache_key] = rendered

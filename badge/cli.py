@@ -104,21 +104,34 @@ def require_registry(settings: Settings) -> None:
 
 
 def notify_change(*shop_ids: str) -> None:
-    """Tell running instances through Redis, when configured; the registry feed covers the rest."""
-    settings = load_settings()
-    if settings.redis_url is None:
-        return
-    from badge.bus import publish_invalidation_sync
+    """Tell running instances through Redis, when configured; the registry feed covers the rest.
 
-    try:
-        for shop_id in shop_ids:
-            publish_invalidation_sync(settings, shop_id)
-    except Exception as exc:
-        click.echo(
-            f"warning: change saved, but Redis could not be told ({type(exc).__name__}); "
-            "instances pick it up from the registry feed",
-            err=True,
-        )
+    Every running instance purges the edge caches once it has dropped its own copy; the CLI
+    purges them as well, so a change made while no instance runs is purged too.
+    """
+    settings = load_settings()
+    if settings.redis_url is not None:
+        from badge.bus import publish_invalidation_sync
+
+        try:
+            for shop_id in shop_ids:
+                publish_invalidation_sync(settings, shop_id)
+        except Exception as exc:
+            click.echo(
+                f"warning: change saved, but Redis could not be told ({type(exc).__name__}); "
+                "instances pick it up from the registry feed",
+                err=True,
+            )
+    if settings.purge_urls:
+        from badge.purge import purge_now
+
+        failed = purge_now(settings.purge_urls, shop_ids)
+        if failed:
+            click.echo(
+                f"warning: change saved, but the edge cache at {', '.join(failed)} could not be "
+                "purged now; running instances purge it when they learn of the change",
+                err=True,
+            )
 
 
 @click.group()

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from badge.errors import BadgeError
 from badge.http import conditional, strong_etag
 from badge.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, Lang, gettext_for
+from badge.purge import surrogate_header_dict
 from badge.registry.model import Shop
 from badge.render.svg import SIZES, Size
 from badge.state import app_state
@@ -200,7 +201,9 @@ async def embed_page(request: Request) -> Response:
         "preview_src": f"/b/{shop.id}.svg?{urlencode({'lang': lang, 'size': size})}",
         "preview_alt": gettext_for(lang, SNIPPET_ALT).format(shop=shop.display_name),
     }
-    return html(lang, "embed.html", context)
+    response = html(lang, "embed.html", context)
+    response.headers.update(surrogate_header_dict(shop.id))
+    return response
 
 
 def embed_routes() -> list[BaseRoute]:

@@ -11,12 +11,16 @@ from prometheus_client.registry import Collector
 
 from badge.badges import BadgeService
 from badge.hotpath import HotPathStats
+from badge.purge import EdgePurger
 
 
 class _BadgeCollector(Collector):
-    def __init__(self, stats: HotPathStats, badges: BadgeService) -> None:
+    def __init__(
+        self, stats: HotPathStats, badges: BadgeService, purger: EdgePurger | None
+    ) -> None:
         self.stats = stats
         self.badges = badges
+        self.purger = purger
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         responses = CounterMetricFamily(
@@ -74,12 +78,28 @@ class _BadgeCollector(Collector):
             "Seconds since the change feed last confirmed cached states",
             value=age,
         )
+        purges = CounterMetricFamily(
+            "badge_edge_purges",
+            "Purge requests to edge caches: ok, retried (one failed attempt), failed (gave up)",
+            labels=["edge", "result"],
+        )
+        pending = GaugeMetricFamily(
+            "badge_edge_purge_pending", "Surrogate keys waiting to be purged", labels=["edge"]
+        )
+        for edge in self.purger.edges if self.purger is not None else ():
+            for result in ("ok", "retried", "failed"):
+                purges.add_metric([edge.shown, result], edge.counts[result])
+            pending.add_metric([edge.shown], len(edge.pending))
+        yield purges
+        yield pending
 
 
 class Metrics:
-    def __init__(self, stats: HotPathStats, badges: BadgeService) -> None:
+    def __init__(
+        self, stats: HotPathStats, badges: BadgeService, purger: EdgePurger | None = None
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.registry.register(_BadgeCollector(stats, badges))
+        self.registry.register(_BadgeCollector(stats, badges, purger))
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

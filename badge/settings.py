@@ -69,6 +69,8 @@ class Settings:
     access_log: bool = False
     log_level: str = "info"
     complaints_url: str = "https://www.becommerce.be/"
+    # Edge caches (Varnish and the like) purged by surrogate key on every state change.
+    purge_urls: tuple[str, ...] = ()
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -110,6 +112,12 @@ class Settings:
             raise SettingsError(
                 f"BADGE_COMPLAINTS_URL must be an http(s) URL, got {complaints_url!r}"
             )
+        purge_urls = tuple(reader.text("BADGE_PURGE_URLS", "").replace(",", " ").split())
+        for url in purge_urls:
+            if not url.startswith(("http://", "https://")):
+                raise SettingsError(
+                    f"BADGE_PURGE_URLS must list http(s) URLs, got {redact_url(url)!r}"
+                )
         return cls(
             host=host,
             port=port,
@@ -136,6 +144,7 @@ class Settings:
             access_log=reader.boolean("BADGE_ACCESS_LOG", base.access_log),
             log_level=log_level,
             complaints_url=complaints_url,
+            purge_urls=purge_urls,
         )
 
 

@@ -75,6 +75,8 @@ class KeyStore:
         self._signing: Ed25519PrivateKey | None = None
         self._signing_kid = ""
         self._mtime_ns = -1
+        # Public keys other instances publish in Redis (badge.keyshare): served and trusted.
+        self._external: list[KeyRecord] = []
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -198,8 +200,12 @@ class KeyStore:
             if r.retired_at is None or r.retired_at + self.token_ttl > moment
         ]
 
+    def set_external(self, records: list[KeyRecord]) -> None:
+        own = {r.kid for r in self._records}
+        self._external = [r for r in records if r.kid not in own]
+
     def jwks(self) -> dict[str, list[dict[str, str]]]:
-        return {"keys": [r.jwk() for r in self.published()]}
+        return {"keys": [r.jwk() for r in [*self.published(), *self._external]]}
 
     def sign(self, claims: Mapping[str, Any]) -> str:
         if self._signing is None:
@@ -233,7 +239,7 @@ class KeyStore:
         if not isinstance(header, dict) or header.get("alg") != "EdDSA":
             return None, "token is not signed with EdDSA"
         kid = header.get("kid")
-        record = next((r for r in self._records if r.kid == kid), None)
+        record = next((r for r in [*self._records, *self._external] if r.kid == kid), None)
         if record is None:
             return None, "token was signed with a key that is not ours"
         try:

@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from loadtests import edge_bench  # noqa: E402
 from tests.servers import Service, free_port  # noqa: E402
 
 # Servers on the first core, wrk on the last, so the two never fight over one core.
@@ -223,6 +224,16 @@ def main() -> None:
         "\nratio = median req/s of the target / median req/s of the baseline that received"
         "\nthe same request headers, in the same run; per round = median of the ratios of"
         "\neach round, where the target ran right after that baseline"
+    )
+    edge_bench.run(
+        env,
+        badge_path,
+        wrk=wrk,
+        pin_server=PIN_SERVER,
+        flags=UVICORN_FLAGS,
+        seconds=options.seconds,
+        rounds=options.rounds,
+        connections=options.connections,
     )
     shutil.rmtree(work, ignore_errors=True)
 

@@ -56,6 +56,7 @@ FULL_ENV = {
     "BADGE_ACCESS_LOG": "yes",
     "BADGE_LOG_LEVEL": "WARNING",
     "BADGE_COMPLAINTS_URL": "https://www.becommerce.be/klachten",
+    "BADGE_PURGE_URLS": "http://varnish-1:6081/, https://edge.example/purge",
 }
 
 
@@ -80,6 +81,7 @@ def test_every_variable_is_parsed() -> None:
     assert s.access_log is True
     assert s.log_level == "warning"
     assert s.complaints_url == "https://www.becommerce.be/klachten"
+    assert s.purge_urls == ("http://varnish-1:6081/", "https://edge.example/purge")
     # Each field differs from its default, so a variable silently ignored would show.
     defaults = Settings()
     unchanged = [
@@ -170,6 +172,7 @@ def test_postgres_urls_are_accepted(url: str) -> None:
             "BADGE_DATABASE_URL", "postgresql+psycopg://u:pw@db/badge", id="database-sqlalchemy"
         ),
         pytest.param("BADGE_PUBLIC_URL", "ftp://badge.be", id="public-url-ftp"),
+        pytest.param("BADGE_PURGE_URLS", "http://ok:6081 varnish:6081", id="purge-no-scheme"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:

@@ -14,6 +14,7 @@ from starlette.types import Message
 
 from badge.errors import BadgeError, BadRequest, NotFound, Unprocessable
 from badge.http import read_body
+from badge.purge import surrogate_header_dict
 from badge.registry import rules
 from badge.state import State, app_state
 from badge.verify import lookup
@@ -157,7 +158,8 @@ class VerifyApi:
         except BadgeError as exc:
             return _error(exc)
         return JSONResponse(
-            lookup.shop_json(entry.shop, state["settings"].public_url), headers=READ_HEADERS
+            lookup.shop_json(entry.shop, state["settings"].public_url),
+            headers={**READ_HEADERS, **surrogate_header_dict(entry.shop.id)},
         )
 
     async def lookup(self, request: Request) -> Response:
@@ -182,7 +184,10 @@ class VerifyApi:
             }
             return JSONResponse(body, status_code=404, headers=READ_HEADERS)
         found = lookup.shop_json(shop, state["settings"].public_url)
-        return JSONResponse({"found": True, "domain": domain, **found}, headers=READ_HEADERS)
+        return JSONResponse(
+            {"found": True, "domain": domain, **found},
+            headers={**READ_HEADERS, **surrogate_header_dict(shop.id)},
+        )
 
     async def verify(self, request: Request) -> Response:
         if request.method == "OPTIONS":

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 
 from badge.errors import BadgeError
 from badge.i18n import LANG_NAMES, LANGS, Lang, jinja_environment, negotiate
+from badge.purge import surrogate_header_dict
 from badge.registry import rules
 from badge.registry.model import Event, PublicState, Shop
 from badge.render.svg import CATEGORY_COLOURS
@@ -158,6 +159,7 @@ class Pages:
             "complaints_url": state["settings"].complaints_url,
         }
         response = html(lang, "shop.html", context, vary="Accept-Language, Referer")
+        response.headers.update(surrogate_header_dict(shop.id))
         self.pages[page_key] = response
         while len(self.pages) > MAX_CACHED_PAGES:
             self.pages.popitem(last=False)
