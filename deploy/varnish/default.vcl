@@ -83,6 +83,10 @@ sub vcl_backend_response {
         set beresp.http.xkey = "shop-" + regsub(bereq.url,
             "^/(?:b|v|embed|api/v1/shops)/([a-z2-9]{16}).*$", "\1") + " keurmerk";
     }
+    # Our responses are small (a badge is a few KB, a page tens of KB): take each one whole
+    # before passing it on, so an instance that dies mid-body never reaches a client as a
+    # truncated response.
+    set beresp.do_stream = false;
     if (beresp.http.Set-Cookie) {
         set beresp.uncacheable = true;
         return (deliver);
