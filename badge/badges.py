@@ -303,7 +303,11 @@ class BadgeService:
             or now - self.fresh_at > self.settings.stale_limit
         ):
             return None
-        site = binding.decide(entry.certified, entry.domains, referer, claim)
+        # binding.decide, with its most common answer first: a shop's own page, no `d`.
+        if claim is None and referer in entry.domains and entry.certified:
+            site: str = referer
+        else:
+            site = binding.decide(entry.certified, entry.domains, referer, claim)
         return entry.variants.get((shop_id, fmt, lang, size, scale, site))
 
     async def get(

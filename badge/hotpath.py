@@ -28,6 +28,8 @@ _SCALES: Final = {b"1": 1, b"2": 2, b"3": 3}
 MAX_SIGHTING_KEYS: Final = 50_000
 MAX_CACHED_QUERIES: Final = 4096
 MAX_CACHED_REFERERS: Final = 4096
+# Cross-origin Referers are bare origins; a longer one is classified but never kept.
+MAX_CACHED_REFERER_BYTES: Final = 256
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 _monotonic = time.monotonic
 
@@ -75,8 +77,8 @@ class BadgeHotPath:
         self.stats = stats
         # Raw query string -> parsed query, or the message of the 400 it deserves.
         self._queries: dict[bytes, BadgeQuery | str] = {}
-        # A Referer's raw host[:port] -> its host as binding.decide compares it.
-        self._referers: dict[bytes, str] = {}
+        # A raw Referer header -> (its class for binding.decide, host[:port] to count).
+        self._referers: dict[bytes, tuple[str, bytes | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -116,18 +118,15 @@ class BadgeHotPath:
                 referer = value
             elif name == b"accept-encoding":
                 accept_encoding = value
-        # The page showing the badge decides what it says (binding.py).
+        # The page showing the badge decides what it says (binding.py). Browsers send the
+        # same few origins over and over: one lookup of the raw header classifies it.
         page: str | None = None
         if referer is not None:
-            netloc = binding.referer_netloc(referer)
-            if netloc is None:
-                page = ""  # unreadable: matches no registered domain
-            elif netloc in service.own_netlocs:
-                page = binding.OWN
-            else:
-                page = self._referers.get(netloc)
-                if page is None:
-                    page = self._referer_host(netloc)
+            known = self._referers.get(referer)
+            if known is None:
+                known = self._classify(referer, service)
+            page, netloc = known
+            if netloc is not None:
                 # Tally.add written out for a key seen before: one lookup, one increment.
                 tally = self.stats.referer_sightings
                 seen = tally.counts.get((shop_id, netloc))
@@ -143,11 +142,20 @@ class BadgeHotPath:
             rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
         await self._send(scope, send, rendered, if_none_match, pick_coding(accept_encoding))
 
-    def _referer_host(self, netloc: bytes) -> str:
-        if len(self._referers) >= MAX_CACHED_REFERERS:
-            self._referers.clear()
-        page = self._referers[netloc] = binding.referer_host(netloc)
-        return page
+    def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:
+        """(the page's class for binding.decide, its host[:port] to count as a sighting)."""
+        netloc = binding.referer_netloc(referer)
+        if netloc is None:
+            known: tuple[str, bytes | None] = ("", None)  # unreadable: matches no domain
+        elif netloc in service.own_netlocs:
+            known = (binding.OWN, None)  # our own pages: no sighting
+        else:
+            known = (binding.referer_host(netloc), netloc)
+        if len(referer) <= MAX_CACHED_REFERER_BYTES:
+            if len(self._referers) >= MAX_CACHED_REFERERS:
+                self._referers.clear()
+            self._referers[referer] = known
+        return known
 
     def _query(self, raw: bytes) -> BadgeQuery | str:
         found = self._queries.get(raw)
