@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, Literal, get_args
@@ -197,3 +198,22 @@ class Report:
             "closed_by": self.closed_by,
             "resolution": self.resolution,
         }
+
+
+def report_from_row(row: Any, moment: Callable[[Any], datetime]) -> Report:
+    """A stored report; `moment` reads the backend's timestamps (text or datetime)."""
+    closed = row["closed_at"]
+    status = row["status"]
+    return Report(
+        id=row["id"],
+        shop_id=row["shop_id"],
+        host=row["host"],
+        referrer=row["referrer"],
+        note=row["note"],
+        lang=row["lang"],
+        created_at=moment(row["created_at"]),
+        status="closed" if status == "closed" else "open",
+        closed_at=None if closed is None else moment(closed),
+        closed_by=row["closed_by"],
+        resolution=row["resolution"],
+    )

@@ -30,6 +30,7 @@ from badge.registry.model import (
     Shop,
     Sighting,
     State,
+    report_from_row,
 )
 from badge.sightings import Batch
 
@@ -538,7 +539,7 @@ class PostgresRegistry:
                 ),
             ).fetchone()
         assert row is not None
-        return _report(row)
+        return report_from_row(row, _utc)
 
     def reports(
         self, *, status: ReportStatus | None = None, shop_id: str | None = None, limit: int = 100
@@ -548,11 +549,11 @@ class PostgresRegistry:
             "AND (%s::text IS NULL OR shop_id = %s) ORDER BY created_at DESC, id LIMIT %s",
             (status, status, shop_id, shop_id, limit),
         )
-        return [_report(r) for r in rows]
+        return [report_from_row(r, _utc) for r in rows]
 
     def get_report(self, report_id: str) -> Report | None:
         rows = self._read("SELECT * FROM reports WHERE id = %s", (report_id,))
-        return _report(rows[0]) if rows else None
+        return report_from_row(rows[0], _utc) if rows else None
 
     def close_report(self, report_id: str, *, actor: str, resolution: str) -> Report:
         resolution = rules.clean_text(resolution, "resolution", limit=rules.MAX_REASON)
@@ -570,7 +571,7 @@ class PostgresRegistry:
                 (_now(), actor, resolution, report_id),
             ).fetchone()
         assert row is not None
-        return _report(row)
+        return report_from_row(row, _utc)
 
     def add_token(self, name: str, digest: str) -> None:
         try:
@@ -676,21 +677,4 @@ def _shop(row: DictRow) -> Shop:
         last_audit=row["last_audit"],
         created_at=_utc(row["created_at"]),
         updated_at=_utc(row["updated_at"]),
-    )
-
-
-def _report(row: DictRow) -> Report:
-    closed = row["closed_at"]
-    return Report(
-        id=row["id"],
-        shop_id=row["shop_id"],
-        host=row["host"],
-        referrer=row["referrer"],
-        note=row["note"],
-        lang=row["lang"],
-        created_at=_utc(row["created_at"]),
-        status=cast(ReportStatus, row["status"]),
-        closed_at=None if closed is None else _utc(closed),
-        closed_by=row["closed_by"],
-        resolution=row["resolution"],
     )

@@ -24,6 +24,7 @@ from badge.registry.model import (
     Shop,
     Sighting,
     State,
+    report_from_row,
 )
 from badge.sightings import Batch
 
@@ -488,11 +489,11 @@ class SQLiteRegistry:
             "ORDER BY created_at DESC, id LIMIT ?",
             (status, status, shop_id, shop_id, limit),
         )
-        return [_report(r) for r in rows]
+        return [report_from_row(r, datetime.fromisoformat) for r in rows]
 
     def get_report(self, report_id: str) -> Report | None:
         rows = self._read("SELECT * FROM reports WHERE id = ?", (report_id,))
-        return _report(rows[0]) if rows else None
+        return report_from_row(rows[0], datetime.fromisoformat) if rows else None
 
     def close_report(self, report_id: str, *, actor: str, resolution: str) -> Report:
         resolution = rules.clean_text(resolution, "resolution", limit=rules.MAX_REASON)
@@ -583,24 +584,3 @@ def open_registry(path: Path) -> SQLiteRegistry:
     if str(path) == ":memory:":
         raise ValidationError("use a file path for the SQLite registry")
     return SQLiteRegistry(path)
-
-
-def _report(row: sqlite3.Row) -> Report:
-    def moment(value: str | None) -> datetime | None:
-        return None if value is None else datetime.fromisoformat(value)
-
-    created = moment(row["created_at"])
-    assert created is not None
-    return Report(
-        id=row["id"],
-        shop_id=row["shop_id"],
-        host=row["host"],
-        referrer=row["referrer"],
-        note=row["note"],
-        lang=row["lang"],
-        created_at=created,
-        status=cast(ReportStatus, row["status"]),
-        closed_at=moment(row["closed_at"]),
-        closed_by=row["closed_by"],
-        resolution=row["resolution"],
-    )
