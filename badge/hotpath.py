@@ -14,10 +14,11 @@ from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from badge.badges import BadgeService, Format, Rendered
+from badge.badges import ERROR_TEXTS, BadgeService, ErrorKind, Format, Rendered
 from badge.http import etag_matches
 from badge.i18n import DEFAULT_LANG, LANGS, Lang
 from badge.registry import rules
+from badge.registry.rules import ID_LENGTH
 from badge.render.svg import SIZES, Size
 
 _SIZES: Final = frozenset(SIZES)
@@ -25,12 +26,27 @@ _LANGS: Final = frozenset(LANGS)
 _SCALES: Final = {b"1": 1, b"2": 2, b"3": 3}
 MAX_SIGHTING_KEYS: Final = 50_000
 MAX_CACHED_QUERIES: Final = 4096
+# Embeds send `lang`, `size` and a host name of at most 253 characters: 1 KB is plenty, and
+# it bounds the query cache at 4 MB whatever is sent.
+MAX_QUERY_BYTES: Final = 1024
+MAX_HOST_CHARS: Final = 260  # a host name (253) and a port
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 _monotonic = time.monotonic
 
 
 class BadRequestParam(ValueError):
-    pass
+    """A bad badge parameter: `kind` picks one of the few prepared error badges, `detail`
+    (the bad value, shortened) goes only into the X-Badge-Error header."""
+
+    def __init__(self, kind: ErrorKind, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind: ErrorKind = kind
+        self.detail = detail
+
+    def header(self) -> bytes:
+        text = f"{ERROR_TEXTS[self.kind]} (got {self.detail})"
+        # Printable ASCII only: a header is no place for control bytes or raw Unicode.
+        return "".join(ch if " " <= ch <= "~" else "?" for ch in text).encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +82,7 @@ class BadgeHotPath:
         self.app = app
         self.stats = stats
         # Raw query string -> parsed query, or the message of the 400 it deserves.
-        self._queries: dict[bytes, BadgeQuery | str] = {}
+        self._queries: dict[bytes, BadgeQuery | BadRequestParam] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -88,10 +104,15 @@ class BadgeHotPath:
         service: BadgeService = scope["state"]["badges"]
         shop_id = path[3:-4]
         raw_query: bytes = scope["query_string"]
-        query = self._query(raw_query) if raw_query else _PLAIN
-        if isinstance(query, str):
-            error = await service.error_badge(query, fmt, _lang_hint(raw_query), "m", 1)
-            await self._send(scope, send, error, None)
+        # Bounds first: nothing below caches or counts a string longer than these.
+        if len(raw_query) > MAX_QUERY_BYTES:
+            query: BadgeQuery | BadRequestParam = BadRequestParam("query", "too long")
+        else:
+            query = self._query(raw_query) if raw_query else _PLAIN
+        if isinstance(query, BadRequestParam):
+            lang_hint = DEFAULT_LANG if query.kind == "query" else _lang_hint(raw_query)
+            error = await service.error_badge(query.kind, fmt, lang_hint)
+            await self._send_error(scope, send, error, query.header())
             return
         # The SVG is resolution independent; scale only changes PNG pixels.
         scale = query.scale if fmt == "png" else 1
@@ -104,7 +125,8 @@ class BadgeHotPath:
             elif name == b"referer":
                 referer = value
         seen = query.host or (_netloc(referer) if referer is not None else None)
-        if seen is not None:
+        # Only a well-formed id and a host-sized origin are worth a sightings slot.
+        if seen is not None and len(shop_id) == ID_LENGTH and len(seen) <= MAX_HOST_CHARS:
             sightings = self.stats.sightings
             key = (shop_id, seen)
             if len(sightings) < MAX_SIGHTING_KEYS or key in sightings:
@@ -115,13 +137,14 @@ class BadgeHotPath:
             rendered = await service.get(shop_id, fmt, lang, size, scale, site)
         await self._send(scope, send, rendered, if_none_match)
 
-    def _query(self, raw: bytes) -> BadgeQuery | str:
+    def _query(self, raw: bytes) -> BadgeQuery | BadRequestParam:
         found = self._queries.get(raw)
         if found is None:
             try:
                 found = _parse_query(raw)
             except BadRequestParam as exc:
-                found = str(exc)
+                # Kept without its traceback, which would pin the parser's frame.
+                found = exc.with_traceback(None)
             if len(self._queries) >= MAX_CACHED_QUERIES:
                 self._queries.clear()
             self._queries[raw] = found
@@ -145,6 +168,13 @@ class BadgeHotPath:
         else:
             stats.responses[rendered.status] += 1
         await send(rendered.start)
+        await send(_EMPTY_BODY if scope["method"] == "HEAD" else rendered.body_message)
+
+    async def _send_error(self, scope: Scope, send: Send, rendered: Rendered, why: bytes) -> None:
+        """A prepared error badge; what was wrong with this request goes in a header only."""
+        self.stats.responses[rendered.status] += 1
+        headers = (*rendered.headers, (b"x-badge-error", why))
+        await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
         await send(_EMPTY_BODY if scope["method"] == "HEAD" else rendered.body_message)
 
     async def _plain(
@@ -186,27 +216,27 @@ def _parse_query(query: bytes) -> BadgeQuery:
     size: str = "m"
     scale = 1
     host: str | None = None
-    if len(query) > 2048:
-        raise BadRequestParam("query string too long")
+    if len(query) > MAX_QUERY_BYTES:
+        raise BadRequestParam("query", "too long")
     for part in query.split(b"&"):
         name, _, raw = part.partition(b"=")
         if name == b"lang":
             lang = raw.decode("latin-1")
             if lang not in _LANGS:
-                raise BadRequestParam(f"lang: {_short(lang)}? (nl, fr, de, en)")
+                raise BadRequestParam("lang", _short(lang))
         elif name == b"size":
             size = raw.decode("latin-1")
             if size not in _SIZES:
-                raise BadRequestParam(f"size: {_short(size)}? (s, m, l)")
+                raise BadRequestParam("size", _short(size))
         elif name == b"scale":
             found = _SCALES.get(raw)
             if found is None:
-                raise BadRequestParam(f"scale: {_short(raw.decode('latin-1'))}? (1, 2, 3)")
+                raise BadRequestParam("scale", _short(raw.decode("latin-1")))
             scale = found
         elif name == b"d":
             text = unquote_plus(raw.decode("latin-1"))
             if not text or len(text) > 253:
-                raise BadRequestParam("d: not a host name")
+                raise BadRequestParam("d", _short(text))
             host = text.lower()
     site = None if host is None else (rules.try_normalise_domain(host) or "")
     return BadgeQuery(cast(Lang, lang), cast(Size, size), scale, host, site)

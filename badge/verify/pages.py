@@ -153,21 +153,24 @@ class Pages:
             return cached
         public = lookup.public_state(shop)
         events = await self.history.get(state, entry)
+        referral = lookup.judge_referrer(came_from, shop)
         context = {
             **base,
             "shop": shop,
             "state": public,
             "since": lookup.state_since(shop, public),
-            "referral": lookup.judge_referrer(came_from, shop),
+            "referral": referral,
             "domains": [rules.unicode_domain(d) for d in shop.domains],
             "categories": [(c, CATEGORY_COLOURS[c]) for c in shop.categories],
             "history": history_rows(events, public, lookup.state_since(shop, public)),
             "badge_src": f"/b/{shop.id}.svg?{urlencode({'lang': lang, 'size': 'l'})}",
         }
         response = html(lang, "shop.html", context, vary="Accept-Language, Referer")
-        self.pages[page_key] = response
-        while len(self.pages) > MAX_CACHED_PAGES:
-            self.pages.popitem(last=False)
+        # Only pages a shop's own visitors see are kept: a foreign Referer is anyone's to vary.
+        if referral is None or referral.match == "ok":
+            self.pages[page_key] = response
+            while len(self.pages) > MAX_CACHED_PAGES:
+                self.pages.popitem(last=False)
         return response
 
     async def lookup(self, request: Request) -> Response:
