@@ -13,6 +13,7 @@ import jinja2
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from markupsafe import Markup
 
 from badge.timeutil import BRUSSELS
 
@@ -132,4 +133,11 @@ def jinja_environment(lang: Lang) -> jinja2.Environment:
     env.globals["lang"] = lang
     env.filters["day"] = functools.partial(format_day, lang)
     env.filters["moment"] = functools.partial(format_moment, lang)
+    env.filters["bdi"] = bdi
     return env
+
+
+def bdi(value: object) -> Markup:
+    """User-supplied text isolated from its surroundings, so a right-to-left shop name
+    cannot reorder the sentence it is put in (names with bidi controls are refused)."""
+    return Markup("<bdi>%s</bdi>") % str(value)

@@ -298,10 +298,13 @@ def schemas() -> Json:
         "ShopUpdate": {
             "type": "object",
             "additionalProperties": False,
-            "minProperties": 1,
+            "minProperties": 2,
+            "required": ["reason"],
             "description": "Only the fields sent change. The state changes through /state. "
-            "A new `valid_until` renews the certification and is recorded in the history.",
+            "Every change needs a `reason`; the history keeps it with the actor and each "
+            "field's old and new value. A new `valid_until` renews the certification.",
             "properties": {
+                "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON},
                 "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
                 "legal_name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
                 "enterprise_number": {"type": "string"},
@@ -331,6 +334,15 @@ def schemas() -> Json:
                 "from": nullable(stored_state),
                 "to": stored_state,
                 "reason": {"type": "string"},
+                "changes": {
+                    "type": ["object", "null"],
+                    "description": "For an edit of the record: field -> {from, to}; "
+                    "null for a change of state or a registration.",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {"from": {}, "to": {}},
+                    },
+                },
             },
         },
         "StateChanged": {
@@ -465,7 +477,10 @@ def admin_paths() -> Json:
                 {"200": json_body(ref("Shop"), "The updated shop.")},
                 bad,
                 missing,
-                ("409", "A domain is already registered to another shop."),
+                (
+                    "409",
+                    "A domain is already registered to another shop, or looks like one.",
+                ),
                 ("413", "Body larger than 64 KB."),
                 ("415", "Body is not JSON (application/merge-patch+json is accepted)."),
                 requestBody=body("ShopUpdate"),
