@@ -18,10 +18,12 @@ from starlette.types import ASGIApp
 
 from badge import bus, feed
 from badge.admin import admin_routes
+from badge.assets import load_assets, static_routes
 from badge.badges import BadgeService
 from badge.embed import embed_routes
 from badge.errors import BadgeError
 from badge.hotpath import BadgeHotPath, HotPathStats
+from badge.http import DefaultCacheControl
 from badge.metrics import Metrics
 from badge.openapi import openapi_routes
 from badge.registry.factory import open_registry
@@ -130,7 +132,7 @@ class BadgeApp(Starlette):
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return BadgeHotPath(super().build_middleware_stack(), self.stats)
+        return BadgeHotPath(DefaultCacheControl(super().build_middleware_stack()), self.stats)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -144,6 +146,7 @@ def create_app(settings: Settings) -> Starlette:
             logger.info("made the first signing key %s in %s", keys.signing_kid, settings.keys_dir)
         # Parsing the fonts takes about half a second: pay it at start, not on a badge request.
         await anyio.to_thread.run_sync(load_fonts)
+        await anyio.to_thread.run_sync(load_assets)
         badges = BadgeService(settings, registry, keys)
         if settings.render_processes:
             badges.pool = RenderPool(settings.render_processes)
@@ -192,6 +195,7 @@ def create_app(settings: Settings) -> Starlette:
         *embed_routes(),
         *admin_routes(),
         *openapi_routes(),
+        *static_routes(),
     ]
     exception_handlers = {BadgeError: badge_error, HTTPException: http_error}
     return BadgeApp(

@@ -187,6 +187,7 @@ class BadgeHotPath:
             "headers": (
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
                 *extra,
             ),
         }

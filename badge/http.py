@@ -1,4 +1,5 @@
-"""HTTP pieces shared by several routes: strong ETags and `If-None-Match`, bounded bodies."""
+"""HTTP pieces shared by several routes: strong ETags and `If-None-Match`, bounded bodies,
+and the Cache-Control every response must carry."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge.errors import PayloadTooLarge
 
@@ -51,3 +53,27 @@ async def read_body(request: Request, limit: int, *, too_large: str) -> bytes:
             raise PayloadTooLarge(too_large)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class DefaultCacheControl:
+    """Every response leaves with a Cache-Control chosen on purpose. Routes set their own;
+    whatever did not (router 404/405, error handlers, a 500) is `no-store`, so no cache
+    keeps an error by heuristics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_default(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_default)

@@ -15,6 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from markupsafe import Markup
 
+from badge.assets import static_url
 from badge.timeutil import BRUSSELS
 
 Lang = Literal["nl", "fr", "de", "en"]
@@ -134,6 +135,7 @@ def jinja_environment(lang: Lang) -> jinja2.Environment:
     env.filters["day"] = functools.partial(format_day, lang)
     env.filters["moment"] = functools.partial(format_moment, lang)
     env.filters["bdi"] = bdi
+    env.globals["static"] = static_url
     return env
 
 
