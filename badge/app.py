@@ -26,6 +26,7 @@ from badge.hotpath import BadgeHotPath, HotPathStats
 from badge.http import DefaultCacheControl
 from badge.metrics import Metrics
 from badge.openapi import openapi_routes
+from badge.ratelimit import RateLimit, RateLimitCollector, RateLimiter
 from badge.registry.factory import open_registry
 from badge.render.pool import RenderPool
 from badge.render.text import load_fonts
@@ -132,7 +133,8 @@ class BadgeApp(Starlette):
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return BadgeHotPath(DefaultCacheControl(super().build_middleware_stack()), self.stats)
+        stack = DefaultCacheControl(RateLimit(super().build_middleware_stack()))
+        return BadgeHotPath(stack, self.stats)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -159,12 +161,14 @@ def create_app(settings: Settings) -> Starlette:
         # garbage collector from re-scanning them during request bursts.
         gc.collect()
         gc.freeze()
+        limiter = RateLimiter(settings, redis_client)
         state: State = {
             "settings": settings,
             "registry": registry,
             "keys": keys,
             "badges": badges,
-            "metrics": Metrics(stats, badges),
+            "metrics": Metrics(stats, badges, RateLimitCollector(limiter)),
+            "ratelimit": limiter,
         }
         try:
             async with anyio.create_task_group() as tasks:

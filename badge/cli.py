@@ -106,8 +106,16 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from badge.logs import log_config
+    from badge.server import PROTOCOL
+    from badge.signing import KeyStore
 
     settings = load_settings()
+    try:
+        # Checked here too, so an unsafe key stops the start with one line, not a traceback.
+        KeyStore(settings.keys_dir, token_ttl=settings.token_ttl).ensure()
+    except SettingsError as exc:
+        fail(str(exc))
+    _raise_open_files_limit(settings.limit_concurrency)
     click.echo(
         f"serving on http://{host or settings.host}:{port or settings.port} "
         f"(public URL {settings.public_url})",
@@ -124,7 +132,21 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         log_config=log_config(settings.log_level),
         server_header=False,
         proxy_headers=False,
+        http=PROTOCOL,
+        limit_concurrency=settings.limit_concurrency,
     )
+
+
+def _raise_open_files_limit(connections: int) -> None:
+    """Room for `connections` sockets plus files, within the hard limit the system allows."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if target > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _enterprise_number(body: int) -> str:

@@ -77,9 +77,11 @@ class _BadgeCollector(Collector):
 
 
 class Metrics:
-    def __init__(self, stats: HotPathStats, badges: BadgeService) -> None:
+    def __init__(self, stats: HotPathStats, badges: BadgeService, *extra: Collector) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_BadgeCollector(stats, badges))
+        for collector in extra:
+            self.registry.register(collector)
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
