@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps run demo test check format bench loadtest clean
+.PHONY: install system-deps run demo test check format bench loadtest soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench: install system-deps
 
 loadtest: install system-deps
 	$(BIN)/python loadtests/run_locust.py
+
+# Ten minutes of mixed load with Redis; `make soak SOAK_SECONDS=60` for a short try.
+SOAK_SECONDS ?= 600
+soak: install system-deps
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python loadtests/soak.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
