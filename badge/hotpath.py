@@ -81,7 +81,7 @@ class BadgeHotPath:
     def __init__(self, app: ASGIApp, stats: HotPathStats) -> None:
         self.app = app
         self.stats = stats
-        # Raw query string -> parsed query, or the message of the 400 it deserves.
+        # Raw query string (at most MAX_QUERY_BYTES) -> parsed query, or the 400 it deserves.
         self._queries: dict[bytes, BadgeQuery | BadRequestParam] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

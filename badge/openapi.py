@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from badge.http import conditional, strong_etag
 from badge.i18n import LANGS
+from badge.ratelimit import bucket_for
 from badge.registry.model import CATEGORIES, PUBLIC_STATES, STATES
 from badge.registry.rules import MAX_DOMAINS, MAX_NAME, MAX_REASON
 from badge.render.svg import SIZES
@@ -777,7 +778,7 @@ def openapi_document(public_url: str) -> Json:
             {"name": "admin", "description": "BeCommerce operators (bearer token)."},
             {"name": "operations", "description": "Health, readiness and metrics."},
         ],
-        "paths": {**public_paths(), **admin_paths()},
+        "paths": with_rate_limits({**public_paths(), **admin_paths()}),
         "components": {
             "schemas": schemas(),
             "securitySchemes": {
@@ -789,6 +790,23 @@ def openapi_document(public_url: str) -> Json:
             },
         },
     }
+
+
+def with_rate_limits(paths: Json) -> Json:
+    """Add the 429 to every operation that badge/ratelimit.py counts."""
+    limited = {
+        "429": {
+            "description": "Too many requests from this client; try again after Retry-After.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
+        }
+    }
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if method in ("get", "post", "patch", "put", "delete") and (
+                bucket_for(method.upper(), path, b"q" if path == "/verify" else b"") is not None
+            ):
+                operation["responses"] = {**operation["responses"], **limited}
+    return paths
 
 
 class OpenApi:
