@@ -150,6 +150,9 @@ def bucket_for(method: str, path: str, query: bytes) -> Bucket | None:
         return "uploads" if method == "POST" else None
     if path == "/api/v1/lookup":
         return "lookups"
+    if method == "POST" and (path.startswith("/v/") or path.startswith("/api/v1/report")):
+        # The consumer's "report this site" form, posted from a shop's page.
+        return "report"
     return None
 
 

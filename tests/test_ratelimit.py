@@ -112,6 +112,10 @@ def test_client_key(client: tuple[str, int] | None, key: str) -> None:
         ("GET", "/admin/api/v1/shops", b"", "admin"),
         ("GET", "/b/abcdefghijkmnpqr.svg", b"lang=nl", None),
         ("GET", "/v/abcdefghijkmnpqr", b"", None),
+        ("POST", "/v/abcdefghijkmnpqr/report", b"", "report"),
+        ("POST", "/v/abcdefghijkmnpqr", b"", "report"),
+        ("POST", "/api/v1/reports", b"", "report"),
+        ("GET", "/admin/api/v1/reports", b"", "admin"),
     ],
 )
 def test_buckets(method: str, path: str, query: bytes, bucket: str | None) -> None:

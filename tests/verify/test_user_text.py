@@ -130,3 +130,22 @@ def test_pages_show_a_lookalike_domain_with_its_punycode(
     assert f"<li><bdi>ѕhop.be ({ascii_host})</bdi></li>" in html
     lookup = client.get(f"/verify?lang=en&domain={ascii_host}").text
     assert f"ѕhop.be ({ascii_host})" in lookup
+
+
+def test_admin_api_refuses_a_lookalike_domain_with_409(
+    registry: SQLiteRegistry, client: TestClient
+) -> None:
+    first = add_shop(registry, domains=("shop.be",))
+    registry.add_token("crm", hashlib.sha256(TOKEN.encode()).hexdigest())
+    body = {
+        "name": "Copycat",
+        "legal_name": "Copycat BV",
+        "enterprise_number": "0123.456.749",
+        "domains": ["ѕhop.be"],
+    }
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    response = client.post("/admin/api/v1/shops", json=body, headers=headers)
+    assert response.status_code == 409
+    message = response.json()["message"]
+    assert f"looks like shop.be, registered to shop {first.id}" in message
+    assert "xn--hop-ehd.be" in message
