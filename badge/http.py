@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from badge.errors import PayloadTooLarge
+from badge.errors import BadRequest, PayloadTooLarge
 
 
 def strong_etag(body: bytes) -> bytes:
@@ -46,12 +46,17 @@ async def read_body(request: Request, limit: int, *, too_large: str) -> bytes:
         raise PayloadTooLarge(too_large)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            # Stop reading here: a hostile client must not make us buffer its whole upload.
-            raise PayloadTooLarge(too_large)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                # Stop reading here: a hostile client must not make us buffer its whole upload.
+                raise PayloadTooLarge(too_large)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client left, or the server's body timeout closed it: an answer no one reads,
+        # but a 4xx, not a logged traceback per slow client.
+        raise BadRequest("the request body stopped before it was complete") from None
     return b"".join(chunks)
 
 

@@ -33,15 +33,18 @@ BADGE_BOUND_SECONDS = 0.050
 
 @contextmanager
 def badge_serve(tmp_path: Path, **extra: str) -> Iterator[str]:
+    """`badge serve` on a free port; its log must hold no traceback when it stops."""
     port = free_port()
     env = service_env(tmp_path, BADGE_PORT=str(port), BADGE_LOG_LEVEL="warning", **extra)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "badge", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log_path = tmp_path / f"serve-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "badge", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: get(base + "/healthz")[0] == 200, 30, "badge serve")
@@ -53,8 +56,7 @@ def badge_serve(tmp_path: Path, **extra: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+    assert "Traceback" not in log_path.read_text(errors="replace"), log_path.read_text()
 
 
 def port_of(base: str) -> int:
