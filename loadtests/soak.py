@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +58,35 @@ class RssSampler(threading.Thread):
         return next((kb for t, kb in self.samples if t >= second), self.samples[-1][1])
 
 
-def run(seconds: int, users: int, report_dir: Path) -> int:
+@dataclass
+class SoakResult:
+    seconds: int
+    requests: int
+    failures: int
+    server_errors: int
+    by_name: dict[str, int]
+    rss_start_kb: int
+    rss_after_warmup_kb: int
+    rss_end_kb: int
+    locust_exit: int
+
+    @property
+    def growth(self) -> float:
+        base = self.rss_after_warmup_kb
+        return (self.rss_end_kb - base) / base if base else 1.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.locust_exit == 0
+            and self.requests > 0
+            and self.failures == 0
+            and self.server_errors == 0
+            and self.growth < MAX_GROWTH
+        )
+
+
+def run(seconds: int, users: int, report_dir: Path) -> SoakResult:
     work = Path(tempfile.mkdtemp(prefix="badge-soak-"))
     redis_server = RedisServer(work)
     redis_server.start()
@@ -127,7 +156,17 @@ def run(seconds: int, users: int, report_dir: Path) -> int:
         after_warmup = sampler.at(warmup)
         end = sampler.samples[-1][1]
         peak = max(kb for _, kb in sampler.samples)
-        growth = (end - after_warmup) / after_warmup if after_warmup else 1.0
+        result = SoakResult(
+            seconds=seconds,
+            requests=requests,
+            failures=failures,
+            server_errors=server_errors,
+            by_name=by_name,
+            rss_start_kb=first,
+            rss_after_warmup_kb=after_warmup,
+            rss_end_kb=end,
+            locust_exit=completed.returncode,
+        )
         print(
             f"soak: {seconds} s, {users} users, {requests} requests, {failures} failures, "
             f"{server_errors} 5xx"
@@ -137,18 +176,11 @@ def run(seconds: int, users: int, report_dir: Path) -> int:
         print(
             f"server RSS: {first / 1024:.1f} MB at start, {after_warmup / 1024:.1f} MB after "
             f"{warmup:.0f} s warm-up, {end / 1024:.1f} MB at the end (peak {peak / 1024:.1f} MB); "
-            f"growth after warm-up {growth * 100:+.1f} % (bound {MAX_GROWTH * 100:.0f} %)"
+            f"growth after warm-up {result.growth * 100:+.1f} % (bound {MAX_GROWTH * 100:.0f} %)"
         )
         print(f"reports: {report_dir}/soak_*.csv")
-        ok = (
-            completed.returncode == 0
-            and requests > 0
-            and failures == 0
-            and server_errors == 0
-            and growth < MAX_GROWTH
-        )
-        print("soak: OK" if ok else "soak: FAILED")
-        return 0 if ok else 1
+        print("soak: OK" if result.ok else "soak: FAILED")
+        return result
     finally:
         service.stop()
         redis_server.stop()
@@ -160,7 +192,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=int(os.environ.get("SOAK_USERS") or 20))
     parser.add_argument("--report-dir", type=Path, default=ROOT / "reports")
     options = parser.parse_args()
-    sys.exit(run(options.seconds, options.users, options.report_dir))
+    sys.exit(0 if run(options.seconds, options.users, options.report_dir).ok else 1)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,12 @@ class Checker(HttpUser):
     def on_start(self) -> None:
         badge = self.client.get(f"/b/{SHOP_IDS[0]}.svg", name="/b/[id].svg (for upload)")
         self.badge = badge.content
+        # Each kind once up front, so even a short run exercises all of them.
+        self.upload_json_api()
+        self.upload_form()
+        self.search()
+        self.bad_badge_request()
+        self.edit_shop()
 
     @task(4)
     def upload_json_api(self) -> None:
