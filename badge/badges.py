@@ -1,7 +1,8 @@
 """Badge variants: what the live state allows, rendered once, signed once per window, cached.
 
-A variant is (shop, format, language, size, scale, site verdict). Its bytes and response
-headers are precomputed so the hot path only looks them up.
+A variant is (shop, format, language, size, scale, site class). The site class comes from
+the page that shows the badge (see binding.py). Each variant's bytes, signature and
+response headers are precomputed so the hot path only looks them up.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
+from urllib.parse import urlsplit
 
 import anyio
 
+from badge import binding
 from badge.bus import SharedCache, Snapshot
 from badge.http import strong_etag
 from badge.i18n import Lang
@@ -32,19 +35,22 @@ from badge.texts import (
     ERROR_LABEL,
     HEADLINE,
     LABEL,
+    LABEL_LOOKUP,
     LABEL_MISMATCH,
     LABEL_UNKNOWN,
+    LOOKUP_LINE,
     MISMATCH_LINE,
     NEUTRAL_LINE,
+    NEUTRAL_SHORT,
     state_word,
     t,
 )
 from badge.timeutil import seconds_to_midnight, today
 
 Format = Literal["svg", "png"]
-# A badge on one of the shop's own domains looks exactly like one without `d`: one variant.
-Site = Literal["none", "mismatch"]
-VariantKey = tuple[str, Format, Lang, Size, int, Site]
+# The site class from binding.decide: "off", "neutral", "mismatch", "@" (our own pages) or
+# the registered domain a certified variant was served for.
+VariantKey = tuple[str, Format, Lang, Size, int, str]
 
 SVG_CSP: Final = b"default-src 'none'; style-src 'unsafe-inline'; sandbox"
 UNKNOWN_CACHE_SIZE: Final = 10_000
@@ -57,6 +63,7 @@ ERROR_TEXTS: Final[dict[ErrorKind, str]] = {
     "d": "d: not a host name",
     "query": "query string too long",
 }
+PIXEL_CACHE_SIZE: Final = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +90,10 @@ class Entry:
     variants: dict[VariantKey, Rendered] = field(default_factory=dict)
     domains: frozenset[str] = frozenset()
     kid: str = ""
+    certified: bool = False
+    # The claims every variant's signature shares; each site class adds what it shows.
+    claims: dict[str, object] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
 
 
 # An unknown id: no shop, nothing to sign, never due for a refresh of its own.
@@ -101,6 +112,8 @@ def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) 
         (b"x-content-type-options", b"nosniff"),
         (b"cross-origin-resource-policy", b"cross-origin"),
         (b"access-control-allow-origin", b"*"),
+        # What the badge says depends on the page that shows it (binding.py).
+        (b"vary", b"Referer"),
     ]
     if fmt == "svg":
         common.append((b"content-security-policy", SVG_CSP))
@@ -111,7 +124,7 @@ def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) 
     )
     # A 304 carries what RFC 9110 asks for (ETag, Cache-Control; uvicorn adds Date): the
     # cache keeps the other headers of its stored 200, and each header costs per response.
-    not_modified = ((b"etag", etag), (b"cache-control", cache_control))
+    not_modified = ((b"etag", etag), (b"cache-control", cache_control), (b"vary", b"Referer"))
     return Rendered(
         status,
         body,
@@ -136,6 +149,9 @@ class BadgeService:
         self.registry = registry
         self.keys = keys
         self.clock = clock
+        # Our own pages (the embed preview, /v) count as the shop's own site.
+        self.own_host = urlsplit(settings.public_url).hostname or "localhost"
+        self.own_netlocs = frozenset({urlsplit(settings.public_url).netloc.lower().encode()})
         self.entries: dict[str, Entry] = {}
         self.unknown: OrderedDict[str, None] = OrderedDict()
         # The change feed (SQLite polling or Redis pub/sub) confirmed "no news" at this time;
@@ -161,6 +177,9 @@ class BadgeService:
         self.registry_loads = 0
         self.sign_count = 0
         self.render_count = 0
+        # Rasterised PNGs without a signature, per look and scale (oldest dropped first).
+        self._pixels: dict[tuple[BadgeView, int], bytes] = {}
+        self.raster_count = 0
 
     def is_fresh(self, now: float) -> bool:
         return now - self.fresh_at <= self.settings.stale_limit
@@ -202,11 +221,6 @@ class BadgeService:
         self.entries.clear()
         self.unknown.clear()
 
-    @staticmethod
-    def _site(entry: Entry, site_host: str | None) -> Site:
-        """`site_host` is `d` normalised like registered domains (see hotpath.BadgeQuery)."""
-        return "none" if site_host is None or site_host in entry.domains else "mismatch"
-
     def cached(
         self,
         shop_id: str,
@@ -214,11 +228,14 @@ class BadgeService:
         lang: Lang,
         size: Size,
         scale: int,
-        site_host: str | None,
+        claim: str | None,
+        referer: str | None,
         now: float,
     ) -> Rendered | None:
-        """The hot path's lookup: no I/O, no awaits; `_usable` and `_site` written out inline,
-        because two method calls are a measurable share of a warm request."""
+        """The hot path's lookup: no I/O, no awaits; `_usable` written out inline, because a
+        method call is a measurable share of a warm request.
+
+        `claim` is `d` normalised, `referer` the Referer's class (binding.decide)."""
         entry = self.entries.get(shop_id)
         if (
             entry is None
@@ -226,7 +243,7 @@ class BadgeService:
             or now - self.fresh_at > self.settings.stale_limit
         ):
             return None
-        site: Site = "none" if site_host is None or site_host in entry.domains else "mismatch"
+        site = binding.decide(entry.certified, entry.domains, referer, claim)
         return entry.variants.get((shop_id, fmt, lang, size, scale, site))
 
     async def get(
@@ -236,7 +253,8 @@ class BadgeService:
         lang: Lang,
         size: Size,
         scale: int,
-        site_host: str | None,
+        claim: str | None,
+        referer: str | None,
     ) -> Rendered:
         try:
             entry = await self.shop_entry(shop_id)
@@ -245,7 +263,8 @@ class BadgeService:
             return await self._generic_badge("unavailable", fmt, lang, size, scale)
         if entry.shop is None:
             return await self._generic_badge("unknown", fmt, lang, size, scale)
-        key: VariantKey = (shop_id, fmt, lang, size, scale, self._site(entry, site_host))
+        site = binding.decide(entry.certified, entry.domains, referer, claim)
+        key: VariantKey = (shop_id, fmt, lang, size, scale, site)
         rendered = entry.variants.get(key)
         if rendered is None:
             rendered = await self._render_variant(entry, key)
@@ -322,7 +341,7 @@ class BadgeService:
         claims, _ = self.keys.verify(snapshot.token)
         if claims is None or claims.get("state") != state:
             return None
-        return self._make_entry(snapshot.shop, state, snapshot.token, snapshot.token_exp)
+        return self._make_entry(snapshot.shop, state, snapshot.token, claims)
 
     def _entry_for(self, shop: Shop | None) -> Entry:
         if shop is None:
@@ -339,15 +358,20 @@ class BadgeService:
         ):
             # Nothing changed (a resubscribe, or another field's event): keep the bytes and
             # the ETag, so browsers and CDNs keep getting 304s.
-            entry = self._make_entry(shop, state, previous.token, previous.token_exp)
+            entry = self._make_entry(shop, state, previous.token, previous.claims)
             entry.variants = previous.variants
+            entry.tokens = previous.tokens
             return entry
         claims = self.claims(shop, state)
         self.sign_count += 1
         token = self.keys.sign(claims)
-        return self._make_entry(shop, state, token, float(claims["exp"]))  # type: ignore[arg-type]
+        return self._make_entry(shop, state, token, claims)
 
-    def _make_entry(self, shop: Shop, state: PublicState, token: str, token_exp: float) -> Entry:
+    def _make_entry(
+        self, shop: Shop, state: PublicState, token: str, claims: dict[str, object]
+    ) -> Entry:
+        exp = claims.get("exp")
+        token_exp = float(exp) if isinstance(exp, int | float) else 0.0
         # Re-sign at half the token's life so an embedded badge never carries an expired one,
         # and re-derive at Belgian midnight, when `valid_until` may have passed.
         until_half_life = token_exp - time.time() - self.settings.token_ttl / 2
@@ -360,7 +384,21 @@ class BadgeService:
             refresh_at=self.clock() + refresh_in,
             domains=frozenset(shop.domains),
             kid=self.keys.signing_kid,
+            certified=state == "certified",
+            claims=claims,
         )
+
+    def variant_token(self, entry: Entry, site: str) -> str:
+        """The signature baked into one site class's variants: the shared claims plus what
+        the variant shows. Ed25519 is deterministic, so every instance holding the same
+        shared claims (through Redis) signs the same bytes and serves the same ETag."""
+        token = entry.tokens.get(site)
+        if token is None:
+            claims = {**entry.claims, **binding.variant_claims(site, self.own_host)}
+            self.sign_count += 1
+            token = self.keys.sign(claims)
+            entry.tokens[site] = token
+        return token
 
     def claims(self, shop: Shop, state: PublicState) -> dict[str, object]:
         issued = int(time.time())
@@ -378,43 +416,38 @@ class BadgeService:
         _, fmt, lang, size, scale, site = key
         shop = entry.shop
         assert shop is not None
-        mark: Mark
-        if entry.state != "certified":
-            mark, line = "neutral", NEUTRAL_LINE
-        elif site == "mismatch":
-            mark, line = "mismatch", MISMATCH_LINE
-        else:
-            mark, line = "certified", CERTIFIED_LINE
-        label = (
-            t(lang, LABEL_MISMATCH, shop=shop.display_name)
-            if mark == "mismatch"
-            else t(lang, LABEL, shop=shop.display_name, state=state_word(lang, entry.state))
-        )
-        view = BadgeView(
-            mark=mark,
-            size=size,
-            lang=lang,
-            headline=t(lang, HEADLINE),
-            status_line=t(lang, line),
-            label=label,
-            shop_name=shop.display_name,
-            categories=shop.categories if mark == "certified" else (),
-        )
-        body = await self._render(view, fmt, scale, entry.token)
+        view = badge_view(shop, entry.state, site, lang, size)
+        token = self.variant_token(entry, site)
+        body = await self._render(view, fmt, scale, token)
         return build_response(200, body, fmt, self.cache_control)
 
     async def _render(self, view: BadgeView, fmt: Format, scale: int, token: str | None) -> bytes:
         self.render_count += 1
-
+        if fmt == "png":
+            # Pixels depend on the view alone: a re-signed or other-site variant with the
+            # same look only splices its signature into the cached pixels.
+            pixels = self._pixels.get((view, scale))
+            if pixels is None:
+                pixels = await self._rasterise(view, scale)
+            return pixels if token is None else png_render.bake(pixels, token)
         async with self.render_limiter:
             svg = await anyio.to_thread.run_sync(lambda: svg_render.render_svg(view, token=token))
-            if fmt == "svg":
-                return svg.encode("utf-8")
+        return svg.encode("utf-8")
+
+    async def _rasterise(self, view: BadgeView, scale: int) -> bytes:
+        async with self.render_limiter:
+            svg = await anyio.to_thread.run_sync(lambda: svg_render.render_svg(view, token=None))
             if self.pool is not None:
-                return await self.pool.png(svg, scale, token)
-            return await anyio.to_thread.run_sync(
-                lambda: png_render.render_png(svg, scale=scale, token=token)
-            )
+                pixels = await self.pool.png(svg, scale, None)
+            else:
+                pixels = await anyio.to_thread.run_sync(
+                    lambda: png_render.render_png(svg, scale=scale, token=None)
+                )
+        self.raster_count += 1
+        if len(self._pixels) >= PIXEL_CACHE_SIZE:
+            self._pixels.pop(next(iter(self._pixels)))
+        self._pixels[(view, scale)] = pixels
+        return pixels
 
     async def _generic_badge(
         self,
@@ -465,3 +498,31 @@ class BadgeService:
         rendered = build_response(400, body, fmt, b"no-store")
         self._errors[cache_key] = rendered
         return rendered
+
+
+def badge_view(shop: Shop, state: PublicState, site: str, lang: Lang, size: Size) -> BadgeView:
+    """What a variant shows: a pure function of the live state and the site class."""
+    mark: Mark
+    name = shop.display_name
+    if site == binding.OFF or state != "certified":
+        mark, line = "neutral", NEUTRAL_SHORT if size == "s" else NEUTRAL_LINE
+        label = t(lang, LABEL, shop=name, state=state_word(lang, state))
+    elif site == binding.MISMATCH:
+        mark, line = "mismatch", MISMATCH_LINE
+        label = t(lang, LABEL_MISMATCH, shop=name)
+    elif site == binding.NEUTRAL:
+        mark, line = "lookup", LOOKUP_LINE
+        label = t(lang, LABEL_LOOKUP, shop=name)
+    else:
+        mark, line = "certified", CERTIFIED_LINE
+        label = t(lang, LABEL, shop=name, state=state_word(lang, state))
+    return BadgeView(
+        mark=mark,
+        size=size,
+        lang=lang,
+        headline=t(lang, HEADLINE),
+        status_line=t(lang, line),
+        label=label,
+        shop_name=name,
+        categories=shop.categories if mark == "certified" else (),
+    )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, NoReturn, ParamSpec, TypeVar, cast
 
 import click
 
@@ -23,7 +23,7 @@ from badge.registry.base import Registry
 from badge.registry.factory import open_registry
 from badge.registry.model import CATEGORIES, STATES, NewShop, Shop
 from badge.settings import Settings, SettingsError
-from badge.timeutil import today
+from badge.timeutil import BRUSSELS, today
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,7 +37,7 @@ def actor() -> str:
     return f"cli:{user}"
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     raise SystemExit(1)
 
@@ -590,12 +590,21 @@ def tokens_create(name: str) -> None:
 )
 @click.option("--size", type=click.Choice(["s", "m", "l"]), default="m", show_default=True)
 @click.option("--scale", type=click.IntRange(1, 3), default=1, show_default=True, help="PNG only.")
+@click.option(
+    "--site",
+    metavar="HOST",
+    help="The website that shows the badge, as its Referer would say [default: the shop's "
+    "first registered domain]; 'none' for the badge shown without a Referer.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @friendly
-def render(shop_id: str, fmt: str, lang: str, size: str, scale: int, output: Path) -> None:
+def render(
+    shop_id: str, fmt: str, lang: str, size: str, scale: int, site: str | None, output: Path
+) -> None:
     """Write the shop's current badge, signed, to a file."""
     import anyio
 
+    from badge import binding
     from badge.badges import BadgeService, Format
     from badge.i18n import Lang
     from badge.render.svg import Size
@@ -603,8 +612,15 @@ def render(shop_id: str, fmt: str, lang: str, size: str, scale: int, output: Pat
 
     settings = load_settings()
     with registry_from_env() as registry:
-        if registry.get_shop(shop_id) is None:
+        shop = registry.get_shop(shop_id)
+        if shop is None:
             fail(f"no shop with id {shop_id!r}")
+        if site is None:
+            page: str | None = shop.domains[0]
+        elif site == "none":
+            page = None
+        else:
+            page = binding.referer_host(site.encode("utf-8", "replace"))
         keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
         keys_store.ensure()
         service = BadgeService(settings, registry, keys_store)
@@ -616,6 +632,7 @@ def render(shop_id: str, fmt: str, lang: str, size: str, scale: int, output: Pat
             cast(Size, size),
             scale if fmt == "png" else 1,
             None,
+            page,
         )
     output.write_bytes(rendered.body)
     entry = service.entries[shop_id]
@@ -661,10 +678,65 @@ def verify(file: Path, as_json: bool) -> None:
         if verdict.shop_id:
             click.echo(f"issued to:  {verdict.shop_name} ({verdict.shop_id})")
             click.echo(f"domains:    {', '.join(verdict.domains)}")
+            shown = verdict.variant or "unknown (signed before badges named it)"
+            if verdict.site:
+                shown += f" badge, served for {verdict.site}"
+            click.echo(f"showed:     {shown}")
             click.echo(f"issued at:  {verdict.issued_at}; expires {verdict.expires_at}")
             click.echo(f"state then: {verdict.state_then}; now: {verdict.state_now}")
     if not verdict.ok:
         raise SystemExit(1)
+
+
+@cli.group()
+def reports() -> None:
+    """Consumers' reports of sites that show a badge wrongly."""
+
+
+@reports.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Closed reports too, not only open ones.")
+@click.option("--shop", "shop_id", metavar="ID", help="Only this shop's reports.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def reports_list(show_all: bool, shop_id: str | None, as_json: bool) -> None:
+    """Newest first; open ones only unless --all."""
+    with registry_from_env() as registry:
+        found = registry.reports(status=None if show_all else "open", shop_id=shop_id, limit=1000)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in found], indent=2, ensure_ascii=False))
+        return
+    for report in found:
+        when = report.created_at.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{report.id}  {report.status:<6} {when}  {report.shop_id}  {report.host}")
+    click.echo(f"{len(found)} report(s)", err=True)
+
+
+@reports.command("show")
+@click.argument("report_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@friendly
+def reports_show(report_id: str, as_json: bool) -> None:
+    """One report in full."""
+    with registry_from_env() as registry:
+        report = registry.get_report(report_id)
+    if report is None:
+        fail(f"no report with id {report_id!r}")
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        return
+    for label, value in report.to_json().items():
+        click.echo(f"{label + ':':<12}{'-' if value in (None, '') else value}")
+
+
+@reports.command("close")
+@click.argument("report_id")
+@click.option("--resolution", required=True, help="What was done; kept with the report.")
+@friendly
+def reports_close(report_id: str, resolution: str) -> None:
+    """Close a report, saying what was done."""
+    with registry_from_env() as registry:
+        report = registry.close_report(report_id, actor=actor(), resolution=resolution)
+    click.echo(f"{report.id}: closed ({report.resolution})")
 
 
 def main() -> None:

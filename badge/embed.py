@@ -47,11 +47,12 @@ z=s.getAttribute("data-size")||%(size)s;
 if(!I.test(id)||!S.hasOwnProperty(z)||!A.hasOwnProperty(l)){
 if(window.console)console.warn("Keurmerk badge: check data-shop, data-lang (nl, fr, de, en) \
 and data-size (s, m, l)");return}
-var h=location.hostname,a=document.createElement("a"),g=document.createElement("img");
-a.href=B+"/v/"+id+"?lang="+l;
-g.width=S[z][0];g.height=S[z][1];g.alt=A[l];
+var h=location.hostname,r=s.previousElementSibling,a,g=document.createElement("img");
+g.width=S[z][0];g.height=S[z][1];g.alt=A[l];g.referrerPolicy="origin";
 g.src=B+"/b/"+id+".svg?lang="+l+"&size="+z+(h?"&d="+encodeURIComponent(h):"");
-a.appendChild(g);s.parentNode.insertBefore(a,s.nextSibling)}
+if(r&&r.hasAttribute("data-kb-box")){a=r;while(a.firstChild)a.removeChild(a.firstChild)}
+else{a=document.createElement("a");s.parentNode.insertBefore(a,s.nextSibling)}
+a.href=B+"/v/"+id+"?lang="+l;a.appendChild(g)}
 var c=document.currentScript,all,i;
 if(c&&c.hasAttribute("data-shop"))put(c);
 else{all=document.querySelectorAll("script[data-shop]");
@@ -116,12 +117,19 @@ def snippets(shop: Shop, public_url: str, lang: Lang, size: Size) -> dict[str, s
     base = escape(public_url)
     query = escape(urlencode({"lang": lang, "size": size}))
     alt = escape(gettext_for(lang, SNIPPET_ALT).format(shop=shop.display_name))
+    # referrerpolicy="origin": the browser tells us the showing site's origin (never the
+    # page's path) even when the shop's pages set `no-referrer`; the badge is certified only
+    # when that origin is one of the shop's registered domains (binding.py).
     image = (
         f'<a href="{base}/v/{shop.id}?lang={lang}">'
         f'<img src="{base}/b/{shop.id}.svg?{query}" '
-        f'width="{width}" height="{height}" alt="{alt}"></a>'
+        f'width="{width}" height="{height}" alt="{alt}" referrerpolicy="origin"></a>'
     )
+    # The empty SVG holds the badge's box before the script runs: width and height are
+    # attributes, so no inline style is needed under a strict CSP, and no layout shift.
     script = (
+        f'<a href="{base}/v/{shop.id}?lang={lang}" data-kb-box>'
+        f'<svg width="{width}" height="{height}" role="img" aria-label="{alt}"></svg></a>'
         f'<script src="{base}/embed.js" data-shop="{shop.id}" '
         f'data-lang="{lang}" data-size="{size}" async></script>'
     )

@@ -26,6 +26,11 @@ class Unauthorized(BadgeError):
     code = "unauthorized"
 
 
+class Forbidden(BadgeError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(BadgeError):
     status = 404
     code = "not_found"

@@ -6,6 +6,7 @@ import logging
 
 import anyio
 
+from badge import sightings
 from badge.badges import BadgeService
 from badge.hotpath import HotPathStats
 from badge.registry import rules
@@ -16,6 +17,7 @@ from badge.signing import KeyStore
 logger = logging.getLogger("badge.feed")
 
 SIGHTINGS_INTERVAL = 5.0
+MAX_FLUSH_LOOKUPS = 200
 
 
 async def poll_registry(
@@ -60,20 +62,28 @@ async def flush_sightings(registry: Registry, badges: BadgeService, stats: HotPa
 
 
 async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathStats) -> None:
-    if not stats.sightings:
+    referers = stats.referer_sightings.drain()
+    claims = stats.claim_sightings.drain()
+    if not referers and not claims:
         return
-    batch = stats.sightings.copy()
-    stats.sightings.clear()
-    counts: dict[tuple[str, str, bool], int] = {}
-    for (shop_id, raw_host), hits in batch.items():
-        entry = badges.entries.get(shop_id)
-        if entry is None or entry.shop is None:
-            continue
-        # Referer hosts arrive as the raw bytes of `host[:port]`; `d` as text.
-        text = raw_host.decode("latin-1") if isinstance(raw_host, bytes) else raw_host
-        host = rules.try_normalise_domain(text)
-        if host is None:
-            continue
-        key = (shop_id, host, host in entry.domains)
-        counts[key] = counts.get(key, 0) + hits
-    await anyio.to_thread.run_sync(registry.record_sightings, counts)
+    entries = badges.entries
+    lookups = 0
+
+    def domains_of(shop_id: str) -> frozenset[str] | None:
+        nonlocal lookups
+        entry = entries.get(shop_id)
+        if entry is not None and entry.shop is not None:
+            return entry.domains
+        # Dropped from the cache since (a change, say): ask the registry, a bounded number
+        # of times, and only for ids that could be shops.
+        if lookups >= MAX_FLUSH_LOOKUPS or not rules.is_shop_id(shop_id):
+            return None
+        lookups += 1
+        shop = registry.get_shop(shop_id)
+        return None if shop is None else frozenset(shop.domains)
+
+    def work() -> None:
+        # Host normalisation (IDNA) is CPU work: in a thread, never on the event loop.
+        registry.record_sightings(sightings.collect(referers, claims, domains_of))
+
+    await anyio.to_thread.run_sync(work)

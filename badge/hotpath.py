@@ -14,12 +14,14 @@ from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from badge import binding
 from badge.badges import ERROR_TEXTS, BadgeService, ErrorKind, Format, Rendered
 from badge.http import etag_matches
 from badge.i18n import DEFAULT_LANG, LANGS, Lang
 from badge.registry import rules
 from badge.registry.rules import ID_LENGTH
 from badge.render.svg import SIZES, Size
+from badge.sightings import Tally
 
 _SIZES: Final = frozenset(SIZES)
 _LANGS: Final = frozenset(LANGS)
@@ -30,6 +32,7 @@ MAX_CACHED_QUERIES: Final = 4096
 # it bounds the query cache at 4 MB whatever is sent.
 MAX_QUERY_BYTES: Final = 1024
 MAX_HOST_CHARS: Final = 260  # a host name (253) and a port
+MAX_CACHED_REFERERS: Final = 4096
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 _monotonic = time.monotonic
 
@@ -57,7 +60,7 @@ class BadgeQuery:
     size: Size = "m"
     scale: int = 1
     # `d` as sent (for sightings) and normalised like registered domains ("" when it is no
-    # host name, which matches no shop), so the site verdict is one set lookup.
+    # host name, which matches no shop), so its part of the verdict is one set lookup.
     host: str | None = None
     site: str | None = None
 
@@ -72,9 +75,14 @@ class HotPathStats:
     ok: int = 0
     responses: Counter[int] = field(default_factory=Counter)
     not_modified: int = 0
-    # (shop id, `d` or the Referer's host[:port] as sent) -> hits; normalised when a
-    # background task flushes them to the registry, not per request.
-    sightings: Counter[tuple[str, str | bytes]] = field(default_factory=Counter)
+    # (shop id, the Referer's host[:port] as sent) and (shop id, `d`) -> hits, apart and
+    # each bounded; normalised when a background task flushes them, not per request.
+    referer_sightings: Tally[tuple[str, bytes]] = field(
+        default_factory=lambda: Tally(MAX_SIGHTING_KEYS)
+    )
+    claim_sightings: Tally[tuple[str, str]] = field(
+        default_factory=lambda: Tally(MAX_SIGHTING_KEYS)
+    )
 
 
 class BadgeHotPath:
@@ -83,6 +91,9 @@ class BadgeHotPath:
         self.stats = stats
         # Raw query string (at most MAX_QUERY_BYTES) -> parsed query, or the 400 it deserves.
         self._queries: dict[bytes, BadgeQuery | BadRequestParam] = {}
+        # A Referer's raw host[:port] (at most MAX_HOST_CHARS) -> its host as binding.decide
+        # compares it.
+        self._referers: dict[bytes, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -124,18 +135,42 @@ class BadgeHotPath:
                 if_none_match = value
             elif name == b"referer":
                 referer = value
-        seen = query.host or (_netloc(referer) if referer is not None else None)
-        # Only a well-formed id and a host-sized origin are worth a sightings slot.
-        if seen is not None and len(shop_id) == ID_LENGTH and len(seen) <= MAX_HOST_CHARS:
-            sightings = self.stats.sightings
-            key = (shop_id, seen)
-            if len(sightings) < MAX_SIGHTING_KEYS or key in sightings:
-                sightings[key] += 1
-        lang, size, site = query.lang, query.size, query.site
-        rendered = service.cached(shop_id, fmt, lang, size, scale, site, _monotonic())
+        # The page showing the badge decides what it says (binding.py).
+        page: str | None = None
+        # Only a well-formed id is worth a sightings slot, and only a host-sized origin is
+        # cached or counted: bounds before anything is kept.
+        countable = len(shop_id) == ID_LENGTH
+        if referer is not None:
+            netloc = binding.referer_netloc(referer)
+            if netloc is None or len(netloc) > MAX_HOST_CHARS:
+                page = ""  # unreadable: matches no registered domain
+            elif netloc in service.own_netlocs:
+                page = binding.OWN
+            else:
+                page = self._referers.get(netloc)
+                if page is None:
+                    page = self._referer_host(netloc)
+                if countable:
+                    # Tally.add written out for a key seen before: one lookup, one increment.
+                    tally = self.stats.referer_sightings
+                    seen = tally.counts.get((shop_id, netloc))
+                    if seen is None:
+                        tally.add((shop_id, netloc))
+                    else:
+                        seen[0] += 1
+        if query.host is not None and countable:
+            self.stats.claim_sightings.add((shop_id, query.host))
+        lang, size, claim = query.lang, query.size, query.site
+        rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
         if rendered is None:
-            rendered = await service.get(shop_id, fmt, lang, size, scale, site)
+            rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
         await self._send(scope, send, rendered, if_none_match)
+
+    def _referer_host(self, netloc: bytes) -> str:
+        if len(self._referers) >= MAX_CACHED_REFERERS:
+            self._referers.clear()
+        page = self._referers[netloc] = binding.referer_host(netloc)
+        return page
 
     def _query(self, raw: bytes) -> BadgeQuery | BadRequestParam:
         found = self._queries.get(raw)
@@ -193,14 +228,6 @@ class BadgeHotPath:
         }
         await send(start)
         await send({"type": "http.response.body", "body": body})
-
-
-def _netloc(referer: bytes) -> bytes | None:
-    """`host[:port]` of an absolute URL, as sent; one split on the hot path."""
-    parts = referer.split(b"/", 3)
-    if len(parts) < 3 or parts[1] or not parts[0].endswith(b":") or not parts[2]:
-        return None
-    return parts[2]
 
 
 def _lang_hint(query: bytes) -> Lang:

@@ -63,6 +63,13 @@ SHOP_ID: Final[Json] = {
     "schema": {"type": "string"},
     "description": "The shop's public id: 16 characters from a-z and 2-9 (no look-alikes).",
 }
+REPORT_ID: Final[Json] = {
+    "name": "report_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The report's id: `r` and 16 characters from a-z and 2-9.",
+}
 LANG: Final = query(
     "lang", {"type": "string", "enum": list(LANGS)}, "Language; default Accept-Language, then nl."
 )
@@ -209,6 +216,15 @@ def schemas() -> Json:
                 "state_now": nullable(state_enum),
                 "certified_now": {"type": "boolean"},
                 "reason": {"type": "string"},
+                "variant": nullable(
+                    {
+                        "type": "string",
+                        "enum": ["certified", "mismatch", "neutral", "not_certified"],
+                        "description": "What the badge showed where it was served: only "
+                        "`certified` vouched for a site (`site`).",
+                    }
+                ),
+                "site": nullable({"type": "string"}),
                 "error": {
                     "type": "string",
                     "description": "Only when the file or token was refused unchecked.",
@@ -325,6 +341,31 @@ def schemas() -> Json:
                 "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON},
             },
         },
+        "Report": {
+            "type": "object",
+            "required": ["id", "shop_id", "host", "status", "created_at"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^r[a-z2-9]{16}$"},
+                "shop_id": {"type": "string"},
+                "host": {"type": "string", "description": "The reported site (domain or IP)."},
+                "referrer": nullable({"type": "string"}),
+                "note": {"type": "string", "maxLength": 1000},
+                "lang": {"type": "string"},
+                "created_at": MOMENT,
+                "status": {"type": "string", "enum": ["open", "closed"]},
+                "closed_at": nullable(MOMENT),
+                "closed_by": nullable({"type": "string"}),
+                "resolution": nullable({"type": "string"}),
+            },
+        },
+        "ReportClose": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["resolution"],
+            "properties": {
+                "resolution": {"type": "string", "minLength": 1, "maxLength": MAX_REASON},
+            },
+        },
         "Event": {
             "type": "object",
             "properties": {
@@ -363,6 +404,12 @@ def schemas() -> Json:
                 "shop_id": {"type": "string"},
                 "shop_name": nullable({"type": "string"}),
                 "host": {"type": "string"},
+                "source": {
+                    "type": "string",
+                    "enum": ["referer", "claim"],
+                    "description": "`referer`: the page that showed the badge, as the browser "
+                    "said; `claim`: what `d=` said. Referer rows come first.",
+                },
                 "registered": {"type": "boolean"},
                 "first_seen": MOMENT,
                 "last_seen": MOMENT,
@@ -551,6 +598,52 @@ def admin_paths() -> Json:
                 ],
             ),
         },
+        "/admin/api/v1/reports": {
+            "get": op(
+                "Consumers' reports of suspicious sites, newest first",
+                {
+                    "200": json_body(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "reports": {"type": "array", "items": ref("Report")},
+                            },
+                        },
+                        "At most `limit` reports.",
+                    )
+                },
+                bad,
+                parameters=[
+                    query("status", {"type": "string", "enum": ["open", "closed"]}, "Filter."),
+                    query("shop_id", {"type": "string"}, "Only this shop's reports."),
+                    query(
+                        "limit",
+                        {"type": "integer", "minimum": 0, "maximum": 1000, "default": 100},
+                        "At most this many.",
+                    ),
+                ],
+            ),
+        },
+        "/admin/api/v1/reports/{report_id}": {
+            "parameters": [REPORT_ID],
+            "get": op(
+                "One report",
+                {"200": json_body(ref("Report"), "The report.")},
+                ("404", "No report with this id."),
+            ),
+        },
+        "/admin/api/v1/reports/{report_id}/close": {
+            "parameters": [REPORT_ID],
+            "post": op(
+                "Close a report, saying what was done",
+                {"200": json_body(ref("Report"), "The closed report.")},
+                bad,
+                ("404", "No report with this id."),
+                ("409", "The report is already closed."),
+                ("415", "Body is not JSON."),
+                requestBody=body("ReportClose"),
+            ),
+        },
         "/admin/api/v1/reports/summary": {
             "get": op(
                 "Counts per state, shops expiring within 30 days, misuse hosts",
@@ -698,6 +791,39 @@ def public_paths() -> Json:
                         "content": {"text/javascript": {"schema": {"type": "string"}}},
                     },
                     "304": {"description": "Not modified."},
+                },
+            }
+        },
+        "/v/{id}/report": {
+            "post": {
+                "tags": ["pages"],
+                "summary": "A consumer reports a site (the form on /v/{id})",
+                "description": "No cookies: a browser's `Origin` must be this service, and "
+                "`token` is the signed, expiring form token from the page.",
+                "parameters": [SHOP_ID, LANG],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["token", "site"],
+                                "properties": {
+                                    "token": {"type": "string"},
+                                    "site": {"type": "string", "maxLength": 2048},
+                                    "referrer": {"type": "string"},
+                                    "note": {"type": "string", "maxLength": 1000},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": html_page("Thank you, with the report's reference."),
+                    "400": html_page("The site or note is invalid."),
+                    "403": html_page("Foreign Origin, or an expired or foreign form token."),
+                    "404": html_page("Unknown id."),
+                    "413": html_page("More than 8 KB."),
                 },
             }
         },

@@ -78,6 +78,7 @@ class Settings:
     rate_lookups: int = 300
     rate_admin: int = 1200
     rate_reports: int = 5
+    complaints_url: str = "https://www.becommerce.be/"
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -113,6 +114,11 @@ class Settings:
         if log_level not in _LOG_LEVELS:
             raise SettingsError(
                 f"BADGE_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}"
+            )
+        complaints_url = reader.text("BADGE_COMPLAINTS_URL", base.complaints_url)
+        if not complaints_url.startswith(("https://", "http://")):
+            raise SettingsError(
+                f"BADGE_COMPLAINTS_URL must be an http(s) URL, got {complaints_url!r}"
             )
         return cls(
             host=host,
@@ -157,6 +163,7 @@ class Settings:
             rate_reports=reader.integer(
                 "BADGE_RATE_REPORTS", base.rate_reports, low=0, high=1_000_000
             ),
+            complaints_url=complaints_url,
         )
 
 

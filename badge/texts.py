@@ -23,10 +23,16 @@ STATE_WORDS: Final[dict[PublicState, str]] = {
 HEADLINE: Final = _("BeCommerce Keurmerk")
 CERTIFIED_LINE: Final = _("Certified webshop")
 NEUTRAL_LINE: Final = _("Not certified: check")
+# The small badge has no room for the longer line on one line in every language.
+NEUTRAL_SHORT: Final = _("Not certified")
 MISMATCH_LINE: Final = _("Not valid for this site")
+LOOKUP_LINE: Final = _("Check this shop")
 LABEL: Final = _("{shop}: BeCommerce Keurmerk, {state}. Click to verify.")
 LABEL_MISMATCH: Final = _(
     "{shop}: BeCommerce Keurmerk badge shown on a site that is not registered. Click to verify."
+)
+LABEL_LOOKUP: Final = _(
+    "{shop}: BeCommerce Keurmerk badge shown without its website. Click to check this shop."
 )
 LABEL_UNKNOWN: Final = _("BeCommerce Keurmerk: unknown shop, not certified. Click to verify.")
 ERROR_LABEL: Final = _("BeCommerce Keurmerk badge request error: {error}")

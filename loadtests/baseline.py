@@ -1,11 +1,12 @@
 """The benchmark's yardstick: a bare ASGI handler returning constant bytes.
 
-It sends the same body and the same number of headers as a warm badge, so the ratio
-measures what our code costs on top of uvicorn itself.
+It sends the very body and headers a warm badge sent (one dict lookup by path picks which),
+so the ratio measures what our code costs on top of uvicorn itself.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -14,17 +15,18 @@ from starlette.types import Receive, Scope, Send
 
 
 def app_factory() -> Any:
-    body = Path(os.environ["BENCH_BODY_FILE"]).read_bytes()
-    headers = [
-        (b"content-type", b"image/svg+xml; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-        (b"etag", b'"0123456789abcdef0123456789abcdef"'),
-        (b"cache-control", b"public, max-age=240, stale-while-revalidate=60"),
-        (b"x-content-type-options", b"nosniff"),
-        (b"cross-origin-resource-policy", b"cross-origin"),
-        (b"access-control-allow-origin", b"*"),
-        (b"content-security-policy", b"default-src 'none'; style-src 'unsafe-inline'; sandbox"),
-    ]
+    """BENCH_RESPONSES names a JSON file: {path: {"body": file, "headers": [[name, value]]}},
+    the exact bytes and headers our server sent for each target, captured by bench.py."""
+    spec = json.loads(Path(os.environ["BENCH_RESPONSES"]).read_text())
+    responses: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for path, item in spec.items():
+        body = Path(item["body"]).read_bytes()
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in item["headers"]]
+        responses[path] = (
+            {"type": "http.response.start", "status": 200, "headers": headers},
+            {"type": "http.response.body", "body": body},
+        )
+    fallback = responses["/"]
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -35,7 +37,8 @@ def app_factory() -> Any:
                 elif message["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        start, body = responses.get(scope["path"], fallback)
+        await send(start)
+        await send(body)
 
     return app

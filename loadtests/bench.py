@@ -8,6 +8,7 @@ we report medians and the ratio to the baseline.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -115,20 +116,40 @@ def main() -> None:
     )
     shop_id = added.stdout.strip().splitlines()[-1]
     badge_path = f"/b/{shop_id}.svg"
+    # What a real embed sends: a query string and the shop page's origin as Referer.
+    embed_path = f"{badge_path}?lang=nl&size=m"
+    embed_headers = ["Referer: https://www.bench-shop.be/"]
 
-    with server("badge.app:app_from_env", env, port):
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{badge_path}") as response:
+    def capture(path: str, headers: list[str], name: str) -> tuple[bytes, str]:
+        """The bytes and headers our server sends for `path`, for the baseline to replay."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}",
+            headers=dict(h.split(": ", 1) for h in headers),
+        )
+        with urllib.request.urlopen(request) as response:
             body = response.read()
-            etag = response.headers["etag"]
+            sent = [[k.lower(), v] for k, v in response.headers.items()]
+        (work / name).write_bytes(body)
+        kept = [h for h in sent if h[0] not in ("date", "server")]  # uvicorn adds date itself
+        replay[path.split("?")[0] if name == "bare" else "/embed"] = {
+            "body": str(work / name),
+            "headers": kept,
+        }
+        return body, response.headers["etag"]
+
+    replay: dict[str, dict[str, object]] = {}
+    with server("badge.app:app_from_env", env, port):
+        body, etag = capture(badge_path, [], "bare")
+        embed_body, _ = capture(embed_path, embed_headers, "embed")
+        replay["/"] = replay.pop(badge_path)
         # Warm the verification page too, if that route exists in this build.
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/v/{shop_id}").read()
             have_page = True
         except urllib.error.HTTPError:
             have_page = False
-    body_file = work / "body.svg"
-    body_file.write_bytes(body)
-    env_base = dict(env, BENCH_BODY_FILE=str(body_file))
+    (work / "responses.json").write_text(json.dumps(replay))
+    env_base = dict(env, BENCH_RESPONSES=str(work / "responses.json"))
 
     # Each target is compared with the baseline receiving the same request headers.
     base = "baseline (bare uvicorn, same bytes)"
@@ -136,9 +157,12 @@ def main() -> None:
     base_page = "baseline, request with Accept-Language"
     inm = [f"If-None-Match: {etag}"]
     lang = ["Accept-Language: nl-BE"]
+    base_embed = "baseline, embed-shaped request"
     targets: dict[str, tuple[str, list[str], str]] = {
         base: ("base", [], base),
-        f"GET {badge_path} (200)": (badge_path, [], base),
+        f"GET {badge_path} (200, no Referer)": (badge_path, [], base),
+        base_embed: ("base/embed", embed_headers, base_embed),
+        "GET embed-shaped (?lang=nl&size=m, Referer)": (embed_path, embed_headers, base_embed),
         base_inm: ("base", inm, base_inm),
         f"GET {badge_path} (304)": (badge_path, inm, base_inm),
     }
@@ -150,7 +174,7 @@ def main() -> None:
     print(
         ("servers on core 0, wrk on core " + _LAST_CORE + "; " if PIN_SERVER else "")
         + f"wrk -t1 -c{options.connections} -d{options.seconds}s, {options.rounds} rounds, "
-        f"uvicorn {' '.join(UVICORN_FLAGS)}; body {len(body)} bytes",
+        f"uvicorn {' '.join(UVICORN_FLAGS)}; bodies {len(body)} and {len(embed_body)} bytes",
         flush=True,
     )
     with (
@@ -158,7 +182,9 @@ def main() -> None:
         server("badge.app:app_from_env", env, port) as service,
     ):
         urls = {
-            name: f"{baseline.base}/" if path == "base" else f"{service.base}{path}"
+            name: f"{baseline.base}{path[4:] or '/'}"
+            if path.startswith("base")
+            else f"{service.base}{path}"
             for name, (path, _, _) in targets.items()
         }
         for name, (_, headers, _) in targets.items():  # warm-up

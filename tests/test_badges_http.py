@@ -20,6 +20,7 @@ from defusedxml.ElementTree import fromstring
 from PIL import Image
 from starlette.testclient import TestClient
 
+from badge.app import create_app
 from badge.badges import ERROR_TEXTS, BadgeService
 from badge.registry import rules
 from badge.registry.model import Shop
@@ -38,6 +39,18 @@ STATES = ("certified", "suspended", "revoked", "expired", "unknown")
 FORMATS = ("svg", "png")
 LANGS = ("nl", "fr", "de", "en")
 BLUE = tuple(int(BRAND_BLUE[i : i + 2], 16) for i in (1, 3, 5))
+
+
+# A browser showing the badge on the certified shop's own page sends this origin.
+SHOP_PAGE = "https://www.bakkerij-test.be/"
+ON_SHOP = "bakkerij-test.be"  # that page's class, as the hot path hands it to BadgeService
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A browser on the certified shop's own website (the page decides what a badge says)."""
+    with TestClient(create_app(settings), headers={"referer": SHOP_PAGE}) as test_client:
+        yield test_client
 
 
 @pytest.fixture
@@ -123,7 +136,7 @@ def assert_common_headers(headers: Any, fmt: str) -> None:
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["cross-origin-resource-policy"] == "cross-origin"
     assert "set-cookie" not in headers
-    assert "referer" not in headers.get("vary", "").lower()
+    assert headers["vary"] == "Referer"
     if fmt == "svg":
         csp = headers["content-security-policy"]
         assert "default-src 'none'" in csp
@@ -384,58 +397,144 @@ def test_other_paths_under_b_are_plain_404(
 # -- the site the badge is shown on -------------------------------------------------------
 
 
+def variant(body: bytes) -> dict[str, Any]:
+    return cast(dict[str, Any], jwt.decode(token_of(body), options={"verify_signature": False}))
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_d_selects_the_site_verdict(client: TestClient, shops: dict[str, Shop], fmt: str) -> None:
+def test_the_page_that_shows_the_badge_decides(
+    client: TestClient, shops: dict[str, Shop], fmt: str
+) -> None:
     ident = shops["certified"].id
-    plain = client.get(f"/b/{ident}.{fmt}?lang=en")
+    url = f"/b/{ident}.{fmt}?lang=en"
+    own = client.get(url)
+    assert own.status_code == 200
+    assert (
+        variant(own.content).items() >= {"variant": "certified", "site": "bakkerij-test.be"}.items()
+    )
+    # Port, case, `www.` and a trailing dot do not matter; each registered domain counts.
+    for page in (
+        "https://bakkerij-test.be/",
+        "https://BAKKERIJ-TEST.BE:8443/x?y",
+        "http://www.bakkerij-test.be./",
+    ):
+        same = client.get(url, headers={"referer": page})
+        assert same.content == own.content, page
+        assert same.headers["etag"] == own.headers["etag"]
+    other_domain = client.get(url, headers={"referer": "https://boulangerie-test.be/"})
+    assert variant(other_domain.content)["site"] == "boulangerie-test.be"
+    assert other_domain.headers["etag"] != own.headers["etag"]
+    if fmt == "svg":
+        assert thumbs_up_svg(own.content) and thumbs_up_svg(other_domain.content)
+    # Any other page: "not valid for this site", never the thumbs-up.
+    for page in (
+        "https://fake.example/",
+        "https://bakkerij-test.be.evil.example/",
+        "http://127.0.0.2:8080/",
+        "https://[::1]/",
+        "android-app://com.example/",
+        "not a url",
+    ):
+        foreign = client.get(url, headers={"referer": page})
+        assert foreign.status_code == 200, page
+        assert variant(foreign.content)["variant"] == "mismatch", page
+        assert "site" not in variant(foreign.content)
+        if fmt == "svg":
+            assert not thumbs_up_svg(foreign.content)
+            assert "not registered" in title(foreign.content)
+            assert BRAND_BLUE not in foreign.text
+        else:
+            assert blue_pixels(foreign.content) == 0
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_referer_gets_the_neutral_badge_that_names_the_shop(
+    client: TestClient, shops: dict[str, Shop], fmt: str
+) -> None:
+    url = f"/b/{shops['certified'].id}.{fmt}?lang=en"
+    for headers in ({"referer": ""}, {}):
+        # TestClient sends its default Referer unless the header is removed.
+        request = client.build_request("GET", url, headers=headers)
+        if not headers:
+            del request.headers["referer"]
+        response = client.send(request)
+        assert response.status_code == 200
+        assert variant(response.content)["variant"] == ("neutral" if not headers else "mismatch")
+        if fmt == "svg":
+            assert not thumbs_up_svg(response.content)
+            assert BRAND_BLUE not in response.text
+        else:
+            assert blue_pixels(response.content) == 0
+    request = client.build_request("GET", url.replace("lang=en", "lang=nl"))
+    del request.headers["referer"]
+    body = client.send(request).content
+    if fmt == "svg":
+        assert title(body).startswith("Bakkerij Test: ")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_d_can_only_make_a_badge_less_certified(
+    client: TestClient, shops: dict[str, Shop], fmt: str
+) -> None:
+    ident = shops["certified"].id
+    own = client.get(f"/b/{ident}.{fmt}?lang=en")
     for host in (
         "bakkerij-test.be",
         "www.bakkerij-test.be",
         "BAKKERIJ-TEST.BE",
-        "bakkerij-test.be.",
-        "bakkerij-test.be:443",
         "boulangerie-test.be",
     ):
         same = client.get(f"/b/{ident}.{fmt}?lang=en&d={host}")
-        assert same.status_code == 200
-        assert same.content == plain.content, host
-        assert same.headers["etag"] == plain.headers["etag"]
+        assert same.content == own.content, host
     for host in ("fake.example", "bakkerij-test.be.evil.example", "not a host", "127.0.0.1"):
         other = client.get(f"/b/{ident}.{fmt}?lang=en&d={host}")
         assert other.status_code == 200, host
-        assert other.headers["etag"] != plain.headers["etag"]
-        if fmt == "svg":
-            assert not thumbs_up_svg(other.content)
-            assert "not registered" in title(other.content)
-            assert BRAND_BLUE not in other.text
-        else:
-            assert blue_pixels(other.content) == 0
-        # The signature is the shop's, whatever site shows it.
-        assert token_of(other.content) == token_of(plain.content)
+        assert variant(other.content)["variant"] == "mismatch", host
+    # A foreign page that claims a registered domain is still foreign.
+    claimed = client.get(
+        f"/b/{ident}.{fmt}?lang=en&d=bakkerij-test.be", headers={"referer": "https://fake.example/"}
+    )
+    assert variant(claimed.content)["variant"] == "mismatch"
+    # Without a Referer, a registered `d` does not make it certified either.
+    request = client.build_request("GET", f"/b/{ident}.{fmt}?lang=en&d=bakkerij-test.be")
+    del request.headers["referer"]
+    assert variant(client.send(request).content)["variant"] == "neutral"
 
 
-def test_d_matches_international_domain_names(client: TestClient, registry: SQLiteRegistry) -> None:
+def test_international_domain_names_match_in_punycode(
+    client: TestClient, registry: SQLiteRegistry
+) -> None:
     shop = add_shop(registry, name="Bücherwurm", domains=("bücher-test.be",))
-    plain = client.get(f"/b/{shop.id}.svg").content
+    # Browsers send the host in ASCII (punycode).
+    page = {"referer": "https://www.xn--bcher-test-9db.be/"}
+    plain = client.get(f"/b/{shop.id}.svg", headers=page).content
+    assert thumbs_up_svg(plain)
     for host in ("b%C3%BCcher-test.be", "xn--bcher-test-9db.be", "www.B%C3%9CCHER-test.be"):
-        body = client.get(f"/b/{shop.id}.svg?d={host}").content
+        body = client.get(f"/b/{shop.id}.svg?d={host}", headers=page).content
         assert body == plain, host
-    assert not thumbs_up_svg(client.get(f"/b/{shop.id}.svg?d=bucher-test.be").content)
+    assert not thumbs_up_svg(client.get(f"/b/{shop.id}.svg?d=bucher-test.be", headers=page).content)
 
 
 def test_d_does_not_resurrect_a_suspended_shop(client: TestClient, shops: dict[str, Shop]) -> None:
     for host in ("fietsen-test.be", "fake.example"):
-        body = client.get(f"/b/{shops['suspended'].id}.svg?lang=en&d={host}").content
+        page = {"referer": "https://fietsen-test.be/"}
+        body = client.get(f"/b/{shops['suspended'].id}.svg?lang=en&d={host}", headers=page).content
         assert not thumbs_up_svg(body)
         assert ", suspended." in title(body)
 
 
-def test_referer_does_not_change_the_badge(client: TestClient, shops: dict[str, Shop]) -> None:
+def test_our_own_pages_count_as_the_shops_own(
+    client: TestClient, shops: dict[str, Shop], settings: Settings
+) -> None:
     url = f"/b/{shops['certified'].id}.svg"
-    plain = client.get(url)
-    elsewhere = client.get(url, headers={"referer": "https://fake.example/page"})
-    assert elsewhere.content == plain.content
-    assert "vary" not in elsewhere.headers
+    for page in (f"{settings.public_url}/embed/x", f"{settings.public_url}/v/x?lang=fr"):
+        body = client.get(url, headers={"referer": page}).content
+        assert thumbs_up_svg(body), page
+        assert variant(body)["variant"] == "certified"
+    # Only BADGE_PUBLIC_URL is ours: a proxy that forwards its own Host header is not.
+    body = client.get(url, headers={"referer": "https://evil.example/", "host": "evil.example"})
+    assert variant(body.content)["variant"] == "mismatch"
+    assert variant(body.content).get("site") is None
 
 
 # -- hostile shop names ------------------------------------------------------------------
@@ -558,6 +657,35 @@ def test_repeat_requests_do_no_rendering_or_signing(
     assert counter(client, "badge_signatures_total") == signatures
 
 
+def test_a_png_that_looks_the_same_is_never_rasterised_twice(
+    shops: dict[str, Shop], client: TestClient
+) -> None:
+    """Another registered domain's variant has its own signature but the same pixels."""
+    ident = shops["certified"].id
+    service = cast(BadgeService, client.app_state["badges"])
+    own = client.get(f"/b/{ident}.png?scale=2")
+    before = service.raster_count
+    other = client.get(
+        f"/b/{ident}.png?scale=2", headers={"referer": "https://boulangerie-test.be/"}
+    )
+    assert service.raster_count == before
+    assert variant(other.content)["site"] == "boulangerie-test.be"
+    assert variant(own.content)["site"] == "bakkerij-test.be"
+    assert other.headers["etag"] != own.headers["etag"]
+    # Same pixels: only the signature chunk differs.
+    assert (
+        Image.open(io.BytesIO(own.content)).tobytes()
+        == Image.open(io.BytesIO(other.content)).tobytes()
+    )
+    # A re-signed badge (here: every cached state dropped, as a key rotation does) too.
+    service.invalidate_all()
+    service._previous.clear()
+    signed = service.sign_count
+    again = client.get(f"/b/{ident}.png?scale=2")
+    assert again.status_code == 200 and service.sign_count > signed
+    assert service.raster_count == before
+
+
 # -- live state ----------------------------------------------------------------------------
 
 
@@ -602,6 +730,7 @@ def test_a_certified_again_shop_gets_its_thumbs_up_back(
 ) -> None:
     shop = shops["suspended"]
     url = f"/b/{shop.id}.svg"
+    client.headers["referer"] = "https://fietsen-test.be/"
     assert not thumbs_up_svg(client.get(url).content)
     registry.set_state(shop.id, "certified", reason="cleared", actor="test")
     wait_until(lambda: thumbs_up_svg(client.get(url).content), 1.0)
@@ -641,7 +770,7 @@ class FlakyRegistry:
 def outage(
     settings: Settings, registry: SQLiteRegistry, tmp_path: Path
 ) -> Iterator[tuple[BadgeService, FlakyRegistry, list[float], Shop]]:
-    shop = add_shop(registry, domains=("outage-test.be",))
+    shop = add_shop(registry, domains=(ON_SHOP,))
     keys = KeyStore(tmp_path / "outage-keys", token_ttl=settings.token_ttl)
     keys.ensure()
     flaky = FlakyRegistry(registry)
@@ -658,18 +787,18 @@ def test_registry_down_serves_last_state_then_neutral_503(
     service, flaky, now, shop = outage
 
     async def scenario() -> None:
-        good = await service.get(shop.id, "svg", "en", "m", 1, None)
+        good = await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
         assert good.status == 200 and thumbs_up_svg(good.body)
 
         flaky.down = True
         now[0] += settings.stale_limit - 1
-        assert service.cached(shop.id, "svg", "en", "m", 1, None, now[0]) is good
-        assert await service.get(shop.id, "svg", "en", "m", 1, None) is good
+        assert service.cached(shop.id, "svg", "en", "m", 1, None, ON_SHOP, now[0]) is good
+        assert await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP) is good
 
         now[0] += 2  # past BADGE_STALE_LIMIT with no word from the change feed
-        assert service.cached(shop.id, "svg", "en", "m", 1, None, now[0]) is None
+        assert service.cached(shop.id, "svg", "en", "m", 1, None, ON_SHOP, now[0]) is None
         for fmt in FORMATS:
-            down = await service.get(shop.id, fmt, "en", "m", 1, None)  # type: ignore[arg-type]
+            down = await service.get(shop.id, fmt, "en", "m", 1, None, ON_SHOP)  # type: ignore[arg-type]
             assert down.status == 503
             assert token_of(down.body) is None
             if fmt == "svg":
@@ -680,7 +809,7 @@ def test_registry_down_serves_last_state_then_neutral_503(
 
         flaky.down = False
         service.mark_fresh()
-        back = await service.get(shop.id, "svg", "en", "m", 1, None)
+        back = await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
         assert back.status == 200 and thumbs_up_svg(back.body)
 
     anyio.run(scenario)
@@ -693,11 +822,11 @@ def test_a_hanging_registry_does_not_hang_the_request(
     hang = threading.Event()
 
     async def scenario() -> float:
-        await service.get(shop.id, "svg", "en", "m", 1, None)
+        await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
         flaky.hang = hang
         now[0] += settings.stale_limit + 1
         started = time.perf_counter()
-        answer = await service.get(shop.id, "svg", "en", "m", 1, None)
+        answer = await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
         elapsed = time.perf_counter() - started
         hang.set()
         assert answer.status == 503

@@ -6,6 +6,7 @@ No Redis: a change made by another process reaches the server through the regist
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import socket
@@ -151,8 +152,10 @@ def certified_mark(body: bytes) -> bool:
 
 def test_revocation_end_to_end(served: Served) -> None:
     shop_id = served.add_shop("Acceptatie Webshop", "acceptatie-test.be")
-    svg = served.http.get(f"/b/{shop_id}.svg")
-    png = served.http.get(f"/b/{shop_id}.png")
+    # As a browser on the shop's own website asks for it (the page decides what it says).
+    page = {"referer": "https://acceptatie-test.be/"}
+    svg = served.http.get(f"/b/{shop_id}.svg", headers=page)
+    png = served.http.get(f"/b/{shop_id}.png", headers=page)
     assert svg.status_code == png.status_code == 200
     assert svg.headers["content-type"].startswith("image/svg+xml")
     assert png.headers["content-type"] == "image/png"
@@ -171,6 +174,7 @@ def test_revocation_end_to_end(served: Served) -> None:
     claims = served.claims(extract_token(svg.content))
     assert claims["sub"] == shop_id and claims["state"] == "certified"
     assert claims["domains"] == ["acceptatie-test.be"]
+    assert (claims["variant"], claims["site"]) == ("certified", "acceptatie-test.be")
 
     # Run set-state without waiting, and watch both the registry and the server every 50 ms:
     # the delay that matters runs from the commit to the first neutral badge served.
@@ -195,7 +199,7 @@ def test_revocation_end_to_end(served: Served) -> None:
                 if current is not None and current.state == "revoked":
                     committed = now
             if committed is not None and seen is None:
-                badge = served.http.get(f"/b/{shop_id}.svg").content
+                badge = served.http.get(f"/b/{shop_id}.svg", headers=page).content
                 seen = None if certified_mark(badge) else time.monotonic()
             time.sleep(0.05)
     finally:
@@ -212,10 +216,10 @@ def test_revocation_end_to_end(served: Served) -> None:
     assert seen - committed < 1.0
     assert seen - exited < 1.0
 
-    new_svg = served.http.get(f"/b/{shop_id}.svg")
+    new_svg = served.http.get(f"/b/{shop_id}.svg", headers=page)
     assert new_svg.headers["etag"] != svg.headers["etag"]
     assert served.claims(extract_token(new_svg.content))["state"] == "revoked"
-    new_png = served.http.get(f"/b/{shop_id}.png")
+    new_png = served.http.get(f"/b/{shop_id}.png", headers=page)
     assert served.claims(extract_token(new_png.content))["state"] == "revoked"
 
     for path in (old_svg, old_png):
@@ -276,7 +280,8 @@ def test_render_writes_a_signed_retina_png(served: Served) -> None:
 
 def test_key_rotation_reaches_the_server_and_old_badges_still_verify(served: Served) -> None:
     shop_id = served.add_shop("Sleutel Webshop", "sleutel-test.be")
-    before = served.http.get(f"/b/{shop_id}.svg").content
+    page = {"referer": "https://sleutel-test.be/"}
+    before = served.http.get(f"/b/{shop_id}.svg", headers=page).content
     old_kid = jwt.get_unverified_header(extract_token(before))["kid"]
     published = {k["kid"] for k in served.jwks()["keys"]}
     assert old_kid in published
@@ -295,7 +300,7 @@ def test_key_rotation_reaches_the_server_and_old_badges_still_verify(served: Ser
         f"\nkey rotation published by badge serve within {lag * 1000:.0f} ms of the new "
         f"manifest ({delay * 1000:.0f} ms after `badge keys rotate` exited)"
     )
-    after = served.http.get(f"/b/{shop_id}.svg").content
+    after = served.http.get(f"/b/{shop_id}.svg", headers=page).content
     assert jwt.get_unverified_header(extract_token(after))["kid"] == new_kid
     assert served.claims(extract_token(after))["sub"] == shop_id
 
@@ -306,3 +311,22 @@ def test_key_rotation_reaches_the_server_and_old_badges_still_verify(served: Ser
     listing = served.ok("keys", "list").stdout
     assert re.search(rf"^{re.escape(new_kid)}\s+signing", listing, re.M), listing
     assert re.search(rf"^{re.escape(old_kid)}\s+published", listing, re.M), listing
+
+
+def test_verify_names_the_variant_of_a_borrowed_or_unbound_badge(served: Served) -> None:
+    shop_id = served.add_shop("Leen Webshop", "leen-test.be")
+    cases = {
+        "neutral": ({}, "the neutral 'check this shop' badge"),
+        "mismatch": ({"referer": "https://copycat.example/"}, "'not valid for this site' badge"),
+    }
+    for variant, (headers, words) in cases.items():
+        path = served.root / f"{variant}.svg"
+        path.write_bytes(served.http.get(f"/b/{shop_id}.svg", headers=headers).content)
+        result = served.run("verify", str(path))
+        # Genuine and the shop is certified, yet the file never vouched for a site.
+        assert result.returncode == 1, result.stdout
+        assert result.stdout.startswith("GENUINE:")
+        assert words in result.stdout and "the shop is certified now" in result.stdout
+        assert f"showed:     {variant}" in result.stdout
+        data = json.loads(served.run("verify", "--json", str(path)).stdout)
+        assert (data["variant"], data["site"], data["certified_now"]) == (variant, None, True)

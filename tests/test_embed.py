@@ -101,6 +101,8 @@ class TestSnippets:
         assert img["src"] == f"https://badge.example/b/{shop.id}.svg?lang=fr&size=l"
         assert (img["width"], img["height"]) == ("280", "80")
         assert img["alt"] is not None and HOSTILE in img["alt"]
+        # The browser must tell us the showing site even where the page hides its referrer.
+        assert img["referrerpolicy"] == "origin"
         assert "<script>" not in code["image"]
 
     def test_script_embed(self, shop: Shop) -> None:
@@ -113,6 +115,12 @@ class TestSnippets:
             "data-size": "s",
             "async": None,
         }
+        # The box before the script keeps the badge's place until the script runs.
+        box = parse_first(code["script"], "a")
+        assert box == {"href": f"https://badge.example/v/{shop.id}?lang=de", "data-kb-box": None}
+        placeholder = parse_first(code["script"], "svg")
+        assert (placeholder["width"], placeholder["height"]) == ("160", "40")
+        assert "style" not in code["script"]
 
     def test_origin(self) -> None:
         assert origin("https://badge.example:8443/keurmerk") == "https://badge.example:8443"

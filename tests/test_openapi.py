@@ -83,7 +83,7 @@ def test_design_contract_paths_are_present(document: dict[str, Any]) -> None:
     ):
         assert path in document["paths"], path
     admin = [p for p in document["paths"] if p.startswith("/admin/api/v1/")]
-    assert len(admin) == 7
+    assert len(admin) == 10
     for path in admin:
         for method, operation in document["paths"][path].items():
             if method != "parameters":

@@ -63,6 +63,7 @@ FULL_ENV = {
     "BADGE_RATE_LOOKUPS": "0",
     "BADGE_RATE_ADMIN": "600",
     "BADGE_RATE_REPORTS": "3",
+    "BADGE_COMPLAINTS_URL": "https://www.becommerce.be/klachten",
 }
 
 
@@ -90,6 +91,7 @@ def test_every_variable_is_parsed() -> None:
     assert (s.header_timeout, s.body_timeout) == (5.0, 12.5)
     assert (s.rate_window, s.rate_uploads, s.rate_lookups) == (30, 10, 0)
     assert (s.rate_admin, s.rate_reports) == (600, 3)
+    assert s.complaints_url == "https://www.becommerce.be/klachten"
     # Each field differs from its default, so a variable silently ignored would show.
     defaults = Settings()
     unchanged = [
@@ -171,6 +173,7 @@ def test_postgres_urls_are_accepted(url: str) -> None:
         pytest.param("BADGE_RENDER_PROCESSES", "-1", id="render-processes-negative"),
         pytest.param("BADGE_ACCESS_LOG", "maybe", id="access-log-maybe"),
         pytest.param("BADGE_LOG_LEVEL", "verbose", id="log-level"),
+        pytest.param("BADGE_COMPLAINTS_URL", "javascript:alert(1)", id="complaints-url"),
         pytest.param("BADGE_REDIS_URL", "http://x", id="redis-http"),
         pytest.param("BADGE_REDIS_URL", "localhost:6379", id="redis-no-scheme"),
         pytest.param("BADGE_DATABASE_URL", "mysql://user:pw@db/badge", id="database-mysql"),

@@ -6,6 +6,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
 from badge.admin.auth import AdminGuard, TokenCache
+from badge.admin.reports import report_routes
 from badge.admin.shops import PREFIX, shop_routes
 
 __all__ = ["admin_routes"]
@@ -16,7 +17,7 @@ def admin_routes() -> list[BaseRoute]:
     return [
         Mount(
             PREFIX,
-            routes=shop_routes(),
+            routes=[*shop_routes(), *report_routes()],
             middleware=[Middleware(AdminGuard, tokens=TokenCache())],
         )
     ]

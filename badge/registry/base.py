@@ -9,7 +9,17 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Protocol
 
-from badge.registry.model import Event, NewShop, Shop, Sighting, State
+from badge.registry.model import (
+    Event,
+    NewReport,
+    NewShop,
+    Report,
+    ReportStatus,
+    Shop,
+    Sighting,
+    State,
+)
+from badge.sightings import Batch
 
 
 class Registry(Protocol):
@@ -57,11 +67,21 @@ class Registry(Protocol):
 
     def changes_since(self, cursor: int) -> tuple[int, list[str]]: ...
 
-    def record_sightings(self, counts: dict[tuple[str, str, bool], int]) -> None: ...
+    def record_sightings(self, batch: Batch) -> None: ...
 
     def sightings(
         self, *, shop_id: str | None = None, unregistered_only: bool = False
     ) -> list[Sighting]: ...
+
+    def add_report(self, report: NewReport) -> Report: ...
+
+    def reports(
+        self, *, status: ReportStatus | None = None, shop_id: str | None = None, limit: int = 100
+    ) -> list[Report]: ...
+
+    def get_report(self, report_id: str) -> Report | None: ...
+
+    def close_report(self, report_id: str, *, actor: str, resolution: str) -> Report: ...
 
     def add_token(self, name: str, digest: str) -> None: ...
 

@@ -95,11 +95,14 @@ class Sighting:
     first_seen: datetime
     last_seen: datetime
     count: int
+    # "referer": the page that showed the badge, as the browser said; "claim": what `d=` said.
+    source: str = "referer"
 
     def to_json(self) -> dict[str, object]:
         return {
             "shop_id": self.shop_id,
             "host": self.host,
+            "source": self.source,
             "registered": self.registered,
             "first_seen": self.first_seen.isoformat(),
             "last_seen": self.last_seen.isoformat(),
@@ -153,3 +156,48 @@ def shop_from_record(data: dict[str, Any]) -> Shop:
         created_at=datetime.fromisoformat(data["created_at"]),
         updated_at=datetime.fromisoformat(data["updated_at"]),
     )
+
+
+ReportStatus = Literal["open", "closed"]
+REPORT_STATUSES: Final[tuple[ReportStatus, ...]] = get_args(ReportStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class NewReport:
+    """A consumer's report that a site shows a shop's badge, or claims to be it, wrongly."""
+
+    shop_id: str
+    host: str
+    referrer: str | None
+    note: str
+    lang: str
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    id: str
+    shop_id: str
+    host: str
+    referrer: str | None
+    note: str
+    lang: str
+    created_at: datetime
+    status: ReportStatus
+    closed_at: datetime | None
+    closed_by: str | None
+    resolution: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "shop_id": self.shop_id,
+            "host": self.host,
+            "referrer": self.referrer,
+            "note": self.note,
+            "lang": self.lang,
+            "created_at": self.created_at.isoformat(),
+            "status": self.status,
+            "closed_at": None if self.closed_at is None else self.closed_at.isoformat(),
+            "closed_by": self.closed_by,
+            "resolution": self.resolution,
+        }

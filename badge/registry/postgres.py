@@ -18,9 +18,21 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from badge import sightings
 from badge.errors import Conflict, NotFound, Unavailable, ValidationError
 from badge.registry import rules
-from badge.registry.model import Category, Event, NewShop, Shop, Sighting, State
+from badge.registry.model import (
+    Category,
+    Event,
+    NewReport,
+    NewShop,
+    Report,
+    ReportStatus,
+    Shop,
+    Sighting,
+    State,
+)
+from badge.sightings import Batch
 
 MIGRATIONS: Final[tuple[LiteralString, ...]] = (
     """
@@ -81,7 +93,29 @@ MIGRATIONS: Final[tuple[LiteralString, ...]] = (
         created_at TIMESTAMPTZ NOT NULL
     );
     """,
-    # What an edit of a shop's record changed; NULL for state changes.
+    # 2: sightings by source (Referer or `d=` claim), each with its own bound; reports.
+    """
+    ALTER TABLE sightings ADD COLUMN source TEXT NOT NULL DEFAULT 'claim'
+        CHECK (source IN ('referer', 'claim'));
+    ALTER TABLE sightings ALTER COLUMN source DROP DEFAULT;
+    ALTER TABLE sightings DROP CONSTRAINT sightings_pkey;
+    ALTER TABLE sightings ADD PRIMARY KEY (shop_id, source, host);
+    CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        shop_id TEXT NOT NULL REFERENCES shops(id),
+        host TEXT NOT NULL,
+        referrer TEXT,
+        note TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+        closed_at TIMESTAMPTZ,
+        closed_by TEXT,
+        resolution TEXT
+    );
+    CREATE INDEX reports_by_time ON reports(created_at, id);
+    """,
+    # 3: what an edit of a shop's record changed; NULL for state changes.
     """
     ALTER TABLE events ADD COLUMN changes JSONB;
     """,
@@ -124,35 +158,6 @@ _SEARCH: Final = (
     + _BY_NAME
     + " LIMIT %s"
 )
-
-# One statement per flush. Known hosts count up. New hosts are inserted in the order they
-# came in, up to the shop's bound. The count subquery reads the snapshot from before the
-# UPDATE, so it counts only the shop's existing rows.
-_RECORD_SIGHTINGS: Final = """
-    WITH seen AS (
-        SELECT * FROM unnest(
-            %(shops)s::text[], %(hosts)s::text[], %(registered)s::boolean[], %(counts)s::bigint[]
-        ) WITH ORDINALITY AS t(shop_id, host, registered, n, ord)
-    ),
-    bumped AS (
-        UPDATE sightings s
-        SET count = s.count + seen.n, last_seen = %(now)s, registered = seen.registered
-        FROM seen
-        WHERE s.shop_id = seen.shop_id AND s.host = seen.host
-        RETURNING s.shop_id, s.host
-    ),
-    fresh AS (
-        SELECT seen.*, row_number() OVER (PARTITION BY seen.shop_id ORDER BY seen.ord) AS rank
-        FROM seen
-        WHERE NOT EXISTS (
-            SELECT 1 FROM bumped b WHERE b.shop_id = seen.shop_id AND b.host = seen.host
-        )
-    )
-    INSERT INTO sightings (shop_id, host, registered, first_seen, last_seen, count)
-    SELECT f.shop_id, f.host, f.registered, %(now)s, %(now)s, f.n
-    FROM fresh f
-    WHERE f.rank <= %(max)s - (SELECT count(*) FROM sightings s WHERE s.shop_id = f.shop_id)
-"""
 
 _Cursor = psycopg.Cursor[DictRow]
 
@@ -463,34 +468,52 @@ class PostgresRegistry:
             return cursor, []
         return int(rows[-1]["seq"]), sorted({r["shop_id"] for r in rows})
 
-    def record_sightings(self, counts: dict[tuple[str, str, bool], int]) -> None:
-        if not counts:
+    def record_sightings(self, batch: Batch) -> None:
+        if not batch:
             return
-        # One row per (shop, host): the statement inserts each key at most once.
-        merged: dict[tuple[str, str], tuple[bool, int]] = {}
-        for (shop_id, host, registered), count in counts.items():
-            _, before = merged.get((shop_id, host), (registered, 0))
-            merged[(shop_id, host)] = (registered, before + count)
-        params = {
-            "shops": [shop_id for shop_id, _ in merged],
-            "hosts": [host for _, host in merged],
-            "registered": [registered for registered, _ in merged.values()],
-            "counts": [count for _, count in merged.values()],
-            "now": _now(),
-            "max": MAX_SIGHTINGS_PER_SHOP,
-        }
+        now = _now()
         with self._cursor(write=True) as cur:
             # Instances flush at once; one at a time keeps the per-shop bound exact.
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SIGHTINGS_LOCK,))
-            cur.execute(_RECORD_SIGHTINGS, params)
+            for (shop_id, source), seen in batch.items():
+                rows = cur.execute(
+                    "SELECT host, count FROM sightings WHERE shop_id = %s AND source = %s",
+                    (shop_id, source),
+                ).fetchall()
+                existing = {r["host"]: int(r["count"]) for r in rows}
+                todo = sightings.plan(existing, seen, MAX_SIGHTINGS_PER_SHOP)
+                if todo.evict:
+                    cur.execute(
+                        "DELETE FROM sightings WHERE shop_id = %s AND source = %s "
+                        "AND host = ANY(%s)",
+                        (shop_id, source, todo.evict),
+                    )
+                cur.executemany(
+                    "UPDATE sightings SET count = count + %s, last_seen = %s, registered = %s "
+                    "WHERE shop_id = %s AND source = %s AND host = %s",
+                    [
+                        (hit.hits, now, hit.registered, shop_id, source, host)
+                        for host, hit in todo.bump.items()
+                    ],
+                )
+                cur.executemany(
+                    "INSERT INTO sightings (shop_id, source, host, registered, first_seen, "
+                    "last_seen, count) VALUES (%s,%s,%s,%s,%s,%s,%s)",
+                    [
+                        (shop_id, source, host, hit.registered, now, now, floor + hit.hits)
+                        for host, (hit, floor) in todo.insert.items()
+                    ],
+                )
 
     def sightings(
         self, *, shop_id: str | None = None, unregistered_only: bool = False
     ) -> list[Sighting]:
+        # What browsers reported first: a `d=` claim is only what someone typed.
         rows = self._read(
-            "SELECT shop_id, host, registered, first_seen, last_seen, count FROM sightings "
-            "WHERE (%s::text IS NULL OR shop_id = %s) AND (NOT %s OR NOT registered) "
-            'ORDER BY count DESC, host COLLATE "C" LIMIT 1000',
+            "SELECT shop_id, source, host, registered, first_seen, last_seen, count "
+            "FROM sightings WHERE (%s::text IS NULL OR shop_id = %s) "
+            "AND (NOT %s OR NOT registered) "
+            "ORDER BY source = 'claim', count DESC, host COLLATE \"C\" LIMIT 1000",
             (shop_id, shop_id, unregistered_only),
         )
         return [
@@ -501,9 +524,66 @@ class PostgresRegistry:
                 first_seen=_utc(r["first_seen"]),
                 last_seen=_utc(r["last_seen"]),
                 count=int(r["count"]),
+                source=r["source"],
             )
             for r in rows
         ]
+
+    def add_report(self, report: NewReport) -> Report:
+        report_id = rules.new_report_id()
+        with self._cursor(write=True) as cur:
+            if (
+                cur.execute("SELECT 1 FROM shops WHERE id = %s", (report.shop_id,)).fetchone()
+                is None
+            ):
+                raise NotFound(f"no shop with id {report.shop_id!r}")
+            row = cur.execute(
+                "INSERT INTO reports (id, shop_id, host, referrer, note, lang, created_at, status) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,'open') RETURNING *",
+                (
+                    report_id,
+                    report.shop_id,
+                    report.host,
+                    report.referrer,
+                    report.note,
+                    report.lang,
+                    _now(),
+                ),
+            ).fetchone()
+        assert row is not None
+        return _report(row)
+
+    def reports(
+        self, *, status: ReportStatus | None = None, shop_id: str | None = None, limit: int = 100
+    ) -> list[Report]:
+        rows = self._read(
+            "SELECT * FROM reports WHERE (%s::text IS NULL OR status = %s) "
+            "AND (%s::text IS NULL OR shop_id = %s) ORDER BY created_at DESC, id LIMIT %s",
+            (status, status, shop_id, shop_id, limit),
+        )
+        return [_report(r) for r in rows]
+
+    def get_report(self, report_id: str) -> Report | None:
+        rows = self._read("SELECT * FROM reports WHERE id = %s", (report_id,))
+        return _report(rows[0]) if rows else None
+
+    def close_report(self, report_id: str, *, actor: str, resolution: str) -> Report:
+        resolution = rules.clean_text(resolution, "resolution", limit=rules.MAX_REASON)
+        with self._cursor(write=True) as cur:
+            found = cur.execute(
+                "SELECT status FROM reports WHERE id = %s FOR UPDATE", (report_id,)
+            ).fetchone()
+            if found is None:
+                raise NotFound(f"no report with id {report_id!r}")
+            if found["status"] == "closed":
+                raise Conflict(f"report {report_id} is already closed")
+            row = cur.execute(
+                "UPDATE reports SET status = 'closed', closed_at = %s, closed_by = %s, "
+                "resolution = %s WHERE id = %s RETURNING *",
+                (_now(), actor, resolution, report_id),
+            ).fetchone()
+        assert row is not None
+        return _report(row)
 
     def add_token(self, name: str, digest: str) -> None:
         try:
@@ -611,4 +691,21 @@ def _shop(row: DictRow) -> Shop:
         last_audit=row["last_audit"],
         created_at=_utc(row["created_at"]),
         updated_at=_utc(row["updated_at"]),
+    )
+
+
+def _report(row: DictRow) -> Report:
+    closed = row["closed_at"]
+    return Report(
+        id=row["id"],
+        shop_id=row["shop_id"],
+        host=row["host"],
+        referrer=row["referrer"],
+        note=row["note"],
+        lang=row["lang"],
+        created_at=_utc(row["created_at"]),
+        status=cast(ReportStatus, row["status"]),
+        closed_at=None if closed is None else _utc(closed),
+        closed_by=row["closed_by"],
+        resolution=row["resolution"],
     )

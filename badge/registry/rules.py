@@ -16,7 +16,7 @@ import idna
 
 from badge.errors import Conflict, ValidationError
 from badge.registry import lookalike
-from badge.registry.model import CATEGORIES, STATES, Category, NewShop, Shop, State
+from badge.registry.model import CATEGORIES, STATES, Category, NewReport, NewShop, Shop, State
 from badge.timeutil import BRUSSELS
 
 _ID_ALPHABET: Final = "abcdefghijkmnpqrstuvwxyz23456789"
@@ -52,6 +52,14 @@ MAX_SIGHTINGS_PER_SHOP: Final = 200
 def new_shop_id() -> str:
     """80 random bits in a lower-case alphabet without look-alikes: opaque, never sequential."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(ID_LENGTH))
+
+
+def new_report_id() -> str:
+    return "r" + new_shop_id()
+
+
+def is_report_id(value: str) -> bool:
+    return len(value) == ID_LENGTH + 1 and value[0] == "r" and is_shop_id(value[1:])
 
 
 def is_shop_id(value: str) -> bool:
@@ -402,3 +410,38 @@ def shown_domain(ascii_host: str) -> str:
     if text != ascii_host and lookalike.is_suspicious(ascii_host):
         return f"{text} ({ascii_host})"
     return text
+
+
+def renewal_reason(valid_until: date) -> str:
+    return f"valid until changed to {valid_until.isoformat()}"
+
+
+MAX_REPORT_NOTE: Final = 1000
+
+
+def validate_report(
+    shop_id: str, host: str, referrer: str | None, note: str, lang: str
+) -> NewReport:
+    """A consumer's report: the site is a host name or address, the note short plain text."""
+    if not is_shop_id(shop_id):
+        raise ValidationError("unknown shop")
+    text = host.strip()
+    if not text:
+        raise ValidationError("site: say which website you saw the badge on")
+    site = try_normalise_domain(text)
+    if site is None:
+        try:
+            literal = urlsplit(text if "://" in text else "//" + text).hostname
+            site = str(ipaddress.ip_address(literal or ""))
+        except ValueError:
+            raise ValidationError(f"site: {text[:80]!r} is not a website address") from None
+    cleaned = " ".join(note.split())
+    if len(cleaned) > MAX_REPORT_NOTE:
+        raise ValidationError(f"note: at most {MAX_REPORT_NOTE} characters")
+    return NewReport(
+        shop_id=shop_id,
+        host=site,
+        referrer=None if referrer is None else referrer[:253],
+        note=cleaned,
+        lang=lang,
+    )

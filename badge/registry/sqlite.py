@@ -11,9 +11,21 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final, cast
 
+from badge import sightings
 from badge.errors import Conflict, NotFound, ValidationError
 from badge.registry import rules
-from badge.registry.model import Category, Event, NewShop, Shop, Sighting, State
+from badge.registry.model import (
+    Category,
+    Event,
+    NewReport,
+    NewShop,
+    Report,
+    ReportStatus,
+    Shop,
+    Sighting,
+    State,
+)
+from badge.sightings import Batch
 
 MIGRATIONS: Final[tuple[str, ...]] = (
     """
@@ -70,7 +82,38 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         created_at TEXT NOT NULL
     );
     """,
-    # What an edit of a shop's record changed, as JSON; NULL for state changes.
+    # 2: sightings by source (Referer or `d=` claim), each with its own bound; reports.
+    """
+    CREATE TABLE sightings_by_source (
+        shop_id TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('referer', 'claim')),
+        host TEXT NOT NULL,
+        registered INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (shop_id, source, host)
+    );
+    INSERT INTO sightings_by_source
+        SELECT shop_id, 'claim', host, registered, first_seen, last_seen, count FROM sightings;
+    DROP TABLE sightings;
+    ALTER TABLE sightings_by_source RENAME TO sightings;
+    CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        shop_id TEXT NOT NULL REFERENCES shops(id),
+        host TEXT NOT NULL,
+        referrer TEXT,
+        note TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+        closed_at TEXT,
+        closed_by TEXT,
+        resolution TEXT
+    );
+    CREATE INDEX reports_by_time ON reports(created_at, id);
+    """,
+    # 3: what an edit of a shop's record changed, as JSON; NULL for state changes.
     """
     ALTER TABLE events ADD COLUMN changes TEXT;
     """,
@@ -379,30 +422,32 @@ class SQLiteRegistry:
             return cursor, []
         return int(rows[-1][0]), sorted({r[1] for r in rows})
 
-    def record_sightings(self, counts: dict[tuple[str, str, bool], int]) -> None:
-        if not counts:
+    def record_sightings(self, batch: Batch) -> None:
+        if not batch:
             return
         now = _now().isoformat()
         with self._tx() as db:
-            for (shop_id, host, registered), count in counts.items():
-                exists = db.execute(
-                    "SELECT 1 FROM sightings WHERE shop_id = ? AND host = ?", (shop_id, host)
-                ).fetchone()
-                if exists is None:
-                    total = db.execute(
-                        "SELECT count(*) FROM sightings WHERE shop_id = ?", (shop_id,)
-                    ).fetchone()[0]
-                    if total >= MAX_SIGHTINGS_PER_SHOP:
-                        continue
+            for (shop_id, source), seen in batch.items():
+                rows = db.execute(
+                    "SELECT host, count FROM sightings WHERE shop_id = ? AND source = ?",
+                    (shop_id, source),
+                ).fetchall()
+                todo = sightings.plan({r[0]: r[1] for r in rows}, seen, MAX_SIGHTINGS_PER_SHOP)
+                for host in todo.evict:
                     db.execute(
-                        "INSERT INTO sightings VALUES (?,?,?,?,?,?)",
-                        (shop_id, host, int(registered), now, now, count),
+                        "DELETE FROM sightings WHERE shop_id = ? AND source = ? AND host = ?",
+                        (shop_id, source, host),
                     )
-                else:
+                for host, hit in todo.bump.items():
                     db.execute(
                         "UPDATE sightings SET count = count + ?, last_seen = ?, registered = ? "
-                        "WHERE shop_id = ? AND host = ?",
-                        (count, now, int(registered), shop_id, host),
+                        "WHERE shop_id = ? AND source = ? AND host = ?",
+                        (hit.hits, now, int(hit.registered), shop_id, source, host),
+                    )
+                for host, (hit, floor) in todo.insert.items():
+                    db.execute(
+                        "INSERT INTO sightings VALUES (?,?,?,?,?,?,?)",
+                        (shop_id, source, host, int(hit.registered), now, now, floor + hit.hits),
                     )
 
     def sightings(
@@ -415,7 +460,8 @@ class SQLiteRegistry:
             params.append(shop_id)
         if unregistered_only:
             sql += " AND registered = 0"
-        sql += " ORDER BY count DESC, host LIMIT 1000"
+        # What browsers reported first: a `d=` claim is only what someone typed.
+        sql += " ORDER BY source = 'claim', count DESC, host LIMIT 1000"
         return [
             Sighting(
                 shop_id=r["shop_id"],
@@ -424,9 +470,62 @@ class SQLiteRegistry:
                 first_seen=datetime.fromisoformat(r["first_seen"]),
                 last_seen=datetime.fromisoformat(r["last_seen"]),
                 count=r["count"],
+                source=r["source"],
             )
             for r in self._read(sql, params)
         ]
+
+    def add_report(self, report: NewReport) -> Report:
+        report_id = rules.new_report_id()
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM shops WHERE id = ?", (report.shop_id,)).fetchone() is None:
+                raise NotFound(f"no shop with id {report.shop_id!r}")
+            db.execute(
+                "INSERT INTO reports VALUES (?,?,?,?,?,?,?,'open',NULL,NULL,NULL)",
+                (
+                    report_id,
+                    report.shop_id,
+                    report.host,
+                    report.referrer,
+                    report.note,
+                    report.lang,
+                    _now().isoformat(),
+                ),
+            )
+        found = self.get_report(report_id)
+        assert found is not None
+        return found
+
+    def reports(
+        self, *, status: ReportStatus | None = None, shop_id: str | None = None, limit: int = 100
+    ) -> list[Report]:
+        rows = self._read(
+            "SELECT * FROM reports WHERE (? IS NULL OR status = ?) AND (? IS NULL OR shop_id = ?) "
+            "ORDER BY created_at DESC, id LIMIT ?",
+            (status, status, shop_id, shop_id, limit),
+        )
+        return [_report(r) for r in rows]
+
+    def get_report(self, report_id: str) -> Report | None:
+        rows = self._read("SELECT * FROM reports WHERE id = ?", (report_id,))
+        return _report(rows[0]) if rows else None
+
+    def close_report(self, report_id: str, *, actor: str, resolution: str) -> Report:
+        resolution = rules.clean_text(resolution, "resolution", limit=rules.MAX_REASON)
+        with self._tx() as db:
+            row = db.execute("SELECT status FROM reports WHERE id = ?", (report_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no report with id {report_id!r}")
+            if row[0] == "closed":
+                raise Conflict(f"report {report_id} is already closed")
+            db.execute(
+                "UPDATE reports SET status = 'closed', closed_at = ?, closed_by = ?, "
+                "resolution = ? WHERE id = ?",
+                (_now().isoformat(), actor, resolution, report_id),
+            )
+        found = self.get_report(report_id)
+        assert found is not None
+        return found
 
     def add_token(self, name: str, digest: str) -> None:
         try:
@@ -500,3 +599,24 @@ def open_registry(path: Path) -> SQLiteRegistry:
     if str(path) == ":memory:":
         raise ValidationError("use a file path for the SQLite registry")
     return SQLiteRegistry(path)
+
+
+def _report(row: sqlite3.Row) -> Report:
+    def moment(value: str | None) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value)
+
+    created = moment(row["created_at"])
+    assert created is not None
+    return Report(
+        id=row["id"],
+        shop_id=row["shop_id"],
+        host=row["host"],
+        referrer=row["referrer"],
+        note=row["note"],
+        lang=row["lang"],
+        created_at=created,
+        status=cast(ReportStatus, row["status"]),
+        closed_at=moment(row["closed_at"]),
+        closed_by=row["closed_by"],
+        resolution=row["resolution"],
+    )

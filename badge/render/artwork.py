@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-Mark = Literal["certified", "neutral", "mismatch", "error"]
+Mark = Literal["certified", "neutral", "mismatch", "lookup", "error"]
 
 # White on this blue has a contrast ratio of about 8.4:1 (WCAG AAA).
 BRAND_BLUE = "#0b4f9c"
 NEUTRAL_GREY = "#676c73"
+# The "check this shop" mark for a badge shown without a Referer: a slate blue that reads as
+# an invitation, clearly not the brand blue of the thumbs-up.
+LOOKUP_SLATE = "#4f6478"
 ERROR_SLATE = "#4a4f57"
 
 MARK_FILL: dict[Mark, str] = {
     "certified": BRAND_BLUE,
     "neutral": NEUTRAL_GREY,
     "mismatch": NEUTRAL_GREY,
+    "lookup": LOOKUP_SLATE,
     "error": ERROR_SLATE,
 }
 
@@ -45,6 +49,11 @@ _NOT_VALID = (
     '<g fill="none" stroke="#fff" stroke-width="7.5">'
     '<circle cx="50" cy="50" r="22"/><path d="M34.4 65.6 65.6 34.4"/></g>'
 )
+_MAGNIFIER = (
+    '<g fill="none" stroke="#fff" stroke-linecap="round">'
+    '<circle cx="44" cy="44" r="16" stroke-width="8"/>'
+    '<path stroke-width="10" d="M56 56 70 70"/></g>'
+)
 _EXCLAMATION = (
     '<path stroke="#fff" stroke-width="10" stroke-linecap="round" d="M50 28v24"/>'
     '<circle fill="#fff" cx="50" cy="70" r="6"/>'
@@ -54,6 +63,7 @@ _SYMBOLS: dict[Mark, str] = {
     "certified": f'<path fill="#fff" d="{THUMBS_UP}"/>',
     "neutral": _QUESTION,
     "mismatch": _NOT_VALID,
+    "lookup": _MAGNIFIER,
     "error": _EXCLAMATION,
 }
 

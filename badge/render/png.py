@@ -1,18 +1,15 @@
-"""The badge as PNG: cairosvg rasterises our SVG, Pillow shrinks it, and the signature is
-baked into one iTXt chunk right after IHDR.
+"""The badge as PNG: cairosvg rasterises our SVG (with alpha outside the rounded card), and
+the signature is baked into one iTXt chunk right after IHDR.
 
 This is CPU work and synchronous; callers run it in a thread.
 """
 
 from __future__ import annotations
 
-import io
 import struct
 import zlib
-from typing import cast
 
 import cairosvg
-from PIL import Image
 
 from badge.render.baking import PNG_KEYWORD
 from badge.render.svg import check_token
@@ -20,37 +17,22 @@ from badge.render.svg import check_token
 SCALES = frozenset({1, 2, 3})
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-RGB = tuple[int, int, int]
-
 
 def render_png(svg: str, *, scale: int, token: str | None) -> bytes:
     if scale not in SCALES:
         raise ValueError(f"scale must be 1, 2 or 3, not {scale!r}")
-    raw = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale, background_color="#fff")
-    png = _optimise(raw)
+    # No background: the card paints itself white, and outside its rounded corners the
+    # page shows through, as it does around the SVG. Cairo's own PNG is kept as it is:
+    # re-encoding with Pillow saved about 2 % of the bytes for 3 to 6 times the time.
+    png: bytes = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
     if token is None:
         return png
+    return bake(png, token)
+
+
+def bake(png: bytes, token: str) -> bytes:
+    """`png` (rendered without a token) with the signature spliced in: no pixel work."""
     return _insert_after_ihdr(png, _itxt(PNG_KEYWORD, check_token(token)))
-
-
-def _optimise(raw: bytes) -> bytes:
-    with Image.open(io.BytesIO(raw)) as decoded:
-        # Badges sit on white and the background is painted, so alpha carries nothing.
-        image = decoded.convert("RGB")
-    colours = image.getcolors(maxcolors=256)
-    if colours is not None:
-        image = _to_palette(image, sorted(cast(RGB, rgb) for _count, rgb in colours))
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
-
-
-def _to_palette(image: Image.Image, palette: list[RGB]) -> Image.Image:
-    # Quantising against a palette that holds every colour exactly is lossless; Pillow's
-    # adaptive quantisers may merge colours even when there are few.
-    reference = Image.new("P", (1, 1))
-    reference.putpalette([channel for rgb in palette for channel in rgb])
-    return image.quantize(palette=reference, dither=Image.Dither.NONE)
 
 
 def _itxt(keyword: str, text: str) -> bytes:

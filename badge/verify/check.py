@@ -31,6 +31,12 @@ SNIFF_WINDOW = 16 * 1024
 Kind = Literal["svg", "png"]
 
 NOT_FOUND_MESSAGE = "no Keurmerk signature found in this file"
+# The usual thing a consumer has is a screenshot: say why it cannot be checked, and what can.
+SCREENSHOT_MESSAGE = (
+    "no Keurmerk signature found in this PNG. Screenshots and images saved by copying lose "
+    "it, so a picture of a badge proves nothing; check the website instead, by its address "
+    "(/verify?domain=..., or /api/v1/lookup?domain=...)"
+)
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _SVG_NS = "http://www.w3.org/2000/svg"
@@ -285,7 +291,7 @@ def _token_from_png(data: bytes) -> str:
     else:
         raise Unprocessable(f"this PNG has more than {MAX_PNG_CHUNKS:,} chunks; badges have few")
     if token is None:
-        raise Unprocessable(NOT_FOUND_MESSAGE)
+        raise Unprocessable(SCREENSHOT_MESSAGE)
     if not looks_like_jws(token):
         raise Unprocessable("the Keurmerk text in this PNG does not hold a valid signature")
     return token

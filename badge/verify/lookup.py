@@ -83,7 +83,7 @@ def _day(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-async def _ask_registry(call: Callable[[], T]) -> T:
+async def ask_registry(call: Callable[[], T]) -> T:
     """A registry call in a worker thread, bounded in time; any failure is a 503."""
     try:
         with anyio.fail_after(REGISTRY_TIMEOUT):
@@ -94,12 +94,12 @@ async def _ask_registry(call: Callable[[], T]) -> T:
 
 async def find_by_domain(state: State, domain: str) -> Shop | None:
     registry = state["registry"]
-    return await _ask_registry(lambda: registry.find_by_domain(domain))
+    return await ask_registry(lambda: registry.find_by_domain(domain))
 
 
 async def search(state: State, query: str) -> list[Shop]:
     registry = state["registry"]
-    return await _ask_registry(lambda: registry.search(query, limit=MAX_SEARCH_RESULTS))
+    return await ask_registry(lambda: registry.search(query, limit=MAX_SEARCH_RESULTS))
 
 
 class HistoryCache:
@@ -123,7 +123,7 @@ class HistoryCache:
             return cached[1]
         registry = state["registry"]
         try:
-            events = await _ask_registry(lambda: registry.history(shop.id))
+            events = await ask_registry(lambda: registry.history(shop.id))
         except Unavailable:
             # History is a nice-to-have on the page; the live state above it is what matters.
             return cached[1] if cached is not None else []

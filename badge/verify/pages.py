@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Final
 from urllib.parse import urlencode
 
@@ -25,9 +25,11 @@ from badge.registry import rules
 from badge.registry.model import Event, PublicState, Shop
 from badge.render.svg import CATEGORY_COLOURS
 from badge.state import State, app_state
+from badge.timeutil import BRUSSELS
 from badge.verify import lookup
 from badge.verify.api import BadgeChecker, too_large
-from badge.verify.check import MAX_TOKEN_CHARS, MAX_UPLOAD_BYTES
+from badge.verify.check import MAX_TOKEN_CHARS, MAX_UPLOAD_BYTES, SCREENSHOT_MESSAGE
+from badge.verify.formtoken import form_token
 from badge.verify.verdict import Verdict
 
 CSP: Final = (
@@ -37,7 +39,9 @@ CSP: Final = (
 SECURITY_HEADERS: Final[Mapping[str, str]] = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    # Our own requests (the badge preview, the report form's POST and its Origin) need our
+    # origin; nothing is sent to other sites.
+    "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
 }
@@ -154,6 +158,10 @@ class Pages:
         public = lookup.public_state(shop)
         events = await self.history.get(state, entry)
         referral = lookup.judge_referrer(came_from, shop)
+        preview = {"lang": lang, "size": "l"}
+        if referral is not None and referral.match == "mismatch":
+            # The preview shows what that site's copy of the badge says: never "certified".
+            preview["d"] = referral.host
         context = {
             **base,
             "shop": shop,
@@ -162,8 +170,12 @@ class Pages:
             "referral": referral,
             "domains": [rules.shown_domain(d) for d in shop.domains],
             "categories": [(c, CATEGORY_COLOURS[c]) for c in shop.categories],
-            "history": history_rows(events, public, lookup.state_since(shop, public)),
-            "badge_src": f"/b/{shop.id}.svg?{urlencode({'lang': lang, 'size': 'l'})}",
+            "history": history_rows(
+                events, public, lookup.state_since(shop, public), shop.certified_since
+            ),
+            "badge_src": f"/b/{shop.id}.svg?{urlencode(preview)}",
+            "report_token": form_token(state["keys"], shop.id),
+            "complaints_url": state["settings"].complaints_url,
         }
         response = html(lang, "shop.html", context, vary="Accept-Language, Referer")
         # Only pages a shop's own visitors see are kept: a foreign Referer is anyone's to vary.
@@ -224,7 +236,11 @@ class Pages:
         try:
             verdict = await self._check_form(request, state)
         except BadgeError as exc:
-            context["refusal"] = {"status": exc.status, "detail": exc.message}
+            context["refusal"] = {
+                "status": exc.status,
+                "detail": exc.message,
+                "screenshot": exc.message == SCREENSHOT_MESSAGE,
+            }
             return html(lang, "verify.html", context, status=exc.status, cache="no-store", vary="")
         context["verdict"] = verdict_view(verdict)
         return html(lang, "verify.html", context, cache="no-store", vary="")
@@ -259,9 +275,14 @@ class Pages:
 
 
 def history_rows(
-    events: list[Event], state: PublicState, since: datetime
+    events: list[Event], state: PublicState, since: datetime, certified_since: date | None = None
 ) -> list[tuple[datetime, str]]:
-    """(when, what) newest first; an expiry is derived, so it joins the stored events here."""
+    """(when, what) newest first; an expiry is derived, so it joins the stored events here.
+
+    A shop registered (or imported) as already certified was granted the Keurmerk on its
+    `certified_since` day, not on the day it was typed in: its first row says so, as the
+    facts beside the history do.
+    """
     # The position breaks ties: changes within one second keep their recorded order.
     rows: list[tuple[datetime, int, str]] = []
     for position, event in enumerate(events):
@@ -278,6 +299,9 @@ def history_rows(
         else:
             what = "restored"
         at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
+        if what == "granted" and position == 0 and certified_since is not None:
+            granted = datetime.combine(certified_since, time(0), tzinfo=BRUSSELS)
+            at = min(at, granted)
         rows.append((at, position, what))
     if state == "expired":
         rows.append((since, len(events), "expired"))
@@ -293,6 +317,9 @@ def verdict_view(verdict: Verdict) -> dict[str, object]:
         outcome = "gone"
     elif not verdict.certified_now:
         outcome = "not_certified"
+    elif verdict.variant in ("mismatch", "neutral", "not_certified"):
+        # The shop is certified, but this copy never said so where it was shown.
+        outcome = "borrowed" if verdict.variant == "mismatch" else "unbound"
     elif verdict.expired:
         outcome = "old_copy"
     else:
@@ -310,5 +337,7 @@ def verdict_view(verdict: Verdict) -> dict[str, object]:
         "state_now": verdict.state_now,
         "certified_now": verdict.certified_now,
         "reason": verdict.reason,
+        "variant": verdict.variant,
+        "site": None if verdict.site is None else rules.unicode_domain(verdict.site),
         "link": verdict.shop_id is not None and rules.is_shop_id(verdict.shop_id),
     }

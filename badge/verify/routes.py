@@ -8,6 +8,7 @@ from badge.routing import by_method
 from badge.verify.api import BadgeChecker, VerifyApi
 from badge.verify.lookup import HistoryCache
 from badge.verify.pages import Pages
+from badge.verify.report import Reports
 
 
 def verify_routes() -> list[BaseRoute]:
@@ -15,8 +16,10 @@ def verify_routes() -> list[BaseRoute]:
     checker = BadgeChecker()
     pages = Pages(checker, HistoryCache())
     api = VerifyApi(checker)
+    reports = Reports(pages)
     return [
         Route("/v/{shop_id}", pages.shop, methods=["GET"]),
+        Route("/v/{shop_id}/report", reports.submit, methods=["POST"]),
         by_method("/verify", {"GET": pages.lookup, "POST": pages.check}),
         Route("/api/v1/shops/{shop_id}", api.shop, methods=["GET"]),
         Route("/api/v1/lookup", api.lookup, methods=["GET"]),

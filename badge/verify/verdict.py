@@ -27,16 +27,42 @@ class Verdict:
     state_now: PublicState | None
     certified_now: bool
     reason: str
+    # What the badge showed when it was served (binding.variant_claims): "certified" for
+    # `site`, or "mismatch", "neutral", "not_certified"; None for badges signed before
+    # variants were signed, or when the signature is not ours.
+    variant: str | None = None
+    site: str | None = None
 
     @property
     def ok(self) -> bool:
-        """What `badge verify` exits 0 on: genuine, unexpired, certified now."""
-        return self.genuine and not self.expired and self.certified_now
+        """What `badge verify` exits 0 on: genuine, unexpired, certified now, and a badge
+        that said "certified" where it was served (never the mismatch or neutral badge)."""
+        return (
+            self.genuine
+            and not self.expired
+            and self.certified_now
+            and self.variant in (None, "certified")
+        )
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data["domains"] = list(self.domains)
         return data
+
+
+# What each variant said, worded so that "genuine" is never read as "certified here".
+VARIANT_REASONS: dict[str, str] = {
+    "certified": "it is the certified badge as served on {site}",
+    "mismatch": (
+        "it is the 'not valid for this site' badge, served on a website that is not one "
+        "of the shop's registered domains: it never vouched for that site"
+    ),
+    "neutral": (
+        "it is the neutral 'check this shop' badge, served without knowing the website: "
+        "it never vouched for any site"
+    ),
+    "not_certified": "it is the 'not certified' badge, served while the shop was not certified",
+}
 
 
 def _iso(timestamp: object) -> str | None:
@@ -100,10 +126,14 @@ def judge_claims(
     state_then = claims.get("state") if isinstance(claims.get("state"), str) else None
     name = claims.get("name") if isinstance(claims.get("name"), str) else None
     certified_now = live is not None and live_state == "certified"
+    variant = claims.get("variant") if isinstance(claims.get("variant"), str) else None
+    site = claims.get("site") if isinstance(claims.get("site"), str) else None
     if claims.get("iss") != issuer:
         reasons = [f"signed by our key but for another issuer ({claims.get('iss')!r})"]
     else:
         reasons = ["signature is genuine"]
+    reasons.append(VARIANT_REASONS.get(variant or "", "").format(site=site) or "")
+    reasons = [reason for reason in reasons if reason]
     if expired:
         reasons.append("the badge's signature has expired (badges are re-issued daily)")
     if live is None:
@@ -124,4 +154,6 @@ def judge_claims(
         state_now=live_state if live is not None else "unknown",
         certified_now=certified_now,
         reason="; ".join(reasons),
+        variant=variant,
+        site=site,
     )

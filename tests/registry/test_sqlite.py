@@ -24,6 +24,7 @@ from badge.registry.sqlite import (
     SQLiteRegistry,
     open_registry,
 )
+from badge.sightings import Batch, Seen, Source
 from badge.timeutil import today
 
 
@@ -431,39 +432,118 @@ def test_change_feed_sees_writes_from_another_connection(db_path: Path) -> None:
 # Sightings
 
 
+def seen(source: Source, shop_id: str, hosts: dict[str, tuple[int, bool]]) -> Batch:
+    """A flush batch for one shop and source."""
+    return {(shop_id, source): {h: Seen(hits, reg) for h, (hits, reg) in hosts.items()}}
+
+
 def test_sightings_accumulate(registry: Registry) -> None:
     shop = add(registry)
-    registry.record_sightings({(shop.id, "bakkerij-test.be", True): 3})
+    registry.record_sightings(seen("referer", shop.id, {"bakkerij-test.be": (3, True)}))
     registry.record_sightings(
-        {(shop.id, "bakkerij-test.be", True): 4, (shop.id, "evil.be", False): 1}
+        {
+            **seen("referer", shop.id, {"bakkerij-test.be": (4, True), "evil.be": (1, False)}),
+            **seen("claim", shop.id, {"typed.be": (9, False)}),
+        }
     )
     registry.record_sightings({})
-    seen = {s.host: s for s in registry.sightings(shop_id=shop.id)}
-    assert seen["bakkerij-test.be"].count == 7
-    assert seen["bakkerij-test.be"].registered is True
-    assert seen["evil.be"].count == 1
-    assert seen["bakkerij-test.be"].first_seen <= seen["bakkerij-test.be"].last_seen
-    assert [s.host for s in registry.sightings(unregistered_only=True)] == ["evil.be"]
-    # Ordered by count, most seen first.
-    assert [s.host for s in registry.sightings()] == ["bakkerij-test.be", "evil.be"]
+    rows = registry.sightings(shop_id=shop.id)
+    by_host = {(s.source, s.host): s for s in rows}
+    assert by_host[("referer", "bakkerij-test.be")].count == 7
+    assert by_host[("referer", "bakkerij-test.be")].registered is True
+    assert by_host[("referer", "evil.be")].count == 1
+    first = by_host[("referer", "bakkerij-test.be")]
+    assert first.first_seen <= first.last_seen
+    assert {s.host for s in registry.sightings(unregistered_only=True)} == {"evil.be", "typed.be"}
+    # What browsers reported comes first, by count; `d=` claims after, however many.
+    assert [(s.source, s.host) for s in rows] == [
+        ("referer", "bakkerij-test.be"),
+        ("referer", "evil.be"),
+        ("claim", "typed.be"),
+    ]
 
 
-def test_sightings_are_bounded_per_shop(registry: Registry) -> None:
+def test_sightings_are_bounded_per_shop_and_source(registry: Registry) -> None:
     shop = add(registry, "A", domains=("a.be",))
     other = add(registry, "B", domains=("b.be",))
-    flood = {(shop.id, f"h{i}.evil.be", False): 1 for i in range(MAX_SIGHTINGS_PER_SHOP + 50)}
-    registry.record_sightings(flood)
-    registry.record_sightings({(shop.id, "one-more.evil.be", False): 1})
+    flood = {f"h{i}.evil.be": Seen(1, False) for i in range(MAX_SIGHTINGS_PER_SHOP + 50)}
+    registry.record_sightings({(shop.id, "claim"): flood})
+    registry.record_sightings(seen("referer", shop.id, {"a.be": (2, True)}))
     kept = registry.sightings(shop_id=shop.id)
-    assert len(kept) == MAX_SIGHTINGS_PER_SHOP
-    assert "one-more.evil.be" not in {s.host for s in kept}
+    claims = [s for s in kept if s.source == "claim"]
+    assert len(claims) == MAX_SIGHTINGS_PER_SHOP
+    # The claims' bound does not touch what the Referer showed.
+    assert [s.host for s in kept if s.source == "referer"] == ["a.be"]
     # Known hosts still count up at the bound.
-    registry.record_sightings({(shop.id, "h0.evil.be", False): 5})
-    counts = {s.host: s.count for s in registry.sightings(shop_id=shop.id)}
+    registry.record_sightings(seen("claim", shop.id, {"h0.evil.be": (5, False)}))
+    counts = {s.host: s.count for s in registry.sightings(shop_id=shop.id) if s.source == "claim"}
     assert counts["h0.evil.be"] == 6
     # The bound is per shop: another shop is not starved.
-    registry.record_sightings({(other.id, "b.be", True): 1})
+    registry.record_sightings(seen("referer", other.id, {"b.be": (1, True)}))
     assert [s.host for s in registry.sightings(shop_id=other.id)] == ["b.be"]
+
+
+def test_a_host_that_keeps_coming_outlives_a_flood_of_new_ones(registry: Registry) -> None:
+    """Space-saving: a newcomer replaces the smallest count, so junk cannot evict a regular."""
+    shop = add(registry, "A", domains=("a.be",))
+    registry.record_sightings(seen("referer", shop.id, {"copycat.example": (5, False)}))
+    for round_ in range(5):
+        junk = {f"j{round_}-{i}.example": Seen(1, False) for i in range(MAX_SIGHTINGS_PER_SHOP)}
+        registry.record_sightings({(shop.id, "referer"): junk})
+        registry.record_sightings(seen("referer", shop.id, {"copycat.example": (2, False)}))
+    rows = registry.sightings(shop_id=shop.id)
+    assert len(rows) == MAX_SIGHTINGS_PER_SHOP
+    assert rows[0].host == "copycat.example"
+    assert rows[0].count >= 15
+
+
+# Reports
+
+
+def test_reports_are_stored_listed_and_closed(registry: Registry) -> None:
+    shop = add(registry)
+    report = registry.add_report(
+        rules.validate_report(shop.id, "https://Copycat.Example/shop", "copycat.example",
+                              "  Same   logo, other prices ", "nl")
+    )  # fmt: skip
+    assert (report.host, report.referrer, report.note) == (
+        "copycat.example",
+        "copycat.example",
+        "Same logo, other prices",
+    )
+    assert report.status == "open" and report.closed_at is None
+    assert rules.is_report_id(report.id)
+    assert registry.get_report(report.id) == report
+    assert registry.reports(status="open") == [report]
+    assert registry.reports(shop_id=shop.id) == [report]
+    closed = registry.close_report(report.id, actor="cli:ops", resolution="asked host to remove")
+    assert (closed.status, closed.closed_by, closed.resolution) == (
+        "closed",
+        "cli:ops",
+        "asked host to remove",
+    )
+    assert closed.closed_at is not None
+    assert registry.reports(status="open") == []
+    assert registry.reports(status="closed") == [closed]
+    with pytest.raises(Conflict, match="already closed"):
+        registry.close_report(report.id, actor="t", resolution="again")
+    with pytest.raises(NotFound):
+        registry.close_report("r" + "a" * 16, actor="t", resolution="x")
+    assert registry.get_report("nope") is None
+
+
+def test_a_report_needs_a_real_shop_and_site(registry: Registry) -> None:
+    shop = add(registry)
+    with pytest.raises(NotFound):
+        registry.add_report(rules.validate_report("a" * 16, "x.be", None, "", "en"))
+    with pytest.raises(ValidationError, match="site"):
+        rules.validate_report(shop.id, "not a host!", None, "", "en")
+    with pytest.raises(ValidationError, match="note"):
+        rules.validate_report(shop.id, "x.be", None, "x" * 1001, "en")
+    ip = registry.add_report(
+        rules.validate_report(shop.id, "http://127.0.0.2:8080/", None, "", "en")
+    )
+    assert ip.host == "127.0.0.2"
 
 
 # Tokens

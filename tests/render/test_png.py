@@ -65,6 +65,7 @@ FLAT_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="10">'
     '<rect width="10" height="10" fill="#0b4f9c"/>'
     '<rect x="10" width="10" height="10" fill="#ee8a00"/>'
+    '<rect x="20" width="10" height="10" fill="#fff"/>'
     "</svg>"
 )
 
@@ -133,20 +134,19 @@ def test_bad_token_is_refused(token: str) -> None:
         render_png(badge_svg(token=None), scale=1, token=token)
 
 
-def test_palette_when_few_colours_and_it_is_lossless() -> None:
-    png = render_png(FLAT_SVG, scale=2, token=TOKEN)
-    image = decode(png)
-    assert image.mode == "P"
-    expected = Image.open(
-        io.BytesIO(cairosvg.svg2png(bytestring=FLAT_SVG.encode(), scale=2, background_color="#fff"))
-    ).convert("RGB")
-    assert image.convert("RGB").tobytes() == expected.tobytes()
-    assert read_itxt(png, PNG_KEYWORD) == [TOKEN]
+def test_pixels_are_cairos_own_and_the_token_adds_only_its_chunk() -> None:
+    plain = render_png(FLAT_SVG, scale=2, token=None)
+    signed = render_png(FLAT_SVG, scale=2, token=TOKEN)
+    expected = Image.open(io.BytesIO(cairosvg.svg2png(bytestring=FLAT_SVG.encode(), scale=2)))
+    assert decode(signed).tobytes() == expected.tobytes()
+    chunk = 12 + len(PNG_KEYWORD) + 5 + len(TOKEN)
+    assert len(signed) == len(plain) + chunk
+    assert read_itxt(signed, PNG_KEYWORD) == [TOKEN]
 
 
-def test_many_colours_stay_true_colour_without_alpha() -> None:
+def test_badge_keeps_alpha_for_its_rounded_corners() -> None:
     image = decode(render_png(badge_svg(), scale=2, token=None))
-    assert image.mode == "RGB"
+    assert image.mode == "RGBA"
     assert image.getcolors(maxcolors=256) is None
 
 
@@ -175,11 +175,12 @@ def test_not_certified_png_has_no_saturated_blue(mark: Mark) -> None:
     ]
 
 
-def test_background_is_white() -> None:
-    image = decode(render_png(badge_svg(), scale=1, token=None)).convert("RGB")
-    width, _height = SIZES["m"]
-    assert image.getpixel((width - 4, 4)) == (255, 255, 255)
-    assert image.getpixel((0, 0)) == (255, 255, 255)  # outside the rounded corner
+def test_card_is_white_and_corners_are_transparent() -> None:
+    image = decode(render_png(badge_svg(), scale=1, token=None)).convert("RGBA")
+    width, height = SIZES["m"]
+    assert image.getpixel((width - 8, 8)) == (255, 255, 255, 255)
+    for corner in ((0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)):
+        assert image.getpixel(corner)[3] == 0  # outside the rounded card: the page shows
 
 
 def test_rendering_is_deterministic() -> None:

@@ -65,16 +65,20 @@ def post_file(client: TestClient, body: bytes, content_type: str) -> tuple[int, 
     return response.status_code, data
 
 
+ON_SHOP_SITE = {"referer": "https://bakkerij-test.be/"}
+
+
 @pytest.fixture
 def svg(client: TestClient, shop: Shop) -> bytes:
-    response = client.get(f"/b/{shop.id}.svg")
+    # As a browser on the shop's own website receives it.
+    response = client.get(f"/b/{shop.id}.svg", headers=ON_SHOP_SITE)
     assert response.status_code == 200
     return response.content
 
 
 @pytest.fixture
 def png(client: TestClient, shop: Shop) -> bytes:
-    response = client.get(f"/b/{shop.id}.png?scale=2")
+    response = client.get(f"/b/{shop.id}.png?scale=2", headers=ON_SHOP_SITE)
     assert response.status_code == 200
     return response.content
 

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import random
+import re
 import struct
 import time
 import tracemalloc
@@ -22,6 +23,7 @@ from badge.render.baking import ELEMENT, NAMESPACE, PNG_KEYWORD, PREFIX
 from badge.verify.check import (
     MAX_UPLOAD_BYTES,
     NOT_FOUND_MESSAGE,
+    SCREENSHOT_MESSAGE,
     extract_token,
     looks_like_jws,
     sniff_kind,
@@ -439,7 +441,9 @@ HOSTILE: list[object] = [
         "valid signature",
         id="png-itxt-not-a-jws",
     ),
-    pytest.param(base_png, "image/png", Unprocessable, NOT_FOUND_MESSAGE, id="png-plain"),
+    pytest.param(
+        base_png, "image/png", Unprocessable, re.escape(SCREENSHOT_MESSAGE), id="png-plain"
+    ),
     # Neither PNG nor SVG.
     pytest.param(
         lambda: b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(500),

@@ -18,6 +18,7 @@ from badge.i18n import LANGS, Lang, format_day, gettext_for
 from badge.registry.model import Event, Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.render.svg import CATEGORY_COLOURS
+from badge.timeutil import today
 from badge.verify.pages import CSP, history_rows
 from tests.conftest import add_shop
 
@@ -102,7 +103,8 @@ def check_structure(html: str) -> Structure:
 def assert_page_headers(headers: object) -> None:
     assert getattr(headers, "get")("content-security-policy") == CSP  # noqa: B009
     assert headers["x-content-type-options"] == "nosniff"  # type: ignore[index]
-    assert headers["referrer-policy"] == "no-referrer"  # type: ignore[index]
+    # Our own origin for our own requests (badge preview, report form), nothing elsewhere.
+    assert headers["referrer-policy"] == "same-origin"  # type: ignore[index]
     assert "set-cookie" not in headers  # type: ignore[operator]
 
 
@@ -344,6 +346,18 @@ def test_warm_page_view_touches_no_database(
 ) -> None:
     shop = shops["suspended"]
     client.get(f"/v/{shop.id}")
+    # The change feed may still bring the fixture's own state changes: wait until it is quiet.
+    badges = client.app_state["badges"]
+    deadline = time.monotonic() + 5
+    entry = badges.entries.get(shop.id)
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        client.get(f"/v/{shop.id}")
+        if badges.entries.get(shop.id) is entry:
+            break
+        entry = badges.entries.get(shop.id)
+    for lang in LANGS:
+        client.get(f"/v/{shop.id}?lang={lang}")
     app_registry = client.app_state["registry"]
     calls: list[str] = []
     for name in ("get_shop", "history", "find_by_domain", "search"):
@@ -513,3 +527,21 @@ def test_history_rows_merge_the_expiry_by_date() -> None:
         "suspended",
         "granted",
     ]
+
+
+def test_a_shop_registered_as_certified_was_granted_on_its_certification_day(
+    client: TestClient, registry: SQLiteRegistry
+) -> None:
+    """Seeded and imported shops: the history agrees with "certified since", not the typing day."""
+    shop = add_shop(registry, name="Oude Bakker", domains=("oude-bakker.be",))
+    assert shop.certified_since is not None and shop.certified_since < today()
+    html = client.get(f"/v/{shop.id}?lang=en").text
+    history = html.split('<table class="history">')[1].split("</table>")[0]
+    day = format_day("en", shop.certified_since)
+    assert re.search(rf"<td>{day}</td><td>\s*Keurmerk granted", history), history
+    assert f"Certified since {day}" in html
+    # A later event keeps its own time.
+    events = [Event(1, "s", datetime(2026, 3, 1, 9, tzinfo=UTC), "op", None, "certified", "x")]
+    rows = history_rows(events, "certified", datetime(2026, 3, 1, tzinfo=UTC), date(2025, 1, 1))
+    assert rows[0][0].date() == date(2025, 1, 1)
+    assert history_rows(events, "certified", datetime(2026, 3, 1, tzinfo=UTC))[0][0].day == 1

@@ -55,7 +55,7 @@ class Visit:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     if not CHROMIUM.exists():
-        pytest.skip("Chromium is missing; `make test` installs it (apt)")
+        pytest.fail("Chromium is missing; `make test` installs it (apt)")
     tmp = tmp_path_factory.mktemp("browser")
     port = free_port()
     env = service_env(tmp, BADGE_PUBLIC_URL=f"http://127.0.0.1:{port}")
@@ -86,7 +86,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     service = Service(env, port=port)
     service.start()
     try:
-        status, body, _ = get(f"{service.base}/b/{shops['certified'].id}.svg")
+        # Saved from the shop's own website, where the badge says "certified".
+        status, body, _ = get(
+            f"{service.base}/b/{shops['certified'].id}.svg",
+            {"referer": "https://www.bakkerij-janssens.be/"},
+        )
         assert status == 200
         badge_file = tmp / "saved-badge.svg"
         badge_file.write_bytes(body)

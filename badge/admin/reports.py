@@ -1,0 +1,83 @@
+"""Consumers' reports of sites that show a shop's badge wrongly: list, show and close them.
+
+The reports themselves come from the form on /v/{id} (verify/report.py).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from badge.admin.body import check_fields, read_json, string
+from badge.admin.shops import DEFAULT_LIMIT, MAX_LIMIT, _actor, _int_param, _registry, _run
+from badge.errors import NotFound, ValidationError
+from badge.registry import rules
+from badge.registry.model import REPORT_STATUSES, Report, ReportStatus
+
+STATUS_CHOICES: Final = frozenset(REPORT_STATUSES)
+
+
+def _report_id(request: Request) -> str:
+    report_id = str(request.path_params["report_id"])
+    if not rules.is_report_id(report_id):
+        raise NotFound(f"no report with id {report_id[:40]!r}")
+    return report_id
+
+
+def _found(report: Report | None, report_id: str) -> Report:
+    if report is None:
+        raise NotFound(f"no report with id {report_id}")
+    return report
+
+
+async def list_reports(request: Request) -> Response:
+    """Newest first; `?status=open|closed`, `?shop_id=`, `?limit=`."""
+    raw = request.query_params.get("status") or None
+    if raw is not None and raw not in STATUS_CHOICES:
+        raise ValidationError("status must be open or closed")
+    status: ReportStatus | None = "open" if raw == "open" else "closed" if raw else None
+    shop_id = request.query_params.get("shop_id") or None
+    if shop_id is not None and not rules.is_shop_id(shop_id):
+        raise ValidationError("shop_id is not a shop id")
+    limit = _int_param(request, "limit", DEFAULT_LIMIT, high=MAX_LIMIT)
+    registry = _registry(request)
+
+    def work() -> list[dict[str, object]]:
+        found = registry.reports(status=status, shop_id=shop_id, limit=limit)
+        return [report.to_json() for report in found]
+
+    return JSONResponse({"reports": await _run(work)})
+
+
+async def show_report(request: Request) -> Response:
+    report_id = _report_id(request)
+    registry = _registry(request)
+    report = _found(await _run(lambda: registry.get_report(report_id)), report_id)
+    return JSONResponse(report.to_json())
+
+
+async def close_report(request: Request) -> Response:
+    report_id = _report_id(request)
+    data = await read_json(request)
+    check_fields(data, allowed=frozenset({"resolution"}), required=frozenset({"resolution"}))
+    resolution = string(data, "resolution")
+    if resolution is None or not resolution.strip():
+        raise ValidationError("a resolution is required: say what was done")
+    registry = _registry(request)
+    actor = _actor(request)
+    report = await _run(
+        lambda: registry.close_report(report_id, actor=actor, resolution=resolution)
+    )
+    return JSONResponse(report.to_json())
+
+
+def report_routes() -> list[BaseRoute]:
+    """Relative to the admin prefix; `/reports/summary` (shops.py) is matched before these."""
+    return [
+        Route("/reports", list_reports, methods=["GET"]),
+        Route("/reports/{report_id}", show_report, methods=["GET"]),
+        Route("/reports/{report_id}/close", close_report, methods=["POST"]),
+    ]
