@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -20,8 +21,10 @@ from badge import bus, feed
 from badge.admin import admin_routes
 from badge.assets import load_assets, static_routes
 from badge.badges import BadgeService
+from badge.compression import Compression
 from badge.embed import embed_routes
 from badge.errors import BadgeError
+from badge.home import home_routes
 from badge.hotpath import BadgeHotPath, HotPathStats
 from badge.http import DefaultCacheControl
 from badge.metrics import Metrics
@@ -195,6 +198,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes: list[BaseRoute] = [
         *core_routes(),
+        *home_routes(),
         *verify_routes(),
         *embed_routes(),
         *admin_routes(),
@@ -205,6 +209,8 @@ def create_app(settings: Settings) -> Starlette:
     return BadgeApp(
         stats=stats,
         routes=routes,
+        # Badges skip it: the hot path sends coded forms prepared when each variant is built.
+        middleware=[Middleware(Compression)],
         exception_handlers=exception_handlers,
         lifespan=lifespan,
     )

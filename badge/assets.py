@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from badge.http import etag_matches
 
 # The one place that says where static files live.
-STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 PLAIN_NAME_CACHE: Final = "public, max-age=300"
@@ -97,8 +97,39 @@ async def serve_static(request: Request) -> Response:
     header = request.headers.get("if-none-match")
     if header is not None and etag_matches(header.encode("latin-1"), asset.etag.encode()):
         return Response(status_code=304, headers=headers)
+    headers["accept-ranges"] = "bytes"
+    wanted = _single_range(request.headers.get("range"), len(asset.body))
+    if isinstance(wanted, str):
+        headers["content-range"] = f"bytes */{len(asset.body)}"
+        return Response(status_code=416, headers={**headers, "cache-control": "no-store"})
+    if wanted is not None:
+        start, end = wanted
+        headers["content-range"] = f"bytes {start}-{end}/{len(asset.body)}"
+        part = asset.body[start : end + 1]
+        return Response(part, status_code=206, media_type=asset.media_type, headers=headers)
     # For HEAD the server sends the headers alone.
     return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+
+def _single_range(header: str | None, size: int) -> tuple[int, int] | str | None:
+    """One `bytes=a-b`, `a-` or `-n` range (RFC 9110); anything else is the whole file."""
+    if header is None or not header.startswith("bytes=") or "," in header or len(header) > 64:
+        return None
+    first, _, last = header[6:].strip().partition("-")
+    if not (first.isdigit() or last.isdigit()) or not (first.isdigit() or first == ""):
+        return None
+    if last and not last.isdigit():
+        return None
+    if first == "":
+        length = int(last)
+        if length == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return "unsatisfiable"
+    return start, end
 
 
 def static_routes() -> list[BaseRoute]:

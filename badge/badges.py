@@ -12,14 +12,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, cast
 from urllib.parse import urlsplit
 
 import anyio
 
 from badge import binding
 from badge.bus import SharedCache, Snapshot
-from badge.http import strong_etag
+from badge.http import BR, CODING_NAMES, GZIP, IDENTITY, Coding, coded_etag, compress, strong_etag
 from badge.i18n import Lang
 from badge.registry import rules
 from badge.registry.base import Registry
@@ -67,6 +67,17 @@ PIXEL_CACHE_SIZE: Final = 2048
 
 
 @dataclass(frozen=True, slots=True)
+class Form:
+    """One content coding of a badge, with its ASGI messages built once: the hot path picks
+    one by Accept-Encoding and sends it as it is, never compressing per request."""
+
+    etag: bytes
+    start: dict[str, object]
+    body_message: dict[str, object]
+    not_modified_start: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
     status: int
     body: bytes
@@ -76,6 +87,8 @@ class Rendered:
     start: dict[str, object]
     body_message: dict[str, object]
     not_modified_start: dict[str, object]
+    # Indexed by badge.http.Coding (identity, gzip, br); a PNG has the identity form thrice.
+    forms: tuple[Form, Form, Form]
 
 
 @dataclass(slots=True)
@@ -105,9 +118,9 @@ def content_type(fmt: Format) -> bytes:
 
 
 def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) -> Rendered:
+    """Headers, messages and, for SVG, the gzip and Brotli forms: CPU work, run in a thread."""
     etag = strong_etag(body)
     common = [
-        (b"etag", etag),
         (b"cache-control", cache_control),
         (b"x-content-type-options", b"nosniff"),
         (b"cross-origin-resource-policy", b"cross-origin"),
@@ -117,19 +130,51 @@ def build_response(status: int, body: bytes, fmt: Format, cache_control: bytes) 
     ]
     if fmt == "svg":
         common.append((b"content-security-policy", SVG_CSP))
-    headers = (
-        (b"content-type", content_type(fmt)),
-        (b"content-length", str(len(body)).encode()),
-        *common,
-    )
-    # A 304 carries what RFC 9110 asks for (ETag, Cache-Control; uvicorn adds Date): the
-    # cache keeps the other headers of its stored 200, and each header costs per response.
-    not_modified = ((b"etag", etag), (b"cache-control", cache_control), (b"vary", b"Referer"))
+        # A PNG is compressed already; only SVG responses differ by Accept-Encoding.
+        common.append((b"vary", b"Accept-Encoding"))
+    codings: tuple[Coding, ...] = (IDENTITY, GZIP, BR) if fmt == "svg" else (IDENTITY,)
+    forms = [_form(status, compress(body, c, best=True), c, etag, fmt, common) for c in codings]
+    identity = forms[0]
+    headers = cast(tuple[tuple[bytes, bytes], ...], identity.start["headers"])
+    if len(forms) == 1:
+        forms *= 3
     return Rendered(
         status,
         body,
         etag,
         headers,
+        start=identity.start,
+        body_message=identity.body_message,
+        not_modified_start=identity.not_modified_start,
+        forms=(forms[0], forms[1], forms[2]),
+    )
+
+
+def _form(
+    status: int,
+    body: bytes,
+    coding: Coding,
+    etag: bytes,
+    fmt: Format,
+    common: list[tuple[bytes, bytes]],
+) -> Form:
+    tag = coded_etag(etag, coding)
+    headers: tuple[tuple[bytes, bytes], ...] = (
+        (b"content-type", content_type(fmt)),
+        (b"content-length", str(len(body)).encode()),
+        *(((b"content-encoding", CODING_NAMES[coding]),) if coding != IDENTITY else ()),
+        (b"etag", tag),
+        *common,
+    )
+    cache_control = common[0][1]
+    # A 304 carries what RFC 9110 asks for (ETag, Cache-Control, Vary; uvicorn adds Date):
+    # the cache keeps the other headers of its stored 200, and each header costs per response.
+    not_modified = (
+        *((name, value) for name, value in headers if name in (b"etag", b"vary")),
+        (b"cache-control", cache_control),
+    )
+    return Form(
+        tag,
         start={"type": "http.response.start", "status": status, "headers": headers},
         body_message={"type": "http.response.body", "body": body},
         not_modified_start={"type": "http.response.start", "status": 304, "headers": not_modified},
@@ -419,7 +464,12 @@ class BadgeService:
         view = badge_view(shop, entry.state, site, lang, size)
         token = self.variant_token(entry, site)
         body = await self._render(view, fmt, scale, token)
-        return build_response(200, body, fmt, self.cache_control)
+        return await self._build(200, body, fmt, self.cache_control)
+
+    async def _build(self, status: int, body: bytes, fmt: Format, cache: bytes) -> Rendered:
+        """Compressing a variant (Brotli at its best) is CPU work: off the event loop, once."""
+        async with self.render_limiter:
+            return await anyio.to_thread.run_sync(build_response, status, body, fmt, cache)
 
     async def _render(self, view: BadgeView, fmt: Format, scale: int, token: str | None) -> bytes:
         self.render_count += 1
@@ -472,7 +522,7 @@ class BadgeService:
             )
             body = await self._render(view, fmt, scale, None)
             status = 404 if kind == "unknown" else 503
-            rendered = build_response(status, body, fmt, self.short_cache)
+            rendered = await self._build(status, body, fmt, self.short_cache)
             self._generic[cache_key] = rendered
         return rendered
 
@@ -495,7 +545,7 @@ class BadgeService:
             categories=(),
         )
         body = await self._render(view, fmt, 1, None)
-        rendered = build_response(400, body, fmt, b"no-store")
+        rendered = await self._build(400, body, fmt, b"no-store")
         self._errors[cache_key] = rendered
         return rendered
 

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import csv
+import errno
 import functools
 import getpass
 import io
 import json
 import secrets
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, cast
 
 import click
 
 from badge.errors import BadgeError, Conflict, ValidationError
 from badge.registry import rules
 from badge.registry.base import Registry
-from badge.registry.factory import open_registry
+from badge.registry.factory import open_registry, registry_exists
 from badge.registry.model import CATEGORIES, STATES, NewShop, Shop
-from badge.settings import Settings, SettingsError
-from badge.timeutil import BRUSSELS, today
+from badge.settings import Settings, SettingsError, redact_url
+from badge.timeutil import BRUSSELS, brussels_time, today
+
+if TYPE_CHECKING:
+    from badge.verify.verdict import Verdict
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,12 +70,37 @@ def load_settings() -> Settings:
 
 
 @contextmanager
-def registry_from_env() -> Iterator[Registry]:
-    registry = open_registry(load_settings())
+def registry_from_env(*, create: bool = False) -> Iterator[Registry]:
+    """The configured registry. Only commands that add shops may make a new SQLite file:
+    a read in the wrong folder must say so, not answer from an empty registry it just made."""
+    settings = load_settings()
+    if not create:
+        require_registry(settings)
+    registry = open_registry(settings)
     try:
         yield registry
     finally:
         registry.close()
+
+
+def require_registry(settings: Settings) -> None:
+    if registry_exists(settings):
+        return
+    path = settings.sqlite_path
+    if path is None:
+        fail(
+            f"no registry in {redact_url(settings.database_url.reveal())} (BADGE_DATABASE_URL): "
+            "the database has no Keurmerk tables; point BADGE_DATABASE_URL at the service's "
+            "database, or start one with `badge serve`, `badge demo` or `badge shops add`"
+        )
+        return
+    fail(
+        f"no registry at {path.absolute()} (BADGE_DATABASE_URL is "
+        f"{redact_url(settings.database_url.reveal())}, relative to the current folder); "
+        "run this where the service runs, or point BADGE_DATABASE_URL at its registry, e.g. "
+        "BADGE_DATABASE_URL=sqlite:////path/to/the/service/var/badge.db; "
+        "`badge demo`, `badge shops add` and `badge shops import` start a new one"
+    )
 
 
 def notify_change(*shop_ids: str) -> None:
@@ -92,7 +122,7 @@ def notify_change(*shop_ids: str) -> None:
 
 
 @click.group()
-@click.version_option(package_name="badge")
+@click.version_option(package_name="keurmerk-badge")
 def cli() -> None:
     """The BeCommerce Keurmerk badge service."""
 
@@ -103,13 +133,17 @@ def cli() -> None:
 @click.option("--workers", type=int, default=None, help="Worker processes (default 1).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve badges, pages and the APIs with uvicorn."""
+    settings = load_settings()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    # Before importing uvicorn and the app: a busy port is reported at once, not after
+    # fonts, keys and the registry have loaded.
+    check_port_free(bind_host, bind_port)
     import uvicorn
 
     from badge.logs import log_config
     from badge.server import PROTOCOL
     from badge.signing import KeyStore
 
-    settings = load_settings()
     try:
         # Checked here too, so an unsafe key stops the start with one line, not a traceback.
         KeyStore(settings.keys_dir, token_ttl=settings.token_ttl).ensure()
@@ -117,15 +151,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         fail(str(exc))
     _raise_open_files_limit(settings.limit_concurrency)
     click.echo(
-        f"serving on http://{host or settings.host}:{port or settings.port} "
-        f"(public URL {settings.public_url})",
-        err=True,
+        f"serving on http://{bind_host}:{bind_port} (public URL {settings.public_url})", err=True
     )
     uvicorn.run(
         "badge.app:app_from_env",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=bind_host,
+        port=bind_port,
         workers=workers or settings.workers,
         access_log=settings.access_log,
         log_level=settings.log_level,
@@ -135,6 +167,30 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         http=PROTOCOL,
         limit_concurrency=settings.limit_concurrency,
     )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Bind the address the way uvicorn will (SO_REUSEADDR), then let it go."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror} (--host or BADGE_HOST)")
+        return
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(
+                    f"port {port} on {host} is already in use; stop the other server or "
+                    "choose another port (--port or BADGE_PORT)"
+                )
+            fail(
+                f"cannot listen on {host}:{port}: {exc.strerror} "
+                "(--host and --port, or BADGE_HOST and BADGE_PORT)"
+            )
 
 
 def _raise_open_files_limit(connections: int) -> None:
@@ -197,12 +253,24 @@ DEMO_SHOPS: tuple[dict[str, Any], ...] = (
 @cli.command()
 @friendly
 def demo() -> None:
-    """Seed demo shops, one in each state (idempotent); print their ids."""
-    with registry_from_env() as registry:
-        _seed_demo(registry)
+    """Seed demo shops, one in each state (idempotent); print their ids and URLs to try."""
+    settings = load_settings()
+    with registry_from_env(create=True) as registry:
+        shops = _seed_demo(registry)
+    base = settings.public_url
+    certified = next(shop for shop in shops if shop.public_state(today()) == "certified")
+    click.echo(
+        f"try: {base}/  (home page)\n"
+        f"     {base}/v/{certified.id}  (verification page)\n"
+        f"     {base}/b/{certified.id}.svg  (badge; .png, ?lang=fr, ?size=l)\n"
+        f"     {base}/embed/{certified.id}  (embed code)\n"
+        f"registry {redact_url(settings.database_url.reveal())}, keys in {settings.keys_dir}",
+        err=True,
+    )
 
 
-def _seed_demo(registry: Registry) -> None:
+def _seed_demo(registry: Registry) -> list[Shop]:
+    seeded = []
     for spec in DEMO_SHOPS:
         existing = registry.find_by_domain(spec["domains"][0])
         if existing is None:
@@ -224,6 +292,8 @@ def _seed_demo(registry: Registry) -> None:
                 existing = registry.get_shop(existing.id) or existing
         state = existing.public_state(today())
         click.echo(f"{existing.id}  {state:<10} {existing.display_name} ({existing.domains[0]})")
+        seeded.append(existing)
+    return seeded
 
 
 @cli.group()
@@ -266,7 +336,7 @@ def shops_add(
         last_audit=last_audit,
         today=today(),
     )
-    with registry_from_env() as registry:
+    with registry_from_env(create=True) as registry:
         shop = registry.create_shop(new, actor=actor())
     notify_change(shop.id)
     click.echo(f"registered {shop.display_name} ({', '.join(shop.domains)}) as {shop.state}")
@@ -319,7 +389,7 @@ def shops_show(shop_id: str, as_json: bool) -> None:
             continue
         origin = event.from_state or "-"
         click.echo(
-            f"  {event.at.isoformat()}  {origin} -> {event.to_state}  by {event.actor}: "
+            f"  {brussels_time(event.at)}  {origin} -> {event.to_state}  by {event.actor}: "
             f"{event.reason}"
         )
 
@@ -332,7 +402,7 @@ def _print_shop(shop: Shop, day: date) -> None:
         ("enterprise number", shop.enterprise_number),
         ("domains", ", ".join(shop.domains)),
         ("categories", ", ".join(shop.categories) or "-"),
-        ("state", f"{shop.public_state(day)} since {shop.state_since.isoformat()}"),
+        ("state", f"{shop.public_state(day)} since {brussels_time(shop.state_since)}"),
         ("certified since", str(shop.certified_since or "-")),
         ("valid until", str(shop.valid_until or "-")),
         ("last audit", str(shop.last_audit or "-")),
@@ -465,9 +535,11 @@ def _split(value: Any) -> list[str]:
 @friendly
 def shops_import(file: Path) -> None:
     """Import shops from CSV or JSON; all rows are checked first, none written if one fails."""
-    with registry_from_env() as registry:
+    with registry_from_env(create=True) as registry:
         created = _import(registry, file)
     notify_change(*(shop.id for shop in created))
+    for shop in created:
+        click.echo(f"{shop.id}  {shop.state:<10} {shop.display_name} ({shop.domains[0]})")
     click.echo(f"imported {len(created)} shop(s)")
 
 
@@ -558,7 +630,7 @@ def keys_list() -> None:
             if record.kid == store.signing_kid
             else ("published" if record.kid in published else "retired")
         )
-        created = datetime.fromtimestamp(record.created_at, UTC).isoformat()
+        created = brussels_time(datetime.fromtimestamp(record.created_at, UTC))
         click.echo(f"{record.kid}  {role:<9}  created {created}")
 
 
@@ -653,6 +725,7 @@ def verify(file: Path, as_json: bool) -> None:
     if file.stat().st_size > MAX_UPLOAD_BYTES:
         fail(f"{file} is larger than {MAX_UPLOAD_BYTES} bytes; badges are a few kilobytes")
     data = file.read_bytes()
+    note = None
     try:
         token = extract_token(data, None)
     except BadgeError as exc:
@@ -661,7 +734,10 @@ def verify(file: Path, as_json: bool) -> None:
         keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
         # Verifying needs only the public keys; never make a key here.
         if not keys_store.reload_if_changed():
-            fail(f"no keys in {settings.keys_dir}; set BADGE_KEYS_DIR to the service's keys")
+            fail(
+                f"no keys in {settings.keys_dir.absolute()}; set BADGE_KEYS_DIR to the "
+                "service's keys"
+            )
         claims, why = keys_store.verify(token)
         if claims is None:
             verdict = not_genuine(why)
@@ -670,7 +746,16 @@ def verify(file: Path, as_json: bool) -> None:
             with registry_from_env() as registry:
                 live = registry.get_shop(subject) if isinstance(subject, str) else None
             live_state = live.public_state(today()) if live else None
-            verdict = judge_claims(claims, live, live_state, issuer=settings.public_url)
+            # The keys are the proof of origin. This shell's BADGE_PORT or BADGE_PUBLIC_URL
+            # may well differ from the server's, so the issuer is reported, not required.
+            verdict = judge_claims(claims, live, live_state, issuer=None)
+            issuer = claims.get("iss")
+            if issuer != settings.public_url:
+                note = (
+                    f"issuer:     {issuer} (this shell's BADGE_PUBLIC_URL is "
+                    f"{settings.public_url}; a configuration difference, not a problem with "
+                    "the badge: the signature was checked against the keys in BADGE_KEYS_DIR)"
+                )
     if as_json:
         click.echo(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -682,10 +767,36 @@ def verify(file: Path, as_json: bool) -> None:
             if verdict.site:
                 shown += f" badge, served for {verdict.site}"
             click.echo(f"showed:     {shown}")
-            click.echo(f"issued at:  {verdict.issued_at}; expires {verdict.expires_at}")
-            click.echo(f"state then: {verdict.state_then}; now: {verdict.state_now}")
+            click.echo(
+                f"signed:     {_moment(verdict.issued_at)}; "
+                f"{'expired' if verdict.expired else 'expires'} {_moment(verdict.expires_at)}"
+            )
+            click.echo(f"state then: {verdict.state_then} (in the badge)")
+            click.echo(f"state now:  {verdict.state_now} (live register)")
+        if note:
+            click.echo(note)
+        click.echo(f"verdict:    {_summary(verdict)}")
     if not verdict.ok:
         raise SystemExit(1)
+
+
+def _moment(iso: str | None) -> str:
+    from datetime import datetime
+
+    return brussels_time(datetime.fromisoformat(iso)) if iso else "unknown"
+
+
+def _summary(verdict: Verdict) -> str:
+    """One line that says which part decides the exit status."""
+    if not verdict.genuine:
+        return "NOT OK: the badge is not genuine (whatever the shop's state today)"
+    if not verdict.certified_now:
+        return "NOT OK: the badge is genuine, but the shop is not certified now"
+    if verdict.variant not in (None, "certified"):
+        return f"NOT OK: genuine, but the {verdict.variant} badge, which vouches for no site"
+    if verdict.expired:
+        return "NOT OK: genuine and certified now, but this copy's signature has expired"
+    return "OK: genuine, unexpired, and the shop is certified now"
 
 
 @cli.group()

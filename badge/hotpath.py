@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge import binding
 from badge.badges import ERROR_TEXTS, BadgeService, ErrorKind, Format, Rendered
-from badge.http import etag_matches
+from badge.http import Coding, etag_matches, pick_coding
 from badge.i18n import DEFAULT_LANG, LANGS, Lang
 from badge.registry import rules
 from badge.registry.rules import ID_LENGTH
@@ -127,14 +127,17 @@ class BadgeHotPath:
             return
         # The SVG is resolution independent; scale only changes PNG pixels.
         scale = query.scale if fmt == "png" else 1
-        # One pass over the request headers for the two we read.
+        # One pass over the request headers for the three we read.
         if_none_match: bytes | None = None
         referer: bytes | None = None
+        accept_encoding: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
                 if_none_match = value
             elif name == b"referer":
                 referer = value
+            elif name == b"accept-encoding":
+                accept_encoding = value
         # The page showing the badge decides what it says (binding.py).
         page: str | None = None
         # Only a well-formed id is worth a sightings slot, and only a host-sized origin is
@@ -164,7 +167,7 @@ class BadgeHotPath:
         rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
         if rendered is None:
             rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
-        await self._send(scope, send, rendered, if_none_match)
+        await self._send(scope, send, rendered, if_none_match, pick_coding(accept_encoding))
 
     def _referer_host(self, netloc: bytes) -> str:
         if len(self._referers) >= MAX_CACHED_REFERERS:
@@ -186,24 +189,31 @@ class BadgeHotPath:
         return found
 
     async def _send(
-        self, scope: Scope, send: Send, rendered: Rendered, if_none_match: bytes | None
+        self,
+        scope: Scope,
+        send: Send,
+        rendered: Rendered,
+        if_none_match: bytes | None,
+        coding: Coding,
     ) -> None:
         stats = self.stats
+        # The form for the client's Accept-Encoding, compressed when the variant was built.
+        form = rendered.forms[coding]
         if (
             if_none_match is not None
             and rendered.status == 200
-            and etag_matches(if_none_match, rendered.etag)
+            and etag_matches(if_none_match, form.etag)
         ):
             stats.not_modified += 1
-            await send(rendered.not_modified_start)
+            await send(form.not_modified_start)
             await send(_EMPTY_BODY)
             return
         if rendered.status == 200:
             stats.ok += 1
         else:
             stats.responses[rendered.status] += 1
-        await send(rendered.start)
-        await send(_EMPTY_BODY if scope["method"] == "HEAD" else rendered.body_message)
+        await send(form.start)
+        await send(_EMPTY_BODY if scope["method"] == "HEAD" else form.body_message)
 
     async def _send_error(self, scope: Scope, send: Send, rendered: Rendered, why: bytes) -> None:
         """A prepared error badge; what was wrong with this request goes in a header only."""
@@ -228,6 +238,13 @@ class BadgeHotPath:
         }
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+def _coding(headers: list[tuple[bytes, bytes]]) -> Coding:
+    for name, value in headers:
+        if name == b"accept-encoding":
+            return pick_coding(value)
+    return pick_coding(None)
 
 
 def _lang_hint(query: bytes) -> Lang:

@@ -1,11 +1,14 @@
-"""HTTP pieces shared by several routes: strong ETags and `If-None-Match`, bounded bodies,
-and the Cache-Control every response must carry."""
+"""HTTP pieces shared by several routes: strong ETags and `If-None-Match`, content codings,
+bounded bodies, and the Cache-Control every response must carry."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections.abc import Mapping
+from typing import Final, Literal
 
+import brotli
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +29,84 @@ def etag_matches(header: bytes | None, etag: bytes) -> bool:
     if header.strip() == b"*":
         return True
     return any(candidate.strip().removeprefix(b"W/") == etag for candidate in header.split(b","))
+
+
+# Content codings, as indexes into a tuple of prepared forms (see badges.Rendered.forms).
+Coding = Literal[0, 1, 2]
+IDENTITY: Final = 0
+GZIP: Final = 1
+BR: Final = 2
+CODING_NAMES: Final = (b"", b"gzip", b"br")
+MAX_CACHED_ACCEPT: Final = 256
+_accepted: dict[bytes, Coding] = {}
+
+
+def pick_coding(accept_encoding: bytes | None) -> Coding:
+    """The coding we send for this Accept-Encoding: br, else gzip, else none.
+
+    Browsers send a handful of distinct values, so each is parsed once and then looked up:
+    the hot path pays one dict lookup per request.
+    """
+    if accept_encoding is None:
+        return IDENTITY
+    found = _accepted.get(accept_encoding)
+    if found is None:
+        found = _parse_accept_encoding(accept_encoding)
+        if len(_accepted) >= MAX_CACHED_ACCEPT:
+            _accepted.clear()
+        _accepted[accept_encoding] = found
+    return found
+
+
+def _parse_accept_encoding(header: bytes) -> Coding:
+    """RFC 9110 12.5.3: codings with q=0 are refused; `*` stands for any coding not named."""
+    weights: dict[bytes, float] = {}
+    for part in header[:1024].lower().split(b",")[:32]:
+        name, _, params = part.strip().partition(b";")
+        quality = 1.0
+        params = params.strip()
+        if params.startswith(b"q="):
+            try:
+                quality = float(params[2:])
+            except ValueError:
+                quality = 0.0
+        if name:
+            weights[name.strip()] = quality
+    star = weights.get(b"*", 0.0)
+    if weights.get(b"br", star) > 0:
+        return BR
+    if weights.get(b"gzip", weights.get(b"x-gzip", star)) > 0:
+        return GZIP
+    return IDENTITY
+
+
+def compress(body: bytes, coding: Coding, *, best: bool = False) -> bytes:
+    """`best` for bytes prepared once and sent many times (badges); otherwise fast levels.
+
+    gzip's mtime is fixed so every instance makes the same bytes from the same input.
+    """
+    if coding == BR:
+        return bytes(brotli.compress(body, quality=11 if best else 5))
+    if coding == GZIP:
+        return gzip.compress(body, 9 if best else 6, mtime=0)
+    return body
+
+
+def coded_etag(etag: bytes, coding: Coding) -> bytes:
+    """A different strong ETag per coding (`"abc-br"`), so a 304 never confirms the wrong
+    bytes; the suffix is derived, so every instance gives the same ETag."""
+    if coding == IDENTITY or not etag.endswith(b'"'):
+        return etag
+    return etag[:-1] + b"-" + CODING_NAMES[coding] + b'"'
+
+
+def strip_coding(tag: bytes) -> tuple[bytes, Coding]:
+    """`"abc-gzip"` -> (`"abc"`, GZIP): the ETag of the same bytes before coding."""
+    for coding in (GZIP, BR):
+        suffix = b"-" + CODING_NAMES[coding] + b'"'
+        if tag.endswith(suffix):
+            return tag[: -len(suffix)] + b'"', coding
+    return tag, IDENTITY
 
 
 def conditional(

@@ -740,6 +740,8 @@ def public_paths() -> Json:
             "post": {
                 "tags": ["public API"],
                 "summary": "Check a badge file or token",
+                "description": "Send the badge file itself, JSON with its token, or the same "
+                "multipart form as `POST /verify` (field `file`, or `token`).",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -752,11 +754,29 @@ def public_paths() -> Json:
                                 "properties": {"token": {"type": "string"}},
                             }
                         },
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "file": {"type": "string", "format": "binary"},
+                                    "token": {"type": "string"},
+                                },
+                            }
+                        },
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["token"],
+                                "properties": {"token": {"type": "string"}},
+                            }
+                        },
                     },
                 },
                 "responses": {
                     "200": json_body(ref("Verdict"), "The verdict, also when not genuine."),
-                    "400": json_body(ref("Verdict"), "Bad JSON; `error` is set."),
+                    "400": json_body(
+                        ref("Verdict"), "Bad JSON or an unreadable form; `error` is set."
+                    ),
                     "413": json_body(ref("Verdict"), "Upload too large; `error` is set."),
                     "415": json_body(
                         ref("Verdict"), "Empty body, or not SVG, PNG or JSON; `error` is set."
@@ -835,6 +855,32 @@ def public_paths() -> Json:
                 "responses": {
                     "200": html_page("Both snippets and a preview."),
                     "404": html_page("Unknown id."),
+                },
+            }
+        },
+        "/": {
+            "get": {
+                "tags": ["pages"],
+                "summary": "The home page",
+                "description": "What the service is, shop lookup, badge check, embedding and "
+                "where the APIs are; in `?lang=` or the browser's language.",
+                "parameters": [LANG],
+                "responses": {"200": html_page("The home page.")},
+            }
+        },
+        "/favicon.ico": {
+            "get": {
+                "tags": ["pages"],
+                "summary": "The site icon, for browsers that ask for it by this name",
+                "responses": {
+                    "200": {
+                        "description": "An ICO file.",
+                        "content": {
+                            "image/vnd.microsoft.icon": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    }
                 },
             }
         },

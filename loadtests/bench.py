@@ -120,7 +120,7 @@ def main() -> None:
     embed_path = f"{badge_path}?lang=nl&size=m"
     embed_headers = ["Referer: https://www.bench-shop.be/"]
 
-    def capture(path: str, headers: list[str], name: str) -> tuple[bytes, str]:
+    def capture(path: str, headers: list[str], name: str, key: str) -> tuple[bytes, str]:
         """The bytes and headers our server sends for `path`, for the baseline to replay."""
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}{path}",
@@ -130,18 +130,20 @@ def main() -> None:
             body = response.read()
             sent = [[k.lower(), v] for k, v in response.headers.items()]
         (work / name).write_bytes(body)
-        kept = [h for h in sent if h[0] not in ("date", "server")]  # uvicorn adds date itself
-        replay[path.split("?")[0] if name == "bare" else "/embed"] = {
-            "body": str(work / name),
-            "headers": kept,
-        }
+        # uvicorn adds date itself; urllib asked for `Connection: close`, which wrk does not.
+        kept = [h for h in sent if h[0] not in ("date", "server", "connection")]
+        replay[key] = {"body": str(work / name), "headers": kept}
         return body, response.headers["etag"]
 
+    accept = ["Accept-Encoding: gzip, br"]
     replay: dict[str, dict[str, object]] = {}
     with server("badge.app:app_from_env", env, port):
-        body, etag = capture(badge_path, [], "bare")
-        embed_body, _ = capture(embed_path, embed_headers, "embed")
-        replay["/"] = replay.pop(badge_path)
+        body, etag = capture(badge_path, [], "bare", "/")
+        embed_body, _ = capture(embed_path, embed_headers, "embed", "/embed")
+        # The same badge as a browser asks for it: the baseline replays the coded bytes.
+        coded_body, _ = capture(badge_path, accept, "coded", "/coded")
+        coded_headers: list[list[str]] = replay["/coded"]["headers"]  # type: ignore[assignment]
+        coding = next((v for k, v in coded_headers if k == "content-encoding"), "none")
         # Warm the verification page too, if that route exists in this build.
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/v/{shop_id}").read()
@@ -155,12 +157,15 @@ def main() -> None:
     base = "baseline (bare uvicorn, same bytes)"
     base_inm = "baseline, request with If-None-Match"
     base_page = "baseline, request with Accept-Language"
+    base_coded = "baseline, request with Accept-Encoding"
     inm = [f"If-None-Match: {etag}"]
     lang = ["Accept-Language: nl-BE"]
     base_embed = "baseline, embed-shaped request"
     targets: dict[str, tuple[str, list[str], str]] = {
         base: ("base", [], base),
         f"GET {badge_path} (200, no Referer)": (badge_path, [], base),
+        base_coded: ("base/coded", accept, base_coded),
+        f"GET {badge_path} (200, {coding})": (badge_path, accept, base_coded),
         base_embed: ("base/embed", embed_headers, base_embed),
         "GET embed-shaped (?lang=nl&size=m, Referer)": (embed_path, embed_headers, base_embed),
         base_inm: ("base", inm, base_inm),
@@ -174,7 +179,8 @@ def main() -> None:
     print(
         ("servers on core 0, wrk on core " + _LAST_CORE + "; " if PIN_SERVER else "")
         + f"wrk -t1 -c{options.connections} -d{options.seconds}s, {options.rounds} rounds, "
-        f"uvicorn {' '.join(UVICORN_FLAGS)}; bodies {len(body)} and {len(embed_body)} bytes",
+        f"uvicorn {' '.join(UVICORN_FLAGS)}; bodies {len(body)} and {len(embed_body)} bytes, "
+        f"{len(coded_body)} with Accept-Encoding: gzip, br ({coding}, prepared once per variant)",
         flush=True,
     )
     with (
@@ -194,7 +200,10 @@ def main() -> None:
                 results[name].append(wrk(urls[name], options.seconds, options.connections, headers))
 
     medians = {name: statistics.median(r.rps for r in rounds) for name, rounds in results.items()}
-    print(f"\n{'target':<44} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}")
+    print(
+        f"\n{'target':<44} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}"
+        f" {'per round':>10}"
+    )
     for name, rounds in results.items():
         rps = medians[name]
         p50 = statistics.median(r.p50_ms for r in rounds)
@@ -202,10 +211,18 @@ def main() -> None:
         errors = sum(r.non_2xx for r in rounds)
         note = f"  ({errors} non-2xx/3xx)" if errors else ""
         ratio = rps / medians[targets[name][2]]
-        print(f"{name:<44} {rps:>15.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>7.2f}{note}")
+        # Each target runs right after its baseline: a per-round ratio cancels slow drifts
+        # in what else the machine is doing.
+        paired = statistics.median(
+            r.rps / b.rps for r, b in zip(rounds, results[targets[name][2]], strict=True)
+        )
+        print(
+            f"{name:<44} {rps:>15.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>7.2f} {paired:>10.2f}{note}"
+        )
     print(
         "\nratio = median req/s of the target / median req/s of the baseline that received"
-        "\nthe same request headers, in the same run"
+        "\nthe same request headers, in the same run; per round = median of the ratios of"
+        "\neach round, where the target ran right after that baseline"
     )
     shutil.rmtree(work, ignore_errors=True)
 

@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
-# Make sure the Debian programs the tests and benchmarks use are present.
+# Make sure the Debian programs a chore needs are present; each make target names its own:
+#   cairo     libcairo2, which cairosvg draws PNG badges with (make run, tests, make bench)
+#   redis     redis-server (tests, make loadtest)
+#   wrk       the HTTP load generator (tests, make bench)
+#   chromium  headless browser (browser tests, make docs-images)
+#   postgres  initdb and postgres for throwaway clusters (tests)
+# With no argument it checks all of them.
 set -euo pipefail
+[ $# -gt 0 ] || set -- cairo redis wrk chromium postgres
 need=()
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v wrk >/dev/null || need+=(wrk)
-command -v chromium >/dev/null || need+=(chromium)
-command -v chromedriver >/dev/null || need+=(chromium-driver)
-# Tests run their own throwaway cluster with initdb, which Debian keeps off PATH.
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+for what in "$@"; do
+    case "$what" in
+    cairo)
+        python3 -c 'import ctypes.util, sys; sys.exit(not ctypes.util.find_library("cairo"))' ||
+            need+=(libcairo2)
+        ;;
+    redis) command -v redis-server >/dev/null || need+=(redis-server) ;;
+    wrk) command -v wrk >/dev/null || need+=(wrk) ;;
+    chromium) command -v chromium >/dev/null || need+=(chromium) ;;
+    # Tests run their own throwaway cluster with initdb, which Debian keeps off PATH.
+    postgres) compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql) ;;
+    *)
+        echo "system-deps.sh: unknown need '$what' (cairo, redis, wrk, chromium, postgres)" >&2
+        exit 2
+        ;;
+    esac
+done
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

@@ -3,6 +3,7 @@ conditional requests, parameters, hostile input, the baked signature and live re
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 import sqlite3
@@ -14,6 +15,7 @@ from typing import Any, cast
 from xml.etree.ElementTree import Element
 
 import anyio
+import brotli
 import jwt
 import pytest
 from defusedxml.ElementTree import fromstring
@@ -132,11 +134,13 @@ def counter(client: TestClient, name: str) -> float:
 
 def assert_common_headers(headers: Any, fmt: str) -> None:
     etag = headers["etag"]
-    assert re.fullmatch(r'"[0-9a-f]{16,64}"', etag), etag
+    # A compressed form has its own ETag: the identity one with the coding as suffix.
+    assert re.fullmatch(r'"[0-9a-f]{16,64}(-gzip|-br)?"', etag), etag
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["cross-origin-resource-policy"] == "cross-origin"
     assert "set-cookie" not in headers
-    assert headers["vary"] == "Referer"
+    # What it says depends on the page showing it; an SVG's bytes on the coding too.
+    assert headers["vary"] == ("Referer, Accept-Encoding" if fmt == "svg" else "Referer")
     if fmt == "svg":
         csp = headers["content-security-policy"]
         assert "default-src 'none'" in csp
@@ -158,7 +162,8 @@ def test_badge_per_state(
     response = client.get(f"/b/{ident}.{fmt}?lang=en")
     assert response.status_code == (404 if state == "unknown" else 200)
     assert_common_headers(response.headers, fmt)
-    assert int(response.headers["content-length"]) == len(response.content) > 500
+    assert int(response.headers["content-length"]) == response.num_bytes_downloaded
+    assert len(response.content) > 500
     cache_control = response.headers["cache-control"]
     assert cache_control.startswith("public")
     if state != "unknown":
@@ -237,12 +242,16 @@ def test_head_has_the_headers_and_no_body(
     client: TestClient, shops: dict[str, Shop], state: str, fmt: str
 ) -> None:
     url = f"/b/{shop_id(shops, state)}.{fmt}?size=l"
-    got = client.get(url)
-    head = client.head(url)
-    assert head.status_code == got.status_code
-    assert head.content == b""
-    assert head.headers["content-length"] == got.headers["content-length"] == str(len(got.content))
-    assert dict(head.headers) == dict(got.headers)
+    for coding in ("identity", "gzip", "br"):
+        sent = {"accept-encoding": coding}
+        got = client.get(url, headers=sent)
+        head = client.head(url, headers=sent)
+        assert head.status_code == got.status_code
+        assert head.content == b""
+        assert head.headers["content-length"] == got.headers["content-length"]
+        assert dict(head.headers) == dict(got.headers)
+        raw = client.get(url, headers=sent)
+        assert int(raw.headers["content-length"]) == raw.num_bytes_downloaded
 
 
 def test_other_methods_are_refused(client: TestClient, shops: dict[str, Shop]) -> None:
@@ -684,6 +693,104 @@ def test_a_png_that_looks_the_same_is_never_rasterised_twice(
     again = client.get(f"/b/{ident}.png?scale=2")
     assert again.status_code == 200 and service.sign_count > signed
     assert service.raster_count == before
+
+
+# -- content codings ------------------------------------------------------------------------
+
+
+def raw_get(client: TestClient, url: str, headers: dict[str, str]) -> tuple[Any, bytes]:
+    """The response and its bytes as sent, before the client undoes any content coding."""
+    with client.stream("GET", url, headers=headers) as response:
+        return response, b"".join(response.iter_raw())
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding", "decode"),
+    [
+        pytest.param("identity", None, lambda b: b, id="identity"),
+        pytest.param("gzip, deflate", "gzip", gzip.decompress, id="gzip"),
+        pytest.param("gzip, deflate, br, zstd", "br", brotli.decompress, id="br"),
+        pytest.param("br;q=0, gzip", "gzip", gzip.decompress, id="br-refused"),
+    ],
+)
+@pytest.mark.parametrize("state", ["certified", "unknown"])
+def test_svg_badges_are_sent_in_the_accepted_coding(
+    client: TestClient,
+    shops: dict[str, Shop],
+    state: str,
+    accept: str,
+    coding: str | None,
+    decode: Any,
+) -> None:
+    url = f"/b/{shop_id(shops, state)}.svg?lang=fr"
+    plain, plain_bytes = raw_get(client, url, {"accept-encoding": "identity"})
+    response, sent = raw_get(client, url, {"accept-encoding": accept})
+    assert response.status_code == plain.status_code
+    assert response.headers.get("content-encoding") == coding
+    assert response.headers["vary"] == "Referer, Accept-Encoding"
+    assert int(response.headers["content-length"]) == len(sent)
+    assert decode(sent) == plain_bytes
+    if coding is not None:
+        assert len(sent) < len(plain_bytes) * 0.6
+        assert response.headers["etag"] == plain.headers["etag"][:-1] + f'-{coding}"'
+    head = client.head(url, headers={"accept-encoding": accept})
+    assert dict(head.headers) == dict(response.headers)
+
+
+def test_a_png_is_never_recoded(client: TestClient, shops: dict[str, Shop]) -> None:
+    url = f"/b/{shops['certified'].id}.png"
+    response, sent = raw_get(client, url, {"accept-encoding": "gzip, br"})
+    assert "content-encoding" not in response.headers
+    assert response.headers["vary"] == "Referer"
+    assert sent.startswith(b"\x89PNG")
+
+
+def test_each_coding_revalidates_with_its_own_etag(
+    client: TestClient, shops: dict[str, Shop]
+) -> None:
+    url = f"/b/{shops['certified'].id}.svg"
+    tags = {
+        accept: client.get(url, headers={"accept-encoding": accept}).headers["etag"]
+        for accept in ("identity", "gzip", "br")
+    }
+    assert len(set(tags.values())) == 3
+    for accept, etag in tags.items():
+        for other, other_etag in tags.items():
+            response = client.get(
+                url, headers={"accept-encoding": accept, "if-none-match": other_etag}
+            )
+            if other == accept:
+                assert response.status_code == 304
+                assert response.headers["etag"] == etag
+                assert response.headers["vary"] == "Referer, Accept-Encoding"
+            else:
+                # A cache holding another coding's bytes must get these ones in full.
+                assert response.status_code == 200
+                assert response.headers["etag"] == etag
+
+
+def test_coded_forms_are_prepared_once_not_per_request(
+    shops: dict[str, Shop], client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import badge.badges
+    import badge.http
+
+    calls: list[int] = []
+    real = badge.http.compress
+
+    def counting(body: bytes, coding: Any, *, best: bool = False) -> bytes:
+        calls.append(coding)
+        return real(body, coding, best=best)
+
+    monkeypatch.setattr(badge.badges, "compress", counting)
+    url = f"/b/{shops['certified'].id}.svg?size=s"
+    first = client.get(url, headers={"accept-encoding": "br"})
+    built = len(calls)
+    assert built == 3  # identity, gzip and br, when the variant was rendered
+    for accept in ("br", "gzip", "identity", "gzip, br") * 5:
+        again = client.get(url, headers={"accept-encoding": accept})
+        assert again.content == first.content
+    assert len(calls) == built
 
 
 # -- live state ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
@@ -58,6 +59,11 @@ class Badge:
         result = self.run(*args)
         assert result.returncode == 0, result.stderr
         assert "Traceback" not in result.stderr
+        return result
+
+    def ok_env(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        result = self.run(*args, env=env)
+        assert result.returncode == 0, result.stderr
         return result
 
     def fails(self, *args: str, env: dict[str, str] | None = None) -> str:
@@ -159,6 +165,11 @@ def test_add_show_set_state(badge: Badge) -> None:
 
     text = badge.ok("shops", "show", shop_id).stdout
     assert re.search(r"^state:\s+suspended since ", text, re.MULTILINE), text
+    # Every moment printed is Belgian wall-clock time, named as such; never UTC.
+    moments = re.findall(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} (\S+)", text)
+    assert len(moments) == 3, text
+    assert set(moments) <= {"CET", "CEST"}, text
+    assert "+00:00" not in text
     assert re.search(r"certified -> suspended\s+by cli:\S+: committee review$", text, re.MULTILINE)
 
     reg = badge.registry()
@@ -339,6 +350,8 @@ def test_import_good_csv_and_json(badge: Badge) -> None:
     )
     out = badge.ok("shops", "import", str(csv_file)).stdout
     assert "imported 2 shop(s)" in out
+    printed = {line.split()[0]: line for line in out.splitlines() if ID_LINE.match(line.split()[0])}
+    assert len(printed) == 2, out
 
     json_file = badge.root / "more.json"
     json_file.write_text(
@@ -364,6 +377,9 @@ def test_import_good_csv_and_json(badge: Badge) -> None:
     finally:
         reg.close()
     assert set(shops) == {"Alpha", "Beta, the shop", "Gamma"}
+    # The ids printed are the ids stored, each with its shop's name.
+    assert {shops["Alpha"].id, shops["Beta, the shop"].id} == set(printed)
+    assert "Alpha (alpha.be)" in printed[shops["Alpha"].id]
     assert shops["Alpha"].domains == ("alpha.be", "alpha-shop.be")
     assert shops["Alpha"].categories == ("b2c_member", "sponsor")
     assert str(shops["Alpha"].valid_until) == "2099-01-01"
@@ -442,6 +458,7 @@ def test_import_odd_files_fail_cleanly(
 
 
 def test_tokens_create(badge: Badge) -> None:
+    badge.ok("demo")
     created = badge.ok("tokens", "create", "crm")
     lines = created.stdout.strip().splitlines()
     token = lines[-1]
@@ -516,3 +533,118 @@ def test_undecodable_bytes_on_the_command_line_are_refused(tmp_path: Path) -> No
     assert result.returncode == 1
     assert b"not valid Unicode" in result.stderr
     assert b"Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("shops", "list"), id="list"),
+        pytest.param(("shops", "list", "--json"), id="list-json"),
+        pytest.param(("shops", "show", "abcdefghijkmnpqr"), id="show"),
+        pytest.param(
+            ("shops", "set-state", "abcdefghijkmnpqr", "revoked", "--reason", "x"), id="set"
+        ),
+        pytest.param(("tokens", "create", "crm"), id="token"),
+        pytest.param(("render", "abcdefghijkmnpqr", "--format", "svg", "-o", "x.svg"), id="render"),
+    ],
+)
+def test_read_commands_never_make_a_registry(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Run from a folder without var/: say where we looked and how to point elsewhere."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "badge", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith(f"error: no registry at {tmp_path / 'var' / 'badge.db'}")
+    assert "BADGE_DATABASE_URL=sqlite:///" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "var" / "badge.db").exists()
+    assert "0 shop(s)" not in result.stderr
+
+
+def test_verify_without_a_registry_says_so(badge: Badge) -> None:
+    """Keys but no registry (a copied keys dir, the wrong folder): no empty registry appears."""
+    badge.ok("keys", "generate")
+    from badge.settings import Settings
+    from badge.signing import KeyStore
+
+    store = KeyStore(badge.keys_dir, token_ttl=3600)
+    store.ensure()
+    token = store.sign({"iss": Settings().public_url, "sub": "abcdefghijkmnpqr", "exp": 2**40})
+    saved = badge.root / "saved.svg"
+    saved.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" '
+        'xmlns:keurmerk="https://www.becommerce.be/ns/keurmerk-badge/1">'
+        f"<keurmerk:assertion>{token}</keurmerk:assertion></svg>"
+    )
+    stderr = badge.fails("verify", str(saved))
+    assert "no registry at" in stderr and "BADGE_DATABASE_URL" in stderr
+    assert not badge.db.exists()
+
+
+def test_commands_that_add_shops_may_start_a_registry(badge: Badge) -> None:
+    assert not badge.db.exists()
+    out = badge.ok("demo")
+    assert badge.db.exists()
+    assert len(demo_ids(out.stdout)) == 4
+
+
+def test_demo_prints_urls_to_try_every_time(badge: Badge) -> None:
+    for _ in range(2):
+        result = badge.ok("demo")
+        ids = demo_ids(result.stdout)
+        base = "http://127.0.0.1:8000"
+        assert f"{base}/v/{ids['certified']}" in result.stderr
+        assert f"{base}/b/{ids['certified']}.svg" in result.stderr
+        assert f"try: {base}/ " in result.stderr
+
+
+def test_serve_refuses_a_busy_port_before_loading_the_app(badge: Badge) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # -X importtime lists every module imported: the refusal must come before the
+        # heavy ones (uvicorn, the app and its fonts and renderer).
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "badge", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=badge.env(),
+            cwd=badge.root,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: port {port} on 127.0.0.1 is already in use; stop the other server or choose "
+        "another port (--port or BADGE_PORT)"
+    ]
+    imported = {
+        line.split("|")[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "badge.cli" in imported
+    assert not {"uvicorn", "badge.app", "cairosvg", "badge.render.text"} & imported
+
+
+@pytest.mark.postgres
+def test_read_commands_never_make_tables_in_an_empty_postgres(badge: Badge, pg_url: str) -> None:
+    import psycopg
+
+    env = {"BADGE_DATABASE_URL": pg_url}
+    stderr = badge.fails("shops", "list", env=env)
+    assert stderr.startswith("error: no registry in postgresql://")
+    assert "BADGE_DATABASE_URL" in stderr
+    with psycopg.connect(pg_url) as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        assert tables.fetchone() == (0,)
+    # A command that adds shops starts the registry there; reads work from then on.
+    assert len(demo_ids(badge.ok_env(env, "demo").stdout)) == 4
+    assert len(badge.ok_env(env, "shops", "list").stdout.strip().splitlines()) == 4

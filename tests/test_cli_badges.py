@@ -232,6 +232,33 @@ def test_revocation_end_to_end(served: Served) -> None:
         assert "Traceback" not in result.stderr
 
 
+def test_verify_ignores_the_shells_own_port_and_public_url(served: Served) -> None:
+    """The server runs with BADGE_PORT (and so its own issuer); an operator's shell without
+    them still verifies the server's badge, and is told the difference is configuration."""
+    shop_id = served.add_shop("Poort Webshop", "poort-test.be")
+    path = served.root / "poort.svg"
+    # Fetched as the shop's own page does, so it is the certified badge.
+    page = {"referer": "https://poort-test.be/"}
+    path.write_bytes(served.http.get(f"/b/{shop_id}.svg", headers=page).content)
+    shell = {k: v for k, v in served.env.items() if k not in ("BADGE_PORT", "BADGE_PUBLIC_URL")}
+    result = subprocess.run(
+        [str(BADGE), "verify", str(path)],
+        env=shell,
+        cwd=served.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("GENUINE: signature: genuine"), result.stdout
+    assert "NOT GENUINE" not in result.stdout
+    issuer_line = next(line for line in result.stdout.splitlines() if line.startswith("issuer:"))
+    assert served.public_url in issuer_line
+    assert "BADGE_PUBLIC_URL is http://127.0.0.1:8000" in issuer_line
+    assert "configuration difference" in issuer_line
+    assert "verdict:    OK" in result.stdout
+
+
 def test_verify_refuses_a_tampered_and_a_foreign_file(served: Served) -> None:
     shop_id = served.add_shop("Knoeier Webshop", "knoeier-test.be")
     body = served.http.get(f"/b/{shop_id}.svg").content

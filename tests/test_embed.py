@@ -31,7 +31,7 @@ class TestLoader:
         assert response.headers["cache-control"] == "public, max-age=3600"
         assert "set-cookie" not in response.headers
         assert len(response.content) < 2048
-        assert re.fullmatch(r'"[0-9a-f]{32}"', response.headers["etag"])
+        assert re.fullmatch(r'"[0-9a-f]{32}(-gzip|-br)?"', response.headers["etag"])
 
     def test_not_modified(self, client: TestClient) -> None:
         etag = client.get("/embed.js").headers["etag"]

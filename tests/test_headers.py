@@ -61,7 +61,7 @@ def test_pages_link_hashed_static_files(client: TestClient, shop: Shop) -> None:
         links = re.findall(r'href="(/static/[^"]+)"', html)
         assert links, path
         for link in links:
-            assert re.fullmatch(r"/static/[a-z]+\.[0-9a-f]{12}\.(css|svg)", link), link
+            assert re.fullmatch(r"/static/[a-z]+\.[0-9a-f]{12}\.(css|svg|ico)", link), link
 
 
 @pytest.mark.parametrize("name", ["verify.css", "embed.css", "favicon.svg"])

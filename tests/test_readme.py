@@ -53,3 +53,11 @@ def test_readme_documents_no_phantom_settings() -> None:
 def test_command_is_documented(command: str) -> None:
     pattern = re.compile(rf"`{re.escape(command)}(?=[`\s\[])")
     assert pattern.search(README), f"`{command}` is a CLI command but not in README.md"
+
+
+def test_readme_pictures_are_committed_pngs() -> None:
+    pictures = re.findall(r"!\[[^\]]+\]\((docs/[^)]+)\)", README)
+    assert len(pictures) >= 8
+    for picture in pictures:
+        data = (ROOT / picture).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n"), picture

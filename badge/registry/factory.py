@@ -20,3 +20,18 @@ def open_registry(settings: Settings) -> Registry:
     if path is None:
         raise ValidationError("BADGE_DATABASE_URL must start with sqlite:/// or postgresql://")
     return sqlite.open_registry(path)
+
+
+def registry_exists(settings: Settings) -> bool:
+    """True when the configured registry is there already: the SQLite file, or the tables
+    in PostgreSQL. An unreachable database counts as there: opening it says why it fails."""
+    url = settings.database_url.reveal()
+    if url.startswith(POSTGRES_SCHEMES):
+        from badge.registry.postgres import has_schema
+
+        try:
+            return has_schema(url)
+        except Exception:
+            return True
+    path = settings.sqlite_path
+    return path is None or path.exists()

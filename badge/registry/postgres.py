@@ -620,6 +620,14 @@ def _migrate(conn: psycopg.Connection[Any]) -> None:
             conn.execute("UPDATE schema_version SET version = %s", (version,))
 
 
+def has_schema(url: str, *, connect_timeout: float = 3.0) -> bool:
+    """Whether this database holds a registry already (`badge` made its tables), for the
+    CLI's read commands, which must not make an empty one. Connection errors propagate."""
+    with psycopg.connect(url, connect_timeout=max(2, round(connect_timeout))) as conn:
+        row = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
 def _note_changes(cur: _Cursor, shop_ids: Sequence[str]) -> None:
     """Append to the change feed; call it last in a write transaction.
 

@@ -6,8 +6,11 @@ import json
 from typing import Final
 
 import anyio
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message
 
 from badge.errors import BadgeError, BadRequest, NotFound, Unprocessable
 from badge.http import read_body
@@ -19,6 +22,8 @@ from badge.verify.verdict import Verdict, judge_claims, not_genuine
 
 # Two uploads parse at once at most; the parser is bounded, so a queue stays short.
 CHECK_CONCURRENCY: Final = 2
+# Room for the multipart framing and the token field around one badge file.
+FORM_OVERHEAD: Final = 64 * 1024
 
 READ_HEADERS: Final = {
     "access-control-allow-origin": "*",
@@ -63,6 +68,27 @@ class BadgeChecker:
         )
         return await self.check_token(state, token)
 
+    async def check_form(self, state: State, request: Request) -> Verdict:
+        """A multipart form with a badge `file` or a pasted `token`: the page's and the API's."""
+        limit = MAX_UPLOAD_BYTES + FORM_OVERHEAD
+        body = await read_body(request, limit, too_large=too_large(limit))
+        form_request = _replay(request, body)
+        try:
+            async with form_request.form(
+                max_files=1, max_fields=5, max_part_size=MAX_TOKEN_CHARS + 1024
+            ) as form:
+                upload = form.get("file")
+                token = form.get("token")
+                if isinstance(upload, UploadFile) and upload.size:
+                    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+                    return await self.check_file(state, data, upload.content_type)
+                if isinstance(token, str) and token.strip():
+                    return await self.check_token(state, token)
+        except HTTPException as exc:
+            # Starlette's multipart parser refuses malformed or oversized forms this way.
+            raise BadRequest(f"the form could not be read ({exc.detail})") from None
+        raise BadRequest("choose a badge file or paste a signature")
+
     async def check_token(self, state: State, token: str) -> Verdict:
         token = token.strip()
         if not looks_like_jws(token):
@@ -84,6 +110,20 @@ class BadgeChecker:
                 live = entry.shop
                 live_state = lookup.public_state(entry.shop)
         return judge_claims(claims, live, live_state, issuer=state["settings"].public_url)
+
+
+def _replay(request: Request, body: bytes) -> Request:
+    """A request whose body is the bytes we already read (and bounded) ourselves."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
 
 
 def refused(exc: BadgeError) -> dict[str, object]:
@@ -151,6 +191,9 @@ class VerifyApi:
         content_type = request.headers.get("content-type", "")
         mime = content_type.split(";", 1)[0].strip().lower()
         try:
+            if mime in ("multipart/form-data", "application/x-www-form-urlencoded"):
+                verdict = await self.checker.check_form(state, request)
+                return JSONResponse(verdict.to_json(), headers=VERIFY_HEADERS)
             body = await read_body(request, MAX_UPLOAD_BYTES, too_large=too_large(MAX_UPLOAD_BYTES))
             if mime == "application/json" or mime.endswith("+json"):
                 verdict = await self.checker.check_token(state, token_from_json(body))

@@ -12,14 +12,10 @@ from datetime import UTC, date, datetime, time
 from typing import Final
 from urllib.parse import urlencode
 
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.types import Message
 
-from badge.errors import BadgeError, BadRequest
-from badge.http import read_body
+from badge.errors import BadgeError
 from badge.i18n import LANG_NAMES, LANGS, Lang, jinja_environment, negotiate
 from badge.registry import rules
 from badge.registry.model import Event, PublicState, Shop
@@ -27,8 +23,8 @@ from badge.render.svg import CATEGORY_COLOURS
 from badge.state import State, app_state
 from badge.timeutil import BRUSSELS
 from badge.verify import lookup
-from badge.verify.api import BadgeChecker, too_large
-from badge.verify.check import MAX_TOKEN_CHARS, MAX_UPLOAD_BYTES, SCREENSHOT_MESSAGE
+from badge.verify.api import BadgeChecker
+from badge.verify.check import MAX_UPLOAD_BYTES, SCREENSHOT_MESSAGE
 from badge.verify.formtoken import form_token
 from badge.verify.verdict import Verdict
 
@@ -45,8 +41,6 @@ SECURITY_HEADERS: Final[Mapping[str, str]] = {
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
 }
-# Room for the multipart framing and the token field around one badge file.
-FORM_OVERHEAD: Final = 64 * 1024
 MAX_ECHO: Final = 100
 MAX_CACHED_PAGES: Final = 4096
 
@@ -109,20 +103,6 @@ def parse_moment(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
-
-
-def _replay(request: Request, body: bytes) -> Request:
-    """A request whose body is the bytes we already read (and bounded) ourselves."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return Request(request.scope, receive)
 
 
 class Pages:
@@ -246,24 +226,7 @@ class Pages:
         return html(lang, "verify.html", context, cache="no-store", vary="")
 
     async def _check_form(self, request: Request, state: State) -> Verdict:
-        limit = MAX_UPLOAD_BYTES + FORM_OVERHEAD
-        body = await read_body(request, limit, too_large=too_large(limit))
-        form_request = _replay(request, body)
-        try:
-            async with form_request.form(
-                max_files=1, max_fields=5, max_part_size=MAX_TOKEN_CHARS + 1024
-            ) as form:
-                upload = form.get("file")
-                token = form.get("token")
-                if isinstance(upload, UploadFile) and upload.size:
-                    data = await upload.read(MAX_UPLOAD_BYTES + 1)
-                    return await self.checker.check_file(state, data, upload.content_type)
-                if isinstance(token, str) and token.strip():
-                    return await self.checker.check_token(state, token)
-        except HTTPException as exc:
-            # Starlette's multipart parser refuses malformed or oversized forms this way.
-            raise BadRequest(f"the form could not be read ({exc.detail})") from None
-        raise BadRequest("choose a badge file or paste a signature")
+        return await self.checker.check_form(state, request)
 
     def error(self, request: Request, lang: Lang, exc: BadgeError) -> Response:
         context = {

@@ -96,7 +96,7 @@ def judge(
     live: Shop | None,
     live_state: PublicState | None,
     *,
-    issuer: str,
+    issuer: str | None,
     now: float | None = None,
 ) -> Verdict:
     """Judge a token; `live` is the shop named by the token's `sub`, looked up by the caller."""
@@ -106,15 +106,31 @@ def judge(
     return judge_claims(claims, live, live_state, issuer=issuer, now=now)
 
 
+def issuer_difference(found: object, expected: str) -> str:
+    """Why a token made with our key names another issuer: configuration, not forgery."""
+    return (
+        f"signed with this service's key but for another issuer ({found!r}, while "
+        f"BADGE_PUBLIC_URL here is {expected!r}): a configuration difference; "
+        "BADGE_PUBLIC_URL (by default http://BADGE_HOST:BADGE_PORT) must be the same "
+        "wherever badges are made and checked"
+    )
+
+
 def judge_claims(
     claims: dict[str, Any],
     live: Shop | None,
     live_state: PublicState | None,
     *,
-    issuer: str,
+    issuer: str | None,
     now: float | None = None,
 ) -> Verdict:
-    """The verdict on claims whose signature `KeyStore.verify` has already checked."""
+    """The verdict on claims whose signature `KeyStore.verify` has already checked.
+
+    `issuer` is the `iss` this service signs as; None accepts any issuer whose token our
+    keys signed (the CLI, whose own URL settings may differ from the server's).
+    The reason labels each part, so "not genuine" and "certified now" never read as one claim:
+    `signature:` is about this badge, `live register:` about the shop it names, today.
+    """
     moment = time.time() if now is None else now
     shop_id = claims.get("sub") if isinstance(claims.get("sub"), str) else None
     exp = claims.get("exp")
@@ -128,22 +144,31 @@ def judge_claims(
     certified_now = live is not None and live_state == "certified"
     variant = claims.get("variant") if isinstance(claims.get("variant"), str) else None
     site = claims.get("site") if isinstance(claims.get("site"), str) else None
-    if claims.get("iss") != issuer:
-        reasons = [f"signed by our key but for another issuer ({claims.get('iss')!r})"]
+    genuine = issuer is None or claims.get("iss") == issuer
+    if not genuine:
+        assert issuer is not None
+        difference = issuer_difference(claims.get("iss"), issuer)
+        signature = f"signature: NOT genuine for this service, {difference}"
+    elif expired:
+        signature = (
+            "signature: genuine (this service's key), but expired: a saved copy, "
+            "live badges are signed again every day"
+        )
     else:
-        reasons = ["signature is genuine"]
-    reasons.append(VARIANT_REASONS.get(variant or "", "").format(site=site) or "")
-    reasons = [reason for reason in reasons if reason]
-    if expired:
-        reasons.append("the badge's signature has expired (badges are re-issued daily)")
+        signature = "signature: genuine (this service's key)"
+    shown = VARIANT_REASONS.get(variant or "", "").format(site=site)
+    if shown:
+        signature += f"; badge: {shown}"
     if live is None:
-        reasons.append("the shop is no longer in the register")
+        register = "the shop is no longer in the register"
     elif certified_now:
-        reasons.append("the shop is certified now")
+        register = "the shop is certified now"
     else:
-        reasons.append(f"the shop is NOT certified now (state: {live_state})")
+        register = f"the shop is NOT certified now (state: {live_state})"
+    # When the badge itself is refused, the shop's state is news about the shop, not the badge.
+    scope = "live register" if genuine else "live register, about the shop id, not this badge"
     return Verdict(
-        genuine=claims.get("iss") == issuer,
+        genuine=genuine,
         shop_id=shop_id,
         shop_name=name,
         domains=domains,
@@ -153,7 +178,7 @@ def judge_claims(
         state_then=state_then,
         state_now=live_state if live is not None else "unknown",
         certified_now=certified_now,
-        reason="; ".join(reasons),
+        reason=f"{signature}; {scope}: {register}",
         variant=variant,
         site=site,
     )

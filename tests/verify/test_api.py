@@ -269,6 +269,14 @@ def test_token_from_another_issuer(client: TestClient, shop: Shop) -> None:
     claims = {"iss": "https://evil.example", "sub": shop.id, "iat": now, "exp": now + 60}
     data = client.post("/api/v1/verify", json={"token": keys.sign(claims)}).json()
     assert data["genuine"] is False
+    # Signed with our key: explained as configuration, naming the setting; the shop's live
+    # state is labelled as news about the shop, not as a property of this badge.
+    assert "configuration difference" in data["reason"]
+    assert "BADGE_PUBLIC_URL" in data["reason"]
+    assert (
+        "live register, about the shop id, not this badge: the shop is certified now"
+        in (data["reason"])
+    )
 
 
 def test_expired_signature_is_still_genuine(client: TestClient, shop: Shop) -> None:
@@ -463,3 +471,35 @@ def test_verify_json_answers_never_carry_html(client: TestClient) -> None:
     status, data = post_file(client, svg, "image/svg+xml")
     assert status == 422
     assert not re.search(r"<script", json.dumps(data))
+
+
+def test_api_takes_the_multipart_form_too(client: TestClient, shop: Shop, svg: bytes) -> None:
+    """The same form as POST /verify: a `file` field, or a `token` field."""
+    by_file = client.post(
+        "/api/v1/verify", files={"file": ("saved-badge.svg", svg, "image/svg+xml")}
+    )
+    assert by_file.status_code == 200
+    assert by_file.headers["cache-control"] == "no-store"
+    data = by_file.json()
+    assert set(data) >= VERDICT_KEYS
+    assert (data["genuine"], data["shop_id"], data["certified_now"]) == (True, shop.id, True)
+
+    by_token = client.post("/api/v1/verify", data={"token": extract_token(svg)})
+    assert by_token.status_code == 200
+    assert by_token.json()["shop_id"] == shop.id
+
+    empty = client.post("/api/v1/verify", files={"other": ("x.txt", b"x", "text/plain")})
+    assert empty.status_code == 400
+    assert empty.json()["genuine"] is False
+    assert empty.json()["error"]
+
+    junk = client.post("/api/v1/verify", files={"file": ("x.svg", b"<svg/>", "image/svg+xml")})
+    assert junk.status_code == 422
+    assert junk.json()["genuine"] is False
+
+
+def test_api_form_upload_is_bounded(client: TestClient) -> None:
+    huge = b"<svg>" + b" " * (MAX_UPLOAD_BYTES + 128 * 1024) + b"</svg>"
+    response = client.post("/api/v1/verify", files={"file": ("big.svg", huge, "image/svg+xml")})
+    assert response.status_code == 413
+    assert response.json()["genuine"] is False

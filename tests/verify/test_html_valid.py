@@ -37,6 +37,7 @@ def test_pages_parse_without_errors(
         "/verify?unregistered": f"/verify?lang={lang}&domain=nope.example",
         "/verify?q": f"/verify?lang={lang}&q=%3Cscript%3E",
         "/embed": f"/embed/{shop_ids['certified']}?lang={lang}",
+        "/": f"/?lang={lang}",
     }
     for name, url in pages.items():
         response = client.get(url, headers={"referer": "https://copy<cat>.example/"})

@@ -217,7 +217,7 @@ def test_referring_site(
     headers = {"referer": referer} if referer else {}
     response = client.get(f"/v/{shops['certified'].id}?lang=en", headers=headers)
     html = response.text
-    assert response.headers["vary"] == "Accept-Language, Referer"
+    assert response.headers["vary"] == "Accept-Language, Referer, Accept-Encoding"
     assert (MISMATCH in html) is (expected == "mismatch")
     assert (CONFIRMED in html) is (expected == "ok")
     assert ("You came from" in html) is (expected is not None)
@@ -440,6 +440,9 @@ def test_static_stylesheet(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/css")
     assert "set-cookie" not in response.headers
     assert client.get("/static/../badge/app.py").status_code == 404
+    # The folder sits inside the package now: its Python files stay out of reach too.
+    for path in ("/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py"):
+        assert client.get(path).status_code == 404, path
 
 
 def test_no_cookies_anywhere(client: TestClient, shops: dict[str, Shop]) -> None:

@@ -225,3 +225,23 @@ def test_unknown_shop_page(browser: Browser, site: Site, width: int) -> None:
     assert response is not None and response.status == 404
     check_page(page, visit, site, width, "unknown")
     page.context.close()
+
+
+@pytest.mark.parametrize("width", [pytest.param(w, id=f"{w}px") for w in WIDTHS])
+@pytest.mark.parametrize("lang", [pytest.param(lang, id=lang) for lang in LANGS])
+def test_home_page(browser: Browser, site: Site, lang: str, width: int) -> None:
+    page, visit = open_page(browser, site, width)
+    response = page.goto(f"{site.base}/?lang={lang}")
+    assert response is not None and response.status == 200
+    assert page.locator("h1").count() == 1
+    # The favicon link resolves, and the lookup form on it works from here.
+    icon = page.locator("link[rel=icon]").first.get_attribute("href")
+    assert icon is not None and page.request.get(site.base + icon).status == 200
+    page.fill("#domain", "https://www.Bakkerij-Janssens.be/brood")
+    page.click("form.lookup button[type=submit]")
+    page.wait_for_load_state()
+    assert "/verify?" in page.url
+    assert page.locator(".answer-ok").count() == 1
+    page.go_back()
+    check_page(page, visit, site, width, f"home-{lang}")
+    page.context.close()
