@@ -10,7 +10,7 @@ CHECK_STAMP := $(VENV)/.check-stamp
 LOADTEST_STAMP := $(VENV)/.loadtest-stamp
 DOCS_STAMP := $(VENV)/.docs-stamp
 
-.PHONY: install system-deps run demo test check format bench loadtest docs-images image clean
+.PHONY: install system-deps run demo test check format bench loadtest soak docs-images image clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ image:
 loadtest: $(LOADTEST_STAMP)
 	bash scripts/system-deps.sh cairo redis
 	$(BIN)/python loadtests/run_locust.py
+
+# Ten minutes of mixed load with Redis; `make soak SOAK_SECONDS=60` for a short try.
+SOAK_SECONDS ?= 600
+soak: $(LOADTEST_STAMP)
+	bash scripts/system-deps.sh cairo redis
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python loadtests/soak.py
 
 # The README's pictures under docs/: badges in each state and the verification page.
 docs-images: $(DOCS_STAMP)

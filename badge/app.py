@@ -19,16 +19,19 @@ from starlette.types import ASGIApp
 
 from badge import bus, feed
 from badge.admin import admin_routes
+from badge.assets import load_assets, static_routes
 from badge.badges import BadgeService
 from badge.compression import Compression
 from badge.embed import embed_routes
 from badge.errors import BadgeError
 from badge.home import home_routes
 from badge.hotpath import BadgeHotPath, HotPathStats
+from badge.http import DefaultCacheControl
 from badge.keyshare import KeyShare
 from badge.metrics import Metrics
 from badge.openapi import openapi_routes
 from badge.purge import EdgePurger
+from badge.ratelimit import RateLimit, RateLimitCollector, RateLimiter
 from badge.registry.factory import open_registry
 from badge.render.pool import RenderPool
 from badge.render.text import load_fonts
@@ -135,7 +138,8 @@ class BadgeApp(Starlette):
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return BadgeHotPath(super().build_middleware_stack(), self.stats)
+        stack = DefaultCacheControl(RateLimit(super().build_middleware_stack()))
+        return BadgeHotPath(stack, self.stats)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -149,6 +153,7 @@ def create_app(settings: Settings) -> Starlette:
             logger.info("made the first signing key %s in %s", keys.signing_kid, settings.keys_dir)
         # Parsing the fonts takes about half a second: pay it at start, not on a badge request.
         await anyio.to_thread.run_sync(load_fonts)
+        await anyio.to_thread.run_sync(load_assets)
         badges = BadgeService(settings, registry, keys)
         purger = EdgePurger(settings.purge_urls)
         if settings.purge_urls:
@@ -167,12 +172,14 @@ def create_app(settings: Settings) -> Starlette:
         # garbage collector from re-scanning them during request bursts.
         gc.collect()
         gc.freeze()
+        limiter = RateLimiter(settings, redis_client)
         state: State = {
             "settings": settings,
             "registry": registry,
             "keys": keys,
             "badges": badges,
-            "metrics": Metrics(stats, badges, purger),
+            "metrics": Metrics(stats, badges, purger, RateLimitCollector(limiter)),
+            "ratelimit": limiter,
         }
         try:
             async with anyio.create_task_group() as tasks:
@@ -207,6 +214,7 @@ def create_app(settings: Settings) -> Starlette:
         *embed_routes(),
         *admin_routes(),
         *openapi_routes(),
+        *static_routes(),
     ]
     exception_handlers = {BadgeError: badge_error, HTTPException: http_error}
     return BadgeApp(

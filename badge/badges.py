@@ -55,7 +55,15 @@ VariantKey = tuple[str, Format, Lang, Size, int, str]
 
 SVG_CSP: Final = b"default-src 'none'; style-src 'unsafe-inline'; sandbox"
 UNKNOWN_CACHE_SIZE: Final = 10_000
-ERROR_CACHE_SIZE: Final = 1024
+ErrorKind = Literal["lang", "size", "scale", "d", "query"]
+# What an error badge says. The bad value itself goes in the X-Badge-Error header.
+ERROR_TEXTS: Final[dict[ErrorKind, str]] = {
+    "lang": "lang? (nl, fr, de, en)",
+    "size": "size? (s, m, l)",
+    "scale": "scale? (1, 2, 3)",
+    "d": "d: not a host name",
+    "query": "query string too long",
+}
 PIXEL_CACHE_SIZE: Final = 2048
 
 
@@ -220,7 +228,8 @@ class BadgeService:
         self.pool: RenderPool | None = None
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
         self._generic: dict[tuple[str, Format, Lang, Size, int], Rendered] = {}
-        self._errors: dict[tuple[str, Format, Lang, Size, int], Rendered] = {}
+        # At most len(ERROR_TEXTS) x 2 formats x 4 languages entries, ever.
+        self._errors: dict[tuple[ErrorKind, Format, Lang], Rendered] = {}
         self.shared: SharedCache | None = None
         # Entries dropped by an invalidation, kept to reuse their token if nothing changed.
         self._previous: dict[str, Entry] = {}
@@ -559,28 +568,26 @@ class BadgeService:
             self._generic[cache_key] = rendered
         return rendered
 
-    async def error_badge(
-        self, message: str, fmt: Format, lang: Lang, size: Size, scale: int
-    ) -> Rendered:
-        # Cached too: a client repeating a bad request must not cost a render each time.
-        cache_key = (message, fmt, lang, size, scale)
+    async def error_badge(self, kind: ErrorKind, fmt: Format, lang: Lang) -> Rendered:
+        """One of the few prepared error badges: a fixed text per kind, never the bad value,
+        so no request can make us render (or keep) anything new."""
+        cache_key = (kind, fmt, lang)
         rendered = self._errors.get(cache_key)
         if rendered is not None:
             return rendered
+        text = ERROR_TEXTS[kind]
         view = BadgeView(
             mark="error",
-            size=size,
+            size="m",
             lang=lang,
             headline=t(lang, HEADLINE),
-            status_line=message,
-            label=t(lang, ERROR_LABEL, error=message),
+            status_line=text,
+            label=t(lang, ERROR_LABEL, error=text),
             shop_name=None,
             categories=(),
         )
-        body = await self._render(view, fmt, scale, None)
+        body = await self._render(view, fmt, 1, None)
         rendered = await self._build(400, body, fmt, b"no-store", ())
-        if len(self._errors) >= ERROR_CACHE_SIZE:
-            self._errors.clear()
         self._errors[cache_key] = rendered
         return rendered
 

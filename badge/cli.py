@@ -154,7 +154,15 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from badge.logs import log_config
+    from badge.server import PROTOCOL
+    from badge.signing import KeyStore
 
+    try:
+        # Checked here too, so an unsafe key stops the start with one line, not a traceback.
+        KeyStore(settings.keys_dir, token_ttl=settings.token_ttl).ensure()
+    except SettingsError as exc:
+        fail(str(exc))
+    _raise_open_files_limit(settings.limit_concurrency)
     click.echo(
         f"serving on http://{bind_host}:{bind_port} (public URL {settings.public_url})", err=True
     )
@@ -169,6 +177,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         log_config=log_config(settings.log_level),
         server_header=False,
         proxy_headers=False,
+        http=PROTOCOL,
+        limit_concurrency=settings.limit_concurrency,
     )
 
 
@@ -194,6 +204,18 @@ def check_port_free(host: str, port: int) -> None:
                 f"cannot listen on {host}:{port}: {exc.strerror} "
                 "(--host and --port, or BADGE_HOST and BADGE_PORT)"
             )
+
+
+def _raise_open_files_limit(connections: int) -> None:
+    """Room for `connections` sockets plus files, within the hard limit the system allows."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if target > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _enterprise_number(body: int) -> str:
@@ -372,6 +394,12 @@ def shops_show(shop_id: str, as_json: bool) -> None:
     _print_shop(shop, day)
     click.echo("history:")
     for event in events:
+        if event.changes is not None:
+            click.echo(
+                f"  {event.at.isoformat()}  edited {_changes_text(event.changes)}  "
+                f"by {event.actor}: {event.reason}"
+            )
+            continue
         origin = event.from_state or "-"
         click.echo(
             f"  {brussels_time(event.at)}  {origin} -> {event.to_state}  by {event.actor}: "
@@ -410,6 +438,72 @@ def shops_set_state(shop_id: str, state: str, reason: str) -> None:
         event = registry.set_state(shop_id, target, reason=reason, actor=actor())
     notify_change(shop_id)
     click.echo(f"{shop_id}: {event.from_state} -> {event.to_state} ({event.reason})")
+
+
+@shops.command("update")
+@click.argument("shop_id")
+@click.option("--reason", required=True, help="Why; kept in the shop's history with the change.")
+@click.option("--name", default=None, help="Display name.")
+@click.option("--legal-name", default=None, help="Legal name as in the KBO/BCE.")
+@click.option("--enterprise-number", default=None, help="KBO/BCE number.")
+@click.option("--domain", "domains", multiple=True, help="The new full list of domains.")
+@click.option("--category", "categories", multiple=True, help="The new full list of categories.")
+@click.option("--no-categories", is_flag=True, help="Remove every category.")
+@click.option("--certified-since", default=None, help="YYYY-MM-DD.")
+@click.option("--valid-until", default=None, help="YYYY-MM-DD (a renewal).")
+@click.option("--last-audit", default=None, help="YYYY-MM-DD.")
+@friendly
+def shops_update(
+    shop_id: str,
+    reason: str,
+    name: str | None,
+    legal_name: str | None,
+    enterprise_number: str | None,
+    domains: tuple[str, ...],
+    categories: tuple[str, ...],
+    no_categories: bool,
+    certified_since: str | None,
+    valid_until: str | None,
+    last_audit: str | None,
+) -> None:
+    """Change a shop's record, with a reason; the history keeps what changed."""
+    if no_categories and categories:
+        fail("give --category or --no-categories, not both")
+    with registry_from_env() as registry:
+        before = registry.get_shop(shop_id)
+        if before is None:
+            fail(f"no shop with id {shop_id!r}")
+        shop = registry.update_shop(
+            shop_id,
+            actor=actor(),
+            reason=reason,
+            display_name=name,
+            legal_name=legal_name,
+            enterprise_number=enterprise_number,
+            domains=domains or None,
+            categories=() if no_categories else (categories or None),
+            certified_since=rules.parse_date(certified_since, "certified_since"),
+            valid_until=rules.parse_date(valid_until, "valid_until"),
+            last_audit=rules.parse_date(last_audit, "last_audit"),
+        )
+    if shop == before:
+        click.echo(f"{shop_id}: nothing changed")
+        return
+    notify_change(shop_id)
+    click.echo(f"{shop_id}: updated ({reason})")
+
+
+def _changes_text(changes: dict[str, Any]) -> str:
+    return "; ".join(
+        f"{name} {_value(change.get('from'))} -> {_value(change.get('to'))}"
+        for name, change in changes.items()
+    )
+
+
+def _value(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "-"
+    return "-" if value is None else str(value)
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -15,10 +15,11 @@ from urllib.parse import unquote_plus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge import binding
-from badge.badges import BadgeService, Format, Rendered
+from badge.badges import ERROR_TEXTS, BadgeService, ErrorKind, Format, Rendered
 from badge.http import Coding, etag_matches, pick_coding
 from badge.i18n import DEFAULT_LANG, LANGS, Lang
 from badge.registry import rules
+from badge.registry.rules import ID_LENGTH
 from badge.render.svg import SIZES, Size
 from badge.sightings import Tally
 
@@ -27,6 +28,10 @@ _LANGS: Final = frozenset(LANGS)
 _SCALES: Final = {b"1": 1, b"2": 2, b"3": 3}
 MAX_SIGHTING_KEYS: Final = 50_000
 MAX_CACHED_QUERIES: Final = 4096
+# Embeds send `lang`, `size` and a host name of at most 253 characters: 1 KB is plenty, and
+# it bounds the query cache at 4 MB whatever is sent.
+MAX_QUERY_BYTES: Final = 1024
+MAX_HOST_CHARS: Final = 260  # a host name (253) and a port
 MAX_CACHED_REFERERS: Final = 4096
 # Cross-origin Referers are bare origins; a longer one is classified but never kept.
 MAX_CACHED_REFERER_BYTES: Final = 256
@@ -35,7 +40,18 @@ _monotonic = time.monotonic
 
 
 class BadRequestParam(ValueError):
-    pass
+    """A bad badge parameter: `kind` picks one of the few prepared error badges, `detail`
+    (the bad value, shortened) goes only into the X-Badge-Error header."""
+
+    def __init__(self, kind: ErrorKind, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind: ErrorKind = kind
+        self.detail = detail
+
+    def header(self) -> bytes:
+        text = f"{ERROR_TEXTS[self.kind]} (got {self.detail})"
+        # Printable ASCII only: a header is no place for control bytes or raw Unicode.
+        return "".join(ch if " " <= ch <= "~" else "?" for ch in text).encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +91,8 @@ class BadgeHotPath:
     def __init__(self, app: ASGIApp, stats: HotPathStats) -> None:
         self.app = app
         self.stats = stats
-        # Raw query string -> parsed query, or the message of the 400 it deserves.
-        self._queries: dict[bytes, BadgeQuery | str] = {}
+        # Raw query string (at most MAX_QUERY_BYTES) -> parsed query, or the 400 it deserves.
+        self._queries: dict[bytes, BadgeQuery | BadRequestParam] = {}
         # A raw Referer header -> (its class for binding.decide, host[:port] to count).
         self._referers: dict[bytes, tuple[str, bytes | None]] = {}
 
@@ -100,10 +116,15 @@ class BadgeHotPath:
         service: BadgeService = scope["state"]["badges"]
         shop_id = path[3:-4]
         raw_query: bytes = scope["query_string"]
-        query = self._query(raw_query) if raw_query else _PLAIN
-        if isinstance(query, str):
-            error = await service.error_badge(query, fmt, _lang_hint(raw_query), "m", 1)
-            await self._send(scope, send, error, None, _coding(scope["headers"]))
+        # Bounds first: nothing below caches or counts a string longer than these.
+        if len(raw_query) > MAX_QUERY_BYTES:
+            query: BadgeQuery | BadRequestParam = BadRequestParam("query", "too long")
+        else:
+            query = self._query(raw_query) if raw_query else _PLAIN
+        if isinstance(query, BadRequestParam):
+            lang_hint = DEFAULT_LANG if query.kind == "query" else _lang_hint(raw_query)
+            error = await service.error_badge(query.kind, fmt, lang_hint)
+            await self._send_error(scope, send, error, query.header())
             return
         # The SVG is resolution independent; scale only changes PNG pixels.
         scale = query.scale if fmt == "png" else 1
@@ -121,12 +142,15 @@ class BadgeHotPath:
         # The page showing the badge decides what it says (binding.py). Browsers send the
         # same few origins over and over: one lookup of the raw header classifies it.
         page: str | None = None
+        # Only a well-formed id is worth a sightings slot, and only a host-sized origin is
+        # cached or counted: bounds before anything is kept.
+        countable = len(shop_id) == ID_LENGTH
         if referer is not None:
             known = self._referers.get(referer)
             if known is None:
                 known = self._classify(referer, service)
             page, netloc = known
-            if netloc is not None:
+            if netloc is not None and countable:
                 # Tally.add written out for a key seen before: one lookup, one increment.
                 tally = self.stats.referer_sightings
                 seen = tally.counts.get((shop_id, netloc))
@@ -134,7 +158,7 @@ class BadgeHotPath:
                     tally.add((shop_id, netloc))
                 else:
                     seen[0] += 1
-        if query.host is not None:
+        if query.host is not None and countable:
             self.stats.claim_sightings.add((shop_id, query.host))
         lang, size, claim = query.lang, query.size, query.site
         rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
@@ -145,7 +169,7 @@ class BadgeHotPath:
     def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:
         """(the page's class for binding.decide, its host[:port] to count as a sighting)."""
         netloc = binding.referer_netloc(referer)
-        if netloc is None:
+        if netloc is None or len(netloc) > MAX_HOST_CHARS:
             known: tuple[str, bytes | None] = ("", None)  # unreadable: matches no domain
         elif netloc in service.own_netlocs:
             known = (binding.OWN, None)  # our own pages: no sighting
@@ -157,13 +181,14 @@ class BadgeHotPath:
             self._referers[referer] = known
         return known
 
-    def _query(self, raw: bytes) -> BadgeQuery | str:
+    def _query(self, raw: bytes) -> BadgeQuery | BadRequestParam:
         found = self._queries.get(raw)
         if found is None:
             try:
                 found = _parse_query(raw)
             except BadRequestParam as exc:
-                found = str(exc)
+                # Kept without its traceback, which would pin the parser's frame.
+                found = exc.with_traceback(None)
             if len(self._queries) >= MAX_CACHED_QUERIES:
                 self._queries.clear()
             self._queries[raw] = found
@@ -196,6 +221,13 @@ class BadgeHotPath:
         await send(form.start)
         await send(_EMPTY_BODY if scope["method"] == "HEAD" else form.body_message)
 
+    async def _send_error(self, scope: Scope, send: Send, rendered: Rendered, why: bytes) -> None:
+        """A prepared error badge; what was wrong with this request goes in a header only."""
+        self.stats.responses[rendered.status] += 1
+        headers = (*rendered.headers, (b"x-badge-error", why))
+        await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
+        await send(_EMPTY_BODY if scope["method"] == "HEAD" else rendered.body_message)
+
     async def _plain(
         self, send: Send, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
     ) -> None:
@@ -206,6 +238,7 @@ class BadgeHotPath:
             "headers": (
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
                 *extra,
             ),
         }
@@ -234,27 +267,27 @@ def _parse_query(query: bytes) -> BadgeQuery:
     size: str = "m"
     scale = 1
     host: str | None = None
-    if len(query) > 2048:
-        raise BadRequestParam("query string too long")
+    if len(query) > MAX_QUERY_BYTES:
+        raise BadRequestParam("query", "too long")
     for part in query.split(b"&"):
         name, _, raw = part.partition(b"=")
         if name == b"lang":
             lang = raw.decode("latin-1")
             if lang not in _LANGS:
-                raise BadRequestParam(f"lang: {_short(lang)}? (nl, fr, de, en)")
+                raise BadRequestParam("lang", _short(lang))
         elif name == b"size":
             size = raw.decode("latin-1")
             if size not in _SIZES:
-                raise BadRequestParam(f"size: {_short(size)}? (s, m, l)")
+                raise BadRequestParam("size", _short(size))
         elif name == b"scale":
             found = _SCALES.get(raw)
             if found is None:
-                raise BadRequestParam(f"scale: {_short(raw.decode('latin-1'))}? (1, 2, 3)")
+                raise BadRequestParam("scale", _short(raw.decode("latin-1")))
             scale = found
         elif name == b"d":
             text = unquote_plus(raw.decode("latin-1"))
             if not text or len(text) > 253:
-                raise BadRequestParam("d: not a host name")
+                raise BadRequestParam("d", _short(text))
             host = text.lower()
     site = None if host is None else (rules.try_normalise_domain(host) or "")
     return BadgeQuery(cast(Lang, lang), cast(Size, size), scale, host, site)

@@ -1,5 +1,5 @@
 """HTTP pieces shared by several routes: strong ETags and `If-None-Match`, content codings,
-bounded bodies."""
+bounded bodies, and the Cache-Control every response must carry."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from typing import Final, Literal
 
 import brotli
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from badge.errors import PayloadTooLarge
+from badge.errors import BadRequest, PayloadTooLarge
 
 
 def strong_etag(body: bytes) -> bytes:
@@ -126,10 +127,39 @@ async def read_body(request: Request, limit: int, *, too_large: str) -> bytes:
         raise PayloadTooLarge(too_large)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            # Stop reading here: a hostile client must not make us buffer its whole upload.
-            raise PayloadTooLarge(too_large)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                # Stop reading here: a hostile client must not make us buffer its whole upload.
+                raise PayloadTooLarge(too_large)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client left, or the server's body timeout closed it: an answer no one reads,
+        # but a 4xx, not a logged traceback per slow client.
+        raise BadRequest("the request body stopped before it was complete") from None
     return b"".join(chunks)
+
+
+class DefaultCacheControl:
+    """Every response leaves with a Cache-Control chosen on purpose. Routes set their own;
+    whatever did not (router 404/405, error handlers, a 500) is `no-store`, so no cache
+    keeps an error by heuristics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_default(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_default)

@@ -13,7 +13,9 @@ import jinja2
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from markupsafe import Markup
 
+from badge.assets import static_url
 from badge.timeutil import BRUSSELS
 
 Lang = Literal["nl", "fr", "de", "en"]
@@ -132,4 +134,12 @@ def jinja_environment(lang: Lang) -> jinja2.Environment:
     env.globals["lang"] = lang
     env.filters["day"] = functools.partial(format_day, lang)
     env.filters["moment"] = functools.partial(format_moment, lang)
+    env.filters["bdi"] = bdi
+    env.globals["static"] = static_url
     return env
+
+
+def bdi(value: object) -> Markup:
+    """User-supplied text isolated from its surroundings, so a right-to-left shop name
+    cannot reorder the sentence it is put in (names with bidi controls are refused)."""
+    return Markup("<bdi>%s</bdi>") % str(value)

@@ -96,10 +96,16 @@ class _BadgeCollector(Collector):
 
 class Metrics:
     def __init__(
-        self, stats: HotPathStats, badges: BadgeService, purger: EdgePurger | None = None
+        self,
+        stats: HotPathStats,
+        badges: BadgeService,
+        purger: EdgePurger | None = None,
+        *extra: Collector,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_BadgeCollector(stats, badges, purger))
+        for collector in extra:
+            self.registry.register(collector)
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

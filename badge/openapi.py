@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from badge.http import conditional, strong_etag
 from badge.i18n import LANGS
+from badge.ratelimit import bucket_for
 from badge.registry.model import CATEGORIES, PUBLIC_STATES, STATES
 from badge.registry.rules import MAX_DOMAINS, MAX_NAME, MAX_REASON
 from badge.render.svg import SIZES
@@ -314,10 +315,13 @@ def schemas() -> Json:
         "ShopUpdate": {
             "type": "object",
             "additionalProperties": False,
-            "minProperties": 1,
+            "minProperties": 2,
+            "required": ["reason"],
             "description": "Only the fields sent change. The state changes through /state. "
-            "A new `valid_until` renews the certification and is recorded in the history.",
+            "Every change needs a `reason`; the history keeps it with the actor and each "
+            "field's old and new value. A new `valid_until` renews the certification.",
             "properties": {
+                "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON},
                 "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
                 "legal_name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
                 "enterprise_number": {"type": "string"},
@@ -372,6 +376,15 @@ def schemas() -> Json:
                 "from": nullable(stored_state),
                 "to": stored_state,
                 "reason": {"type": "string"},
+                "changes": {
+                    "type": ["object", "null"],
+                    "description": "For an edit of the record: field -> {from, to}; "
+                    "null for a change of state or a registration.",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {"from": {}, "to": {}},
+                    },
+                },
             },
         },
         "StateChanged": {
@@ -512,7 +525,10 @@ def admin_paths() -> Json:
                 {"200": json_body(ref("Shop"), "The updated shop.")},
                 bad,
                 missing,
-                ("409", "A domain is already registered to another shop."),
+                (
+                    "409",
+                    "A domain is already registered to another shop, or looks like one.",
+                ),
                 ("413", "Body larger than 64 KB."),
                 ("415", "Body is not JSON (application/merge-patch+json is accepted)."),
                 requestBody=body("ShopUpdate"),
@@ -934,7 +950,7 @@ def openapi_document(public_url: str) -> Json:
             {"name": "admin", "description": "BeCommerce operators (bearer token)."},
             {"name": "operations", "description": "Health, readiness and metrics."},
         ],
-        "paths": {**public_paths(), **admin_paths()},
+        "paths": with_rate_limits({**public_paths(), **admin_paths()}),
         "components": {
             "schemas": schemas(),
             "securitySchemes": {
@@ -946,6 +962,23 @@ def openapi_document(public_url: str) -> Json:
             },
         },
     }
+
+
+def with_rate_limits(paths: Json) -> Json:
+    """Add the 429 to every operation that badge/ratelimit.py counts."""
+    limited = {
+        "429": {
+            "description": "Too many requests from this client; try again after Retry-After.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}},
+        }
+    }
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if method in ("get", "post", "patch", "put", "delete") and (
+                bucket_for(method.upper(), path, b"q" if path == "/verify" else b"") is not None
+            ):
+                operation["responses"] = {**operation["responses"], **limited}
+    return paths
 
 
 class OpenApi:

@@ -68,6 +68,16 @@ class Settings:
     render_processes: int = 1
     access_log: bool = False
     log_level: str = "info"
+    # Overload and slow clients (badge serve): see badge/server.py.
+    limit_concurrency: int = 4096
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    # Requests per client per window; 0 turns a limit off. See badge/ratelimit.py.
+    rate_window: int = 60
+    rate_uploads: int = 30
+    rate_lookups: int = 300
+    rate_admin: int = 1200
+    rate_reports: int = 5
     complaints_url: str = "https://www.becommerce.be/"
     # Edge caches (Varnish and the like) purged by surrogate key on every state change.
     purge_urls: tuple[str, ...] = ()
@@ -143,6 +153,24 @@ class Settings:
             ),
             access_log=reader.boolean("BADGE_ACCESS_LOG", base.access_log),
             log_level=log_level,
+            limit_concurrency=reader.integer(
+                "BADGE_LIMIT_CONCURRENCY", base.limit_concurrency, low=10, high=1_000_000
+            ),
+            header_timeout=reader.number(
+                "BADGE_HEADER_TIMEOUT", base.header_timeout, low=0.5, high=300
+            ),
+            body_timeout=reader.number("BADGE_BODY_TIMEOUT", base.body_timeout, low=0.5, high=600),
+            rate_window=reader.integer("BADGE_RATE_WINDOW", base.rate_window, low=1, high=3600),
+            rate_uploads=reader.integer(
+                "BADGE_RATE_UPLOADS", base.rate_uploads, low=0, high=1_000_000
+            ),
+            rate_lookups=reader.integer(
+                "BADGE_RATE_LOOKUPS", base.rate_lookups, low=0, high=1_000_000
+            ),
+            rate_admin=reader.integer("BADGE_RATE_ADMIN", base.rate_admin, low=0, high=1_000_000),
+            rate_reports=reader.integer(
+                "BADGE_RATE_REPORTS", base.rate_reports, low=0, high=1_000_000
+            ),
             complaints_url=complaints_url,
             purge_urls=purge_urls,
         )

@@ -18,6 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from badge.settings import SettingsError
+
 MANIFEST: Final = "keys.json"
 MAX_TOKEN_LENGTH: Final = 8192
 
@@ -63,6 +65,20 @@ class KeyRecord:
             "use": "sig",
             "alg": "EdDSA",
         }
+
+
+class UnsafeKeyFile(SettingsError):
+    """A private key that group or others may read: refused, as ssh refuses one."""
+
+
+def check_private_key_mode(path: Path) -> None:
+    """Refuse a private key file with any permission for group or others."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise UnsafeKeyFile(
+            f"private key {path} has permissions {mode:04o}, which let other users read it; "
+            f"refusing to use it. Fix it with: chmod 600 {path}"
+        )
 
 
 class KeyStore:
@@ -174,6 +190,10 @@ class KeyStore:
         if not signers:
             raise RuntimeError(f"no active signing key in {self.dir}; run `badge keys rotate`")
         active = max(signers, key=lambda record: record.created_at)
+        for record in records:
+            key_path = self.dir / f"{record.kid}.pem"
+            if record is active or key_path.exists():
+                check_private_key_mode(key_path)
         pem = (self.dir / f"{active.kid}.pem").read_bytes()
         private = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(private, Ed25519PrivateKey):

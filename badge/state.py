@@ -9,6 +9,7 @@ from starlette.requests import Request
 if TYPE_CHECKING:
     from badge.badges import BadgeService
     from badge.metrics import Metrics
+    from badge.ratelimit import RateLimiter
     from badge.registry.base import Registry
     from badge.settings import Settings
     from badge.signing import KeyStore
@@ -20,6 +21,7 @@ class State(TypedDict):
     keys: KeyStore
     badges: BadgeService
     metrics: Metrics
+    ratelimit: RateLimiter
 
 
 def app_state(request: Request) -> State:

@@ -24,7 +24,15 @@ def run(users: int, seconds: int, report_dir: Path) -> int:
     work = Path(tempfile.mkdtemp(prefix="badge-loadtest-"))
     redis_server = RedisServer(work)
     redis_server.start()
-    env = service_env(work, BADGE_REDIS_URL=redis_server.url)
+    # One load generator is one client: per-client rate limits would throttle it, not the
+    # service, so they are off here (tests/test_ratelimit.py covers them).
+    env = service_env(
+        work,
+        BADGE_REDIS_URL=redis_server.url,
+        BADGE_RATE_UPLOADS="0",
+        BADGE_RATE_LOOKUPS="0",
+        BADGE_RATE_ADMIN="0",
+    )
     service = Service(env)
     env["BADGE_PUBLIC_URL"] = service.base
     try:

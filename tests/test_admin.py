@@ -318,7 +318,12 @@ class TestUpdate:
         renewed = (today() + timedelta(days=730)).isoformat()
         response = admin.patch(
             f"{API}/shops/{shop.id}",
-            json={"name": "Bakkerij <Nieuw>", "valid_until": renewed, "categories": []},
+            json={
+                "name": "Bakkerij <Nieuw>",
+                "valid_until": renewed,
+                "categories": [],
+                "reason": "renewed after the 2026 audit",
+            },
         )
         assert response.status_code == 200, response.text
         body = response.json()
@@ -327,8 +332,13 @@ class TestUpdate:
         assert body["categories"] == []
         assert body["legal_name"] == shop.legal_name
         events = admin.get(f"{API}/shops/{shop.id}/history").json()["events"]
-        assert events[-1]["reason"] == f"valid until changed to {renewed}"
+        assert events[-1]["reason"] == "renewed after the 2026 audit"
         assert events[-1]["actor"] == "api:crm"
+        assert events[-1]["changes"] == {
+            "display_name": {"from": shop.display_name, "to": "Bakkerij <Nieuw>"},
+            "valid_until": {"from": shop.valid_until.isoformat(), "to": renewed},  # type: ignore[union-attr]
+            "categories": {"from": list(shop.categories), "to": []},
+        }
 
     def test_renewing_an_expired_shop_certifies_its_badge(
         self, admin: TestClient, registry: SQLiteRegistry
@@ -337,17 +347,24 @@ class TestUpdate:
         assert admin.get(f"{API}/shops/{expired.id}").json()["state"] == "expired"
         assert badge_state(admin, expired.id) == "expired"
         renewed = (today() + timedelta(days=365)).isoformat()
-        response = admin.patch(f"{API}/shops/{expired.id}", json={"valid_until": renewed})
+        response = admin.patch(
+            f"{API}/shops/{expired.id}", json={"valid_until": renewed, "reason": "renewed"}
+        )
         assert response.json()["state"] == "certified"
         # This instance forgets the cached badge at once.
         assert badge_state(admin, expired.id) == "certified"
 
     def test_domains(self, admin: TestClient, shop: Shop, registry: SQLiteRegistry) -> None:
         other = add_shop(registry, name="Other", domains=("other.be",))
-        response = admin.patch(f"{API}/shops/{shop.id}", json={"domains": ["NEW.be", "b.be"]})
+        response = admin.patch(
+            f"{API}/shops/{shop.id}", json={"domains": ["NEW.be", "b.be"], "reason": "moved"}
+        )
         assert response.json()["domains"] == ["new.be", "b.be"]
-        assert_error(admin.patch(f"{API}/shops/{shop.id}", json={"domains": ["other.be"]}), 409)
-        assert_error(admin.patch(f"{API}/shops/{shop.id}", json={"domains": []}), 400)
+        taken = {"domains": ["other.be"], "reason": "r"}
+        assert_error(admin.patch(f"{API}/shops/{shop.id}", json=taken), 409)
+        assert_error(
+            admin.patch(f"{API}/shops/{shop.id}", json={"domains": [], "reason": "r"}), 400
+        )
         assert registry.get_shop(other.id) is not None
 
     @pytest.mark.parametrize(
@@ -364,12 +381,15 @@ class TestUpdate:
         ],
     )
     def test_validation(self, admin: TestClient, shop: Shop, body: Any, fragment: str) -> None:
+        body = {**body, "reason": "checking the validation"}
         assert_error(admin.patch(f"{API}/shops/{shop.id}", json=body), 400, fragment)
 
     @pytest.mark.parametrize(
         ("method", "suffix", "content"),
         [
-            pytest.param("PATCH", "", b'{"legal_name": "\\ud800"}', id="patch-value"),
+            pytest.param(
+                "PATCH", "", b'{"legal_name": "\\ud800", "reason": "r"}', id="patch-value"
+            ),
             pytest.param("PATCH", "", b'{"\\udc00": 1}', id="patch-key"),
             pytest.param(
                 "POST", "/state", b'{"state": "suspended", "reason": "x\\udfff"}', id="state"
@@ -392,7 +412,7 @@ class TestUpdate:
     def test_merge_patch_content_type(self, admin: TestClient, shop: Shop) -> None:
         response = admin.patch(
             f"{API}/shops/{shop.id}",
-            content=b'{"legal_name": "Bakkerij Test NV"}',
+            content=b'{"legal_name": "Bakkerij Test NV", "reason": "new legal form"}',
             headers={"content-type": "application/merge-patch+json"},
         )
         assert response.status_code == 200

@@ -148,8 +148,9 @@ class TestPage:
         assert "script-src" not in csp
         assert response.headers["x-content-type-options"] == "nosniff"
         assert "set-cookie" not in response.headers
-        assert 'href="/static/embed.css"' in response.text
-        css = client.get("/static/embed.css")
+        found = re.search(r'href="(/static/embed\.[0-9a-f]{12}\.css)"', response.text)
+        assert found is not None
+        css = client.get(found.group(1))
         assert css.status_code == 200
         assert css.headers["content-type"].startswith("text/css")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -38,7 +39,7 @@ def test_home_page_in_each_language(client: TestClient, lang: Lang) -> None:
     assert "/admin/api/v1/" in html
     for other in LANGS:
         assert f'href="/?lang={other}"' in html
-    assert '<link rel="icon" href="/static/favicon.ico"' in html
+    assert re.search(r'<link rel="icon" href="/static/favicon\.[0-9a-f]{12}\.ico"', html)
 
 
 def test_home_page_follows_accept_language(client: TestClient) -> None:

@@ -55,6 +55,14 @@ FULL_ENV = {
     "BADGE_RENDER_PROCESSES": "2",
     "BADGE_ACCESS_LOG": "yes",
     "BADGE_LOG_LEVEL": "WARNING",
+    "BADGE_LIMIT_CONCURRENCY": "8000",
+    "BADGE_HEADER_TIMEOUT": "5",
+    "BADGE_BODY_TIMEOUT": "12.5",
+    "BADGE_RATE_WINDOW": "30",
+    "BADGE_RATE_UPLOADS": "10",
+    "BADGE_RATE_LOOKUPS": "0",
+    "BADGE_RATE_ADMIN": "600",
+    "BADGE_RATE_REPORTS": "3",
     "BADGE_COMPLAINTS_URL": "https://www.becommerce.be/klachten",
     "BADGE_PURGE_URLS": "http://varnish-1:6081/, https://edge.example/purge",
 }
@@ -80,6 +88,10 @@ def test_every_variable_is_parsed() -> None:
     assert s.render_processes == 2
     assert s.access_log is True
     assert s.log_level == "warning"
+    assert s.limit_concurrency == 8000
+    assert (s.header_timeout, s.body_timeout) == (5.0, 12.5)
+    assert (s.rate_window, s.rate_uploads, s.rate_lookups) == (30, 10, 0)
+    assert (s.rate_admin, s.rate_reports) == (600, 3)
     assert s.complaints_url == "https://www.becommerce.be/klachten"
     assert s.purge_urls == ("http://varnish-1:6081/", "https://edge.example/purge")
     # Each field differs from its default, so a variable silently ignored would show.

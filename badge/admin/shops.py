@@ -42,7 +42,8 @@ _EDITABLE: Final = frozenset(
     {"name", "display_name", "legal_name", "enterprise_number", "domains", "categories", *_DATES}
 )
 CREATE_FIELDS: Final = _EDITABLE | {"state"}
-UPDATE_FIELDS: Final = _EDITABLE
+# Every edit carries a reason, kept in the history with what changed.
+UPDATE_FIELDS: Final = _EDITABLE | {"reason"}
 
 T = TypeVar("T")
 
@@ -168,8 +169,9 @@ async def update_shop(request: Request) -> Response:
             f"change the state with POST {PREFIX}/shops/{{id}}/state, which records a reason"
         )
     check_fields(data, allowed=UPDATE_FIELDS)
-    if not data:
-        raise ValidationError(f"nothing to update; send any of {', '.join(sorted(UPDATE_FIELDS))}")
+    if not set(data) - {"reason"}:
+        editable = ", ".join(sorted(_EDITABLE))
+        raise ValidationError(f"nothing to update; send any of {editable}, and a reason")
     cleared = sorted(name for name, value in data.items() if value is None)
     if cleared:
         raise ValidationError(f"{', '.join(cleared)} cannot be null; leave a field out to keep it")
@@ -181,18 +183,18 @@ async def update_shop(request: Request) -> Response:
     dates: dict[str, date | None] = {
         field: rules.parse_date(string(data, field), field) for field in _DATES
     }
+    reason = string(data, "reason")
     registry = _registry(request)
     actor = _actor(request)
 
     def work() -> Shop:
-        current = _require(registry.get_shop(shop_id), shop_id)
-        since = dates["certified_since"] or current.certified_since
-        until = dates["valid_until"] or current.valid_until
-        if since is not None and until is not None and until < since:
-            raise ValidationError("valid_until is before certified_since")
+        _require(registry.get_shop(shop_id), shop_id)
+        # The registry checks the reason and the dates against the stored shop, in its
+        # write transaction.
         return registry.update_shop(
             shop_id,
             actor=actor,
+            reason=reason,
             display_name=name,
             legal_name=legal_name,
             enterprise_number=enterprise_number,

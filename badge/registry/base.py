@@ -44,6 +44,7 @@ class Registry(Protocol):
         shop_id: str,
         *,
         actor: str,
+        reason: str | None,
         display_name: str | None = None,
         legal_name: str | None = None,
         enterprise_number: str | None = None,

@@ -71,6 +71,9 @@ class Event:
     from_state: State | None
     to_state: State
     reason: str
+    # For an edit of the shop's record: field -> {"from": old, "to": new}. None for a
+    # change of state, a registration, and edits recorded before this was kept.
+    changes: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -81,6 +84,7 @@ class Event:
             "from": self.from_state,
             "to": self.to_state,
             "reason": self.reason,
+            "changes": self.changes,
         }
 
 

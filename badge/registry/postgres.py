@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from psycopg import sql
 from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from badge import sightings
@@ -115,6 +116,10 @@ MIGRATIONS: Final[tuple[LiteralString, ...]] = (
     );
     CREATE INDEX reports_by_time ON reports(created_at, id);
     """,
+    # 3: what an edit of a shop's record changed; NULL for state changes.
+    """
+    ALTER TABLE events ADD COLUMN changes JSONB;
+    """,
 )
 
 MAX_SIGHTINGS_PER_SHOP: Final = rules.MAX_SIGHTINGS_PER_SHOP
@@ -123,6 +128,7 @@ MAX_SIGHTINGS_PER_SHOP: Final = rules.MAX_SIGHTINGS_PER_SHOP
 _MIGRATION_LOCK: Final = 0x6B65_7572_6D00_0001
 _CHANGES_LOCK: Final = 0x6B65_7572_6D00_0002
 _SIGHTINGS_LOCK: Final = 0x6B65_7572_6D00_0003
+_DOMAINS_LOCK: Final = 0x6B65_7572_6D00_0004
 
 POOL_MIN: Final = 1
 POOL_MAX: Final = 8
@@ -297,6 +303,7 @@ class PostgresRegistry:
                 now,
             ),
         )
+        _check_not_confusable(cur, shop.domains, None)
         _write_domains(cur, shop_id, shop.domains)
         cur.execute(
             "INSERT INTO events (shop_id, at, actor, from_state, to_state, reason) "
@@ -323,6 +330,7 @@ class PostgresRegistry:
         shop_id: str,
         *,
         actor: str,
+        reason: str | None,
         display_name: str | None = None,
         legal_name: str | None = None,
         enterprise_number: str | None = None,
@@ -334,46 +342,50 @@ class PostgresRegistry:
     ) -> Shop:
         with self._cursor(write=True) as cur:
             current = _load(cur, shop_id, lock=True)
-            checked = rules.validate_changes(
+            plan = rules.plan_update(
+                current,
+                reason=reason,
                 display_name=display_name,
                 legal_name=legal_name,
                 enterprise_number=enterprise_number,
+                domains=domains,
                 categories=categories,
                 certified_since=certified_since,
                 valid_until=valid_until,
                 last_audit=last_audit,
             )
+            if not plan.changes:
+                return current
             # psycopg adapts dates itself; the category tuple goes in as a text[] list.
             fields: dict[str, Any] = {
                 name: list(value) if isinstance(value, tuple) else value
-                for name, value in checked.items()
+                for name, value in plan.columns.items()
             }
             now = _now()
-            if fields:
-                fields["updated_at"] = now
-                assignments = sql.SQL(", ").join(
-                    sql.SQL("{} = %s").format(sql.Identifier(name)) for name in fields
-                )
-                cur.execute(
-                    sql.SQL("UPDATE shops SET {} WHERE id = %s").format(assignments),
-                    (*fields.values(), shop_id),
-                )
-            if domains is not None:
-                _write_domains(cur, shop_id, rules.normalise_domains(domains))
-                cur.execute("UPDATE shops SET updated_at = %s WHERE id = %s", (now, shop_id))
-            if valid_until is not None and valid_until != current.valid_until:
-                cur.execute(
-                    "INSERT INTO events (shop_id, at, actor, from_state, to_state, reason) "
-                    "VALUES (%s,%s,%s,%s,%s,%s)",
-                    (
-                        shop_id,
-                        now,
-                        actor,
-                        current.state,
-                        current.state,
-                        rules.renewal_reason(valid_until),
-                    ),
-                )
+            fields["updated_at"] = now
+            assignments = sql.SQL(", ").join(
+                sql.SQL("{} = %s").format(sql.Identifier(name)) for name in fields
+            )
+            cur.execute(
+                sql.SQL("UPDATE shops SET {} WHERE id = %s").format(assignments),
+                (*fields.values(), shop_id),
+            )
+            if plan.domains is not None:
+                _check_not_confusable(cur, plan.domains, shop_id)
+                _write_domains(cur, shop_id, plan.domains)
+            cur.execute(
+                "INSERT INTO events (shop_id, at, actor, from_state, to_state, reason, changes) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s)",
+                (
+                    shop_id,
+                    now,
+                    actor,
+                    current.state,
+                    current.state,
+                    plan.reason,
+                    Jsonb(plan.changes),
+                ),
+            )
             updated = _load(cur, shop_id)
             _note_changes(cur, [shop_id])
             return updated
@@ -410,7 +422,7 @@ class PostgresRegistry:
 
     def history(self, shop_id: str) -> list[Event]:
         rows = self._read(
-            "SELECT seq, shop_id, at, actor, from_state, to_state, reason FROM events "
+            "SELECT seq, shop_id, at, actor, from_state, to_state, reason, changes FROM events "
             "WHERE shop_id = %s ORDER BY seq",
             (shop_id,),
         )
@@ -423,6 +435,7 @@ class PostgresRegistry:
                 from_state=cast(State | None, r["from_state"]),
                 to_state=cast(State, r["to_state"]),
                 reason=r["reason"],
+                changes=r["changes"],
             )
             for r in rows
         ]
@@ -625,6 +638,16 @@ def _note_changes(cur: _Cursor, shop_ids: Sequence[str]) -> None:
     """
     cur.execute("SELECT pg_advisory_xact_lock(%s)", (_CHANGES_LOCK,))
     cur.execute("INSERT INTO changes (shop_id) SELECT unnest(%s::text[])", (list(shop_ids),))
+
+
+def _check_not_confusable(cur: _Cursor, domains: Sequence[str], shop_id: str | None) -> None:
+    """Refuse look-alikes of other shops' domains. Writers of domains take turns on a lock
+    held to their commit, so two look-alikes registered at once cannot both pass."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_DOMAINS_LOCK,))
+    rows = cur.execute(
+        "SELECT domain, shop_id FROM shop_domains WHERE shop_id IS DISTINCT FROM %s", (shop_id,)
+    ).fetchall()
+    rules.check_not_confusable(domains, {r["domain"]: r["shop_id"] for r in rows})
 
 
 def _write_domains(cur: _Cursor, shop_id: str, domains: Sequence[str]) -> None:

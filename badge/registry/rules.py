@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Final
 from urllib.parse import urlsplit
@@ -13,7 +15,8 @@ from urllib.parse import urlsplit
 import idna
 
 from badge.errors import Conflict, ValidationError
-from badge.registry.model import CATEGORIES, STATES, Category, NewReport, NewShop, State
+from badge.registry import lookalike
+from badge.registry.model import CATEGORIES, STATES, Category, NewReport, NewShop, Shop, State
 from badge.timeutil import BRUSSELS
 
 _ID_ALPHABET: Final = "abcdefghijkmnpqrstuvwxyz23456789"
@@ -31,6 +34,16 @@ TRANSITIONS: Final[Mapping[State, frozenset[State]]] = {
 MAX_NAME: Final = 200
 MAX_REASON: Final = 1000
 MAX_DOMAINS: Final = 20
+# Explicit embeddings, overrides and isolates, and the implicit marks.
+BIDI_CONTROLS: Final = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# Zero-width and other characters that show nothing (most are format characters, Cf).
+INVISIBLE: Final = frozenset(
+    "\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u2060\u3164\ufeff\uffa0"
+)
+MIN_DATE: Final = date(1990, 1, 1)
+MAX_DATE: Final = date(2100, 12, 31)
 
 # Sightings are bounded per shop so a hostile page cycling `?d=` values cannot grow the table.
 MAX_SIGHTINGS_PER_SHOP: Final = 200
@@ -81,11 +94,19 @@ def normalise_domain(raw: str) -> str:
     `www.` is dropped on purpose: a shop registered as shop.be is the same shop at
     www.shop.be, and consumers type either.
     """
-    text = raw.strip()
+    text = raw.strip(" ")
     if not text:
         raise ValidationError("domain is empty")
     if len(text) > 2048:
         raise ValidationError("domain is too long")
+    # urlsplit and IDNA would quietly drop tabs, line breaks and invisible characters
+    # (`shop.be\r\nevil` became shop.beevil): refuse them instead.
+    for ch in text:
+        if unicodedata.category(ch) in _NOT_IN_DOMAINS:
+            raise ValidationError(
+                f"domain {_shown(text)} contains a space, control or invisible character "
+                f"(U+{ord(ch):04X})"
+            )
     if "://" not in text:
         text = "//" + text
     try:
@@ -117,6 +138,9 @@ def normalise_domain(raw: str) -> str:
     if labels[0] == "www" and len(labels) > 2:
         ascii_host = ascii_host[4:]
     return ascii_host
+
+
+_NOT_IN_DOMAINS: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
 
 
 def try_normalise_domain(raw: str) -> str | None:
@@ -172,13 +196,36 @@ def parse_state(raw: str) -> State:
 def parse_date(raw: str | None, what: str) -> date | None:
     if raw is None or str(raw).strip() == "":
         return None
+    text = str(raw).strip()
     try:
-        return date.fromisoformat(str(raw).strip())
+        # Bounded first: fromisoformat also reads week dates and long forms we do not want.
+        day = date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
-        raise ValidationError(f"{what} {raw!r} must be a date like 2027-12-31") from None
+        day = None
+    if day is None:
+        raise ValidationError(f"{what} {_shown(text)} must be a date like 2027-12-31")
+    return check_date_range(day, what)
+
+
+def check_date_range(day: date, what: str) -> date:
+    """Keurmerk dates lie between MIN_DATE and MAX_DATE; outside is a typo, not a plan
+    (and year 1 or 9999 overflows the time-zone arithmetic done with them)."""
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValidationError(
+            f"{what} {day.isoformat()} is out of range; use a date from "
+            f"{MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}"
+        )
+    return day
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:39] + "…")
 
 
 def clean_text(raw: str, what: str, *, limit: int = MAX_NAME) -> str:
+    """One line of NFC text. Bidi controls and invisible characters are refused, not
+    removed: they reorder or hide what a consumer reads, so the operator must see the
+    problem and retype the name rather than have us guess what was meant."""
     text = " ".join(str(raw).split())
     if not text:
         raise ValidationError(f"{what} is empty")
@@ -190,7 +237,17 @@ def clean_text(raw: str, what: str, *, limit: int = MAX_NAME) -> str:
     # text and cannot be stored.
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         raise ValidationError(f"{what} is not valid Unicode text")
-    return text
+    for ch in text:
+        if ch in BIDI_CONTROLS:
+            raise ValidationError(
+                f"{what} contains the bidi control U+{ord(ch):04X}, which can reverse how "
+                "text reads; type it without"
+            )
+        if ch in INVISIBLE or unicodedata.category(ch) == "Cf":
+            raise ValidationError(
+                f"{what} contains the invisible character U+{ord(ch):04X}; type it without"
+            )
+    return unicodedata.normalize("NFC", text)
 
 
 def first_state_since(shop: NewShop, now: datetime) -> datetime:
@@ -257,33 +314,102 @@ def validate_new_shop(
     )
 
 
-def validate_changes(
+@dataclass(frozen=True, slots=True)
+class ShopUpdate:
+    """A checked change to a shop: the columns to write and, for the history, what changed."""
+
+    columns: dict[str, object]
+    domains: tuple[str, ...] | None
+    changes: dict[str, dict[str, object]]
+    reason: str
+
+
+def plan_update(
+    current: Shop,
     *,
+    reason: str | None,
     display_name: str | None = None,
     legal_name: str | None = None,
     enterprise_number: str | None = None,
+    domains: Iterable[str] | None = None,
     categories: Iterable[str] | None = None,
     certified_since: date | None = None,
     valid_until: date | None = None,
     last_audit: date | None = None,
-) -> dict[str, object]:
-    """The checked column values of a shop update, for the fields given; backends store them."""
-    fields: dict[str, object] = {}
+) -> ShopUpdate:
+    """Check a change against the shop as stored; backends call it inside their write
+    transaction, with `current` read there, and store exactly what it returns.
+
+    Every change needs a reason; fields given with their current value are no change.
+    """
+    if reason is None or not str(reason).strip():
+        raise ValidationError("a reason is required; it is kept in the shop's history")
+    reason = clean_text(reason, "reason", limit=MAX_REASON)
+    wanted: dict[str, object] = {}
     if display_name is not None:
-        fields["display_name"] = clean_text(display_name, "name")
+        wanted["display_name"] = clean_text(display_name, "name")
     if legal_name is not None:
-        fields["legal_name"] = clean_text(legal_name, "legal name")
+        wanted["legal_name"] = clean_text(legal_name, "legal name")
     if enterprise_number is not None:
-        fields["enterprise_number"] = normalise_enterprise_number(enterprise_number)
+        wanted["enterprise_number"] = normalise_enterprise_number(enterprise_number)
     if categories is not None:
-        fields["categories"] = parse_categories(categories)
+        wanted["categories"] = parse_categories(categories)
     if certified_since is not None:
-        fields["certified_since"] = certified_since
+        wanted["certified_since"] = check_date_range(certified_since, "certified_since")
     if valid_until is not None:
-        fields["valid_until"] = valid_until
+        wanted["valid_until"] = check_date_range(valid_until, "valid_until")
     if last_audit is not None:
-        fields["last_audit"] = last_audit
-    return fields
+        wanted["last_audit"] = check_date_range(last_audit, "last_audit")
+    since = wanted.get("certified_since", current.certified_since)
+    until = wanted.get("valid_until", current.valid_until)
+    if isinstance(since, date) and isinstance(until, date) and until < since:
+        raise ValidationError("valid_until is before certified_since")
+    changes: dict[str, dict[str, object]] = {}
+    columns: dict[str, object] = {}
+    for name, value in wanted.items():
+        old = getattr(current, name)
+        if value != old:
+            columns[name] = value
+            changes[name] = {"from": _plain(old), "to": _plain(value)}
+    new_domains = None
+    if domains is not None:
+        normalised = normalise_domains(domains)
+        if normalised != current.domains:
+            new_domains = normalised
+            changes["domains"] = {"from": list(current.domains), "to": list(normalised)}
+    return ShopUpdate(columns, new_domains, changes, reason)
+
+
+def _plain(value: object) -> object:
+    """A history value as JSON: dates as ISO text, tuples as lists."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def check_not_confusable(domains: Iterable[str], taken: dict[str, str]) -> None:
+    """Refuse a domain that looks like one registered to another shop (UTS #39 skeletons).
+
+    `taken` maps every domain registered to *other* shops to its shop id.
+    """
+    for domain in domains:
+        other = lookalike.find_confusable(domain, taken)
+        if other is not None:
+            raise Conflict(
+                f"domain {shown_domain(domain)} looks like {shown_domain(other)}, registered "
+                f"to shop {taken[other]}; a look-alike of another shop's domain is refused"
+            )
+
+
+def shown_domain(ascii_host: str) -> str:
+    """A stored domain as people should see it: Unicode, with the punycode next to it
+    when the Unicode form could pass for another name (as browsers do)."""
+    text = unicode_domain(ascii_host)
+    if text != ascii_host and lookalike.is_suspicious(ascii_host):
+        return f"{text} ({ascii_host})"
+    return text
 
 
 def renewal_reason(valid_until: date) -> str:

@@ -114,6 +114,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX reports_by_time ON reports(created_at, id);
     """,
+    # 3: what an edit of a shop's record changed, as JSON; NULL for state changes.
+    """
+    ALTER TABLE events ADD COLUMN changes TEXT;
+    """,
 )
 
 MAX_SIGHTINGS_PER_SHOP: Final = rules.MAX_SIGHTINGS_PER_SHOP
@@ -234,6 +238,14 @@ class SQLiteRegistry:
             ).fetchone()
             if row is not None and row[0] != shop_id:
                 raise Conflict(f"domain {domain} is already registered to shop {row[0]}")
+        # Inside the write transaction (BEGIN IMMEDIATE), so no look-alike slips in between.
+        taken = {
+            r[0]: r[1]
+            for r in db.execute(
+                "SELECT domain, shop_id FROM shop_domains WHERE shop_id IS NOT ?", (shop_id,)
+            )
+        }
+        rules.check_not_confusable(domains, taken)
 
     def _write_domains(self, db: sqlite3.Connection, shop_id: str, domains: Sequence[str]) -> None:
         db.execute("DELETE FROM shop_domains WHERE shop_id = ?", (shop_id,))
@@ -276,6 +288,7 @@ class SQLiteRegistry:
         shop_id: str,
         *,
         actor: str,
+        reason: str | None,
         display_name: str | None = None,
         legal_name: str | None = None,
         enterprise_number: str | None = None,
@@ -287,42 +300,44 @@ class SQLiteRegistry:
     ) -> Shop:
         with self._tx() as db:
             current = self._load(db, shop_id)
-            checked = rules.validate_changes(
+            plan = rules.plan_update(
+                current,
+                reason=reason,
                 display_name=display_name,
                 legal_name=legal_name,
                 enterprise_number=enterprise_number,
+                domains=domains,
                 categories=categories,
                 certified_since=certified_since,
                 valid_until=valid_until,
                 last_audit=last_audit,
             )
-            fields: dict[str, Any] = {name: _column(value) for name, value in checked.items()}
+            if not plan.changes:
+                return current
+            fields: dict[str, Any] = {name: _column(value) for name, value in plan.columns.items()}
             now = _now().isoformat()
-            if fields:
-                fields["updated_at"] = now
-                assignments = ", ".join(f"{name} = ?" for name in fields)
-                db.execute(
-                    f"UPDATE shops SET {assignments} WHERE id = ?",  # noqa: S608 - names are ours
-                    (*fields.values(), shop_id),
-                )
-            if domains is not None:
-                normalised = rules.normalise_domains(domains)
-                self._check_domains_free(db, normalised, shop_id)
-                self._write_domains(db, shop_id, normalised)
-                db.execute("UPDATE shops SET updated_at = ? WHERE id = ?", (now, shop_id))
-            if valid_until is not None and valid_until != current.valid_until:
-                db.execute(
-                    "INSERT INTO events (shop_id, at, actor, from_state, to_state, reason) "
-                    "VALUES (?,?,?,?,?,?)",
-                    (
-                        shop_id,
-                        now,
-                        actor,
-                        current.state,
-                        current.state,
-                        rules.renewal_reason(valid_until),
-                    ),
-                )
+            fields["updated_at"] = now
+            assignments = ", ".join(f"{name} = ?" for name in fields)
+            db.execute(
+                f"UPDATE shops SET {assignments} WHERE id = ?",  # noqa: S608 - names are ours
+                (*fields.values(), shop_id),
+            )
+            if plan.domains is not None:
+                self._check_domains_free(db, plan.domains, shop_id)
+                self._write_domains(db, shop_id, plan.domains)
+            db.execute(
+                "INSERT INTO events (shop_id, at, actor, from_state, to_state, reason, changes) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    shop_id,
+                    now,
+                    actor,
+                    current.state,
+                    current.state,
+                    plan.reason,
+                    json.dumps(plan.changes, ensure_ascii=False),
+                ),
+            )
             db.execute("INSERT INTO changes (shop_id) VALUES (?)", (shop_id,))
             return self._load(db, shop_id)
 
@@ -372,6 +387,7 @@ class SQLiteRegistry:
                 from_state=cast(State | None, r["from_state"]),
                 to_state=cast(State, r["to_state"]),
                 reason=r["reason"],
+                changes=None if r["changes"] is None else json.loads(r["changes"]),
             )
             for r in rows
         ]

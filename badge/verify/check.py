@@ -48,6 +48,24 @@ _TEXT_CHUNKS = frozenset({b"tEXt", b"zTXt", b"iTXt"})
 _JWS_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _SVG_START_RE = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?svg[\s/>]")
 _XML_DECL_RE = re.compile(r"<\?xml\s")
+_ENCODING_RE = re.compile(r"""<\?xml\s[^>]*?\bencoding\s*=\s*(["'])(.*?)\1""", re.DOTALL)
+_ENCODING_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,39}")
+# The encodings expat reads by itself. Any other name makes pyexpat call Python's codec
+# machinery (utf-7, rot13, base64, punycode...), which fails in ways of its own.
+_XML_ENCODINGS = frozenset(
+    {
+        "utf-8",
+        "utf8",
+        "us-ascii",
+        "ascii",
+        "iso-8859-1",
+        "latin-1",
+        "latin1",
+        "utf-16",
+        "utf-16le",
+        "utf-16be",
+    }
+)
 _MIME_RE = re.compile(r"[\w.+-]+/[\w.+-]+")
 _OTHER_FORMATS = (
     (b"\xff\xd8\xff", "a JPEG image"),
@@ -202,7 +220,20 @@ class _AssertionFinder:
         return None
 
 
+def _check_declared_encoding(data: bytes) -> None:
+    """Refuse an XML declaration naming an encoding other than the few expat reads itself."""
+    found = _ENCODING_RE.search(_text_head(data)[:1024])
+    if found is None:
+        return
+    name = found.group(2).strip()
+    if name.lower() in _XML_ENCODINGS:
+        return
+    shown = repr(name) if _ENCODING_NAME_RE.fullmatch(name) else "an unusual name"
+    raise Unprocessable(f"this SVG declares the text encoding {shown}; badge files are UTF-8")
+
+
 def _token_from_svg(data: bytes) -> str:
+    _check_declared_encoding(data)
     finder = _AssertionFinder()
     parser = DefusedXMLParser(
         target=finder, forbid_dtd=True, forbid_entities=True, forbid_external=True
@@ -220,6 +251,10 @@ def _token_from_svg(data: bytes) -> str:
         # expat's own message ("not well-formed (invalid token): line 1, column 5") is
         # specific enough to help and carries no file content.
         raise Unprocessable(f"this SVG is not well-formed XML ({exc})") from exc
+    except (ValueError, LookupError, TypeError) as exc:
+        # Codec trouble the check above did not foresee (UnicodeError is a ValueError):
+        # still the uploader's file, never our 500.
+        raise Unprocessable("this SVG could not be read as text; badge files are UTF-8") from exc
     if finder.found == 0:
         raise Unprocessable(NOT_FOUND_MESSAGE)
     token = "".join(finder.text).strip()

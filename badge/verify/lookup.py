@@ -166,7 +166,7 @@ def judge_referrer(host: str | None, shop: Shop) -> Referral | None:
         return None
     normalised = rules.try_normalise_domain(host)
     if normalised is not None and normalised in shop.domains:
-        return Referral(host=rules.unicode_domain(normalised), match="ok")
+        return Referral(host=rules.shown_domain(normalised), match="ok")
     # A mismatch names the ASCII (punycode) form, so a look-alike domain cannot pass for
     # the real one on the very line that warns about it.
     return Referral(host=normalised or host[:253], match="mismatch")

@@ -86,7 +86,7 @@ def shop_card(shop: Shop) -> dict[str, object]:
         "id": shop.id,
         "name": shop.display_name,
         "legal_name": shop.legal_name,
-        "domains": [rules.unicode_domain(d) for d in shop.domains],
+        "domains": [rules.shown_domain(d) for d in shop.domains],
         "state": lookup.public_state(shop),
     }
 
@@ -149,7 +149,7 @@ class Pages:
             "state": public,
             "since": lookup.state_since(shop, public),
             "referral": referral,
-            "domains": [rules.unicode_domain(d) for d in shop.domains],
+            "domains": [rules.shown_domain(d) for d in shop.domains],
             "categories": [(c, CATEGORY_COLOURS[c]) for c in shop.categories],
             "history": history_rows(
                 events, public, lookup.state_since(shop, public), shop.certified_since
@@ -160,9 +160,11 @@ class Pages:
         }
         response = html(lang, "shop.html", context, vary="Accept-Language, Referer")
         response.headers.update(surrogate_header_dict(shop.id))
-        self.pages[page_key] = response
-        while len(self.pages) > MAX_CACHED_PAGES:
-            self.pages.popitem(last=False)
+        # Only pages a shop's own visitors see are kept: a foreign Referer is anyone's to vary.
+        if referral is None or referral.match == "ok":
+            self.pages[page_key] = response
+            while len(self.pages) > MAX_CACHED_PAGES:
+                self.pages.popitem(last=False)
         return response
 
     async def lookup(self, request: Request) -> Response:
@@ -191,7 +193,7 @@ class Pages:
         if domain is None:
             return {"kind": "invalid", "input": echo(raw)}
         shop = await lookup.find_by_domain(state, domain)
-        shown = rules.unicode_domain(domain)
+        shown = rules.shown_domain(domain)
         if shop is None:
             return {"kind": "unregistered", "domain": shown}
         return {"kind": "found", "domain": shown, "shop": shop_card(shop)}
@@ -249,6 +251,10 @@ def history_rows(
     # The position breaks ties: changes within one second keep their recorded order.
     rows: list[tuple[datetime, int, str]] = []
     for position, event in enumerate(events):
+        if event.changes is not None and (
+            event.to_state != "certified" or "valid_until" not in event.changes
+        ):
+            continue  # an edit of the record (name, domains...), not a step of the Keurmerk
         if event.to_state != "certified":
             what: str = event.to_state
         elif event.from_state is None:
@@ -288,7 +294,7 @@ def verdict_view(verdict: Verdict) -> dict[str, object]:
         "genuine": verdict.genuine,
         "shop_id": verdict.shop_id,
         "shop_name": verdict.shop_name,
-        "domains": [rules.unicode_domain(d) for d in verdict.domains],
+        "domains": [rules.shown_domain(d) for d in verdict.domains],
         "issued_at": parse_moment(verdict.issued_at),
         "expires_at": parse_moment(verdict.expires_at),
         "expired": verdict.expired,

@@ -104,7 +104,7 @@ def test_same_answers_as_sqlite(
         for reg in (reference, registry):
             shop = add(reg, domains=("bücher.be", "www.shop.be"), valid_until="2027-01-31")
             reg.set_state(shop.id, "suspended", reason="review", actor="alice")
-            reg.update_shop(shop.id, actor="bob", valid_until=date(2027, 6, 30))
+            reg.update_shop(shop.id, actor="bob", reason="audit", valid_until=date(2027, 6, 30))
             stored = reg.get_shop(shop.id)
             assert stored is not None
             events = [dataclasses.replace(e, seq=0, shop_id="") for e in reg.history(shop.id)]

@@ -13,13 +13,13 @@ import idna
 import pytest
 from starlette.testclient import TestClient
 
+from badge.assets import STATIC_DIR
 from badge.i18n import LANGS, Lang, format_day, gettext_for
 from badge.registry.model import Event, Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.render.svg import CATEGORY_COLOURS
 from badge.timeutil import today
 from badge.verify.pages import CSP, history_rows
-from badge.verify.routes import STATIC_DIR
 from tests.conftest import add_shop
 
 STATE_TITLES = {
@@ -228,8 +228,8 @@ def test_mismatch_names_the_referring_host(client: TestClient, shops: dict[str, 
         f"/v/{shops['certified'].id}?lang=en",
         headers={"referer": "https://fake-shop.example/"},
     ).text
-    assert "You came from fake-shop.example" in html
-    assert "<strong>fake-shop.example</strong> " + MISMATCH in html
+    assert "You came from <bdi>fake-shop.example</bdi>" in html
+    assert "<strong><bdi>fake-shop.example</bdi></strong> " + MISMATCH in html
     assert "may have been copied" in html
 
 
@@ -241,7 +241,7 @@ def test_lookalike_referrer_is_shown_in_punycode(
     html = client.get(
         f"/v/{shops['certified'].id}?lang=en", headers={"referer": f"https://{lookalike}/"}
     ).text
-    assert f"<strong>{lookalike}</strong> {MISMATCH}" in html
+    assert f"<strong><bdi>{lookalike}</bdi></strong> {MISMATCH}" in html
     assert "bаkkerij" not in html
 
 
@@ -253,7 +253,7 @@ def test_registered_idn_referrer_is_confirmed_in_unicode(
     html = client.get(
         f"/v/{shop.id}?lang=de", headers={"referer": f"https://www.{ascii_host}/brot"}
     ).text
-    assert "<strong>bäckerei-müller.be</strong> ist eine registrierte Domain" in html
+    assert "<strong><bdi>bäckerei-müller.be</bdi></strong> ist eine registrierte Domain" in html
 
 
 def test_referrer_is_escaped(client: TestClient, shops: dict[str, Shop]) -> None:
@@ -301,7 +301,7 @@ def test_unknown_shop_warns_about_the_referrer(client: TestClient) -> None:
         "/v/aaaaaaaaaaaaaaaa?lang=en", headers={"referer": "https://copycat.example/"}
     )
     assert response.status_code == 404
-    assert "You came from copycat.example" in response.text
+    assert "You came from <bdi>copycat.example</bdi>" in response.text
 
 
 @pytest.mark.parametrize(
@@ -396,7 +396,7 @@ def test_lookup_page_finds_an_idn_shop(client: TestClient, registry: SQLiteRegis
 
 def test_lookup_page_warns_about_an_unregistered_domain(client: TestClient) -> None:
     html = client.get("/verify", params={"domain": "fake-shop.example", "lang": "en"}).text
-    assert "fake-shop.example is not a certified shop." in html
+    assert "<bdi>fake-shop.example</bdi> is not a certified shop." in html
     assert "be careful before you order or pay" in html
     assert "answer-warn" in html
 
