@@ -176,7 +176,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         log_level=settings.log_level,
         log_config=log_config(settings.log_level),
         server_header=False,
-        proxy_headers=False,
+        # Behind the edge every request comes from the edge: trust its X-Forwarded-For
+        # (BADGE_FORWARDED_ALLOW_IPS) so per-client rate limits see the consumer.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         http=PROTOCOL,
         limit_concurrency=settings.limit_concurrency,
     )

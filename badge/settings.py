@@ -78,6 +78,9 @@ class Settings:
     rate_lookups: int = 300
     rate_admin: int = 1200
     rate_reports: int = 5
+    # Proxies (the edge) whose X-Forwarded-For names the real client: rate limits and logs
+    # then count consumers, not the edge. Empty: trust no proxy header.
+    forwarded_allow_ips: str = ""
     complaints_url: str = "https://www.becommerce.be/"
     # Edge caches (Varnish and the like) purged by surrogate key on every state change.
     purge_urls: tuple[str, ...] = ()
@@ -173,6 +176,7 @@ class Settings:
             ),
             complaints_url=complaints_url,
             purge_urls=purge_urls,
+            forwarded_allow_ips=reader.text("BADGE_FORWARDED_ALLOW_IPS", base.forwarded_allow_ips),
         )
 
 

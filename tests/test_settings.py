@@ -63,6 +63,7 @@ FULL_ENV = {
     "BADGE_RATE_LOOKUPS": "0",
     "BADGE_RATE_ADMIN": "600",
     "BADGE_RATE_REPORTS": "3",
+    "BADGE_FORWARDED_ALLOW_IPS": "172.28.5.0/24",
     "BADGE_COMPLAINTS_URL": "https://www.becommerce.be/klachten",
     "BADGE_PURGE_URLS": "http://varnish-1:6081/, https://edge.example/purge",
 }
@@ -92,6 +93,7 @@ def test_every_variable_is_parsed() -> None:
     assert (s.header_timeout, s.body_timeout) == (5.0, 12.5)
     assert (s.rate_window, s.rate_uploads, s.rate_lookups) == (30, 10, 0)
     assert (s.rate_admin, s.rate_reports) == (600, 3)
+    assert s.forwarded_allow_ips == "172.28.5.0/24"
     assert s.complaints_url == "https://www.becommerce.be/klachten"
     assert s.purge_urls == ("http://varnish-1:6081/", "https://edge.example/purge")
     # Each field differs from its default, so a variable silently ignored would show.

@@ -166,3 +166,19 @@ def test_operators_list_show_and_close_reports(client: TestClient, shop: Shop) -
     assert admin(client, "GET", "/reports/<script>").status_code == 404
     summary = admin(client, "GET", "/reports/summary")
     assert summary.status_code == 200 and "by_state" in summary.json()
+
+
+def test_reports_are_rate_limited_per_client(
+    client: TestClient, shop: Shop, settings: Settings
+) -> None:
+    fields = the_form(client, shop)
+    allowed = settings.rate_reports
+    for i in range(allowed):
+        assert post(client, shop, {**fields, "site": f"s{i}.example"}).status_code == 201
+    refused = post(client, shop, {**fields, "site": "one-too-many.example"})
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "set-cookie" not in refused.headers
+    stored = admin(client, "GET", "/reports").json()["reports"]
+    assert len(stored) == allowed
+    assert "one-too-many.example" not in {r["host"] for r in stored}
