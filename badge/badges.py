@@ -84,11 +84,8 @@ class Rendered:
     body: bytes
     etag: bytes
     headers: tuple[tuple[bytes, bytes], ...]
-    # The ASGI messages themselves, built once: the hot path sends them as they are.
-    start: dict[str, object]
-    body_message: dict[str, object]
-    not_modified_start: dict[str, object]
-    # Indexed by badge.http.Coding (identity, gzip, br); a PNG has the identity form thrice.
+    # The ASGI messages, built once and indexed by badge.http.Coding (identity, gzip, br);
+    # a PNG has the identity form thrice. The hot path sends them as they are.
     forms: tuple[Form, Form, Form]
 
 
@@ -134,13 +131,12 @@ def build_response(
         (b"x-content-type-options", b"nosniff"),
         (b"cross-origin-resource-policy", b"cross-origin"),
         (b"access-control-allow-origin", b"*"),
-        # What the badge says depends on the page that shows it (binding.py).
-        (b"vary", b"Referer"),
+        # What the badge says depends on the page that shows it (binding.py); a PNG is
+        # compressed already, so only an SVG also differs by Accept-Encoding.
+        (b"vary", b"Referer, Accept-Encoding" if fmt == "svg" else b"Referer"),
     ]
     if fmt == "svg":
         common.append((b"content-security-policy", SVG_CSP))
-        # A PNG is compressed already; only SVG responses differ by Accept-Encoding.
-        common.append((b"vary", b"Accept-Encoding"))
     common.extend(surrogate)
     codings: tuple[Coding, ...] = (IDENTITY, GZIP, BR) if fmt == "svg" else (IDENTITY,)
     forms = [_form(status, compress(body, c, best=True), c, etag, fmt, common) for c in codings]
@@ -148,16 +144,7 @@ def build_response(
     headers = cast(tuple[tuple[bytes, bytes], ...], identity.start["headers"])
     if len(forms) == 1:
         forms *= 3
-    return Rendered(
-        status,
-        body,
-        etag,
-        headers,
-        start=identity.start,
-        body_message=identity.body_message,
-        not_modified_start=identity.not_modified_start,
-        forms=(forms[0], forms[1], forms[2]),
-    )
+    return Rendered(status, body, etag, headers, forms=(forms[0], forms[1], forms[2]))
 
 
 # What a 304 repeats of its 200: the ETag, Vary, and the edge's purge keys.
@@ -312,11 +299,7 @@ class BadgeService:
             or now - self.fresh_at > self.settings.stale_limit
         ):
             return None
-        # binding.decide, with its most common answer first: a shop's own page, no `d`.
-        if claim is None and referer in entry.domains and entry.certified:
-            site: str = referer
-        else:
-            site = binding.decide(entry.certified, entry.domains, referer, claim)
+        site = binding.decide(entry.certified, entry.domains, referer, claim)
         return entry.variants.get((shop_id, fmt, lang, size, scale, site))
 
     async def get(

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge import binding
 from badge.badges import ERROR_TEXTS, BadgeService, ErrorKind, Format, Rendered
-from badge.http import Coding, etag_matches, pick_coding
+from badge.http import IDENTITY, Coding, etag_matches, pick_coding
 from badge.i18n import DEFAULT_LANG, LANGS, Lang
 from badge.registry import rules
 from badge.registry.rules import ID_LENGTH
@@ -226,7 +226,8 @@ class BadgeHotPath:
         self.stats.responses[rendered.status] += 1
         headers = (*rendered.headers, (b"x-badge-error", why))
         await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
-        await send(_EMPTY_BODY if scope["method"] == "HEAD" else rendered.body_message)
+        body = rendered.forms[IDENTITY].body_message
+        await send(_EMPTY_BODY if scope["method"] == "HEAD" else body)
 
     async def _plain(
         self, send: Send, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
@@ -246,13 +247,6 @@ class BadgeHotPath:
         await send({"type": "http.response.body", "body": body})
 
 
-def _coding(headers: list[tuple[bytes, bytes]]) -> Coding:
-    for name, value in headers:
-        if name == b"accept-encoding":
-            return pick_coding(value)
-    return pick_coding(None)
-
-
 def _lang_hint(query: bytes) -> Lang:
     for part in query.split(b"&"):
         if part.startswith(b"lang="):
@@ -267,8 +261,7 @@ def _parse_query(query: bytes) -> BadgeQuery:
     size: str = "m"
     scale = 1
     host: str | None = None
-    if len(query) > MAX_QUERY_BYTES:
-        raise BadRequestParam("query", "too long")
+    # The caller has already refused a query over MAX_QUERY_BYTES, before any cache.
     for part in query.split(b"&"):
         name, _, raw = part.partition(b"=")
         if name == b"lang":
