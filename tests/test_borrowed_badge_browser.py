@@ -23,12 +23,12 @@ from defusedxml.ElementTree import fromstring
 from badge.registry.sqlite import SQLiteRegistry
 from badge.render.artwork import THUMBS_UP
 from badge.verify.check import extract_token
+from tests.browser import chromium
 from tests.conftest import add_shop
 from tests.servers import Service, cli, free_port, get, service_env
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 REGISTERED = "bakkerij-test.be"
 FOREIGN_IP = "127.0.0.2"
 SVG_TITLE = "{http://www.w3.org/2000/svg}title"
@@ -93,25 +93,8 @@ def service(tmp_path: Path) -> Iterator[tuple[Service, str]]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("needs Debian's chromium at /usr/bin/chromium; `make test` installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--no-first-run",
-                f"--host-resolver-rules=MAP {REGISTERED} 127.0.0.1",
-            ],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium(REGISTERED) as launched:
+        yield launched
 
 
 def official_snippets(server: Service, shop_id: str) -> dict[str, str]:

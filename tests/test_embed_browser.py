@@ -17,12 +17,12 @@ import pytest
 
 from badge.registry.sqlite import SQLiteRegistry
 from badge.render.svg import SIZES
+from tests.browser import chromium
 from tests.conftest import add_shop
 from tests.servers import Service, free_port, service_env
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/shots")
 REGISTERED = "bakkerij-test.be"
 COPYCAT = "copycat.example"
@@ -99,27 +99,8 @@ def service(tmp_path: Path) -> Iterator[tuple[Service, str]]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("needs Debian's chromium at /usr/bin/chromium; `make test` installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--host-resolver-rules=MAP {REGISTERED} 127.0.0.1, MAP {COPYCAT} 127.0.0.1",
-            ],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium(REGISTERED, COPYCAT) as launched:
+        yield launched
 
 
 def open_host_page(context: Any, url: str) -> tuple[Any, list[str]]:
