@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -17,27 +14,19 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from badge import bus, feed
 from badge.admin import admin_routes
-from badge.assets import load_assets, static_routes
-from badge.badges import BadgeService
+from badge.assets import static_routes
 from badge.compression import Compression
 from badge.embed import embed_routes
 from badge.errors import BadgeError
 from badge.home import home_routes
 from badge.hotpath import BadgeHotPath, HotPathStats
 from badge.http import DefaultCacheControl
-from badge.keyshare import KeyShare
-from badge.metrics import Metrics
+from badge.lifespan import make_lifespan
 from badge.openapi import openapi_routes
-from badge.purge import EdgePurger
-from badge.ratelimit import RateLimit, RateLimitCollector, RateLimiter
-from badge.registry.factory import open_registry
-from badge.render.pool import RenderPool
-from badge.render.text import load_fonts
+from badge.ratelimit import RateLimit
 from badge.settings import Settings
-from badge.signing import KeyStore
-from badge.state import State, app_state
+from badge.state import app_state
 from badge.verify.routes import verify_routes
 
 logger = logging.getLogger("badge")
@@ -145,68 +134,6 @@ class BadgeApp(Starlette):
 def create_app(settings: Settings) -> Starlette:
     stats = HotPathStats()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[State]:
-        registry = await anyio.to_thread.run_sync(open_registry, settings)
-        keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
-        if await anyio.to_thread.run_sync(keys.ensure):
-            logger.info("made the first signing key %s in %s", keys.signing_kid, settings.keys_dir)
-        # Parsing the fonts takes about half a second: pay it at start, not on a badge request.
-        await anyio.to_thread.run_sync(load_fonts)
-        await anyio.to_thread.run_sync(load_assets)
-        badges = BadgeService(settings, registry, keys)
-        purger = EdgePurger(settings.purge_urls)
-        if settings.purge_urls:
-            badges.purge = purger.purge
-        if settings.render_processes:
-            badges.pool = RenderPool(settings.render_processes)
-            await anyio.to_thread.run_sync(badges.pool.start)
-        redis_client = None
-        keyshare = None
-        if settings.redis_url is not None:
-            redis_client = bus.make_client(settings)
-            badges.shared = bus.SharedCache(settings, redis_client)
-            keyshare = KeyShare(badges.shared, keys)
-            await keyshare.start()
-        # Startup objects (font tables, keys) live for ever: freezing them keeps the cyclic
-        # garbage collector from re-scanning them during request bursts.
-        gc.collect()
-        gc.freeze()
-        limiter = RateLimiter(settings, redis_client)
-        state: State = {
-            "settings": settings,
-            "registry": registry,
-            "keys": keys,
-            "badges": badges,
-            "metrics": Metrics(stats, badges, purger, RateLimitCollector(limiter)),
-            "ratelimit": limiter,
-        }
-        try:
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(feed.poll_registry, settings, registry, keys, badges)
-                tasks.start_soon(feed.flush_sightings, registry, badges, stats)
-                tasks.start_soon(purger.run)
-                if keyshare is not None:
-                    tasks.start_soon(keyshare.run)
-                if redis_client is not None:
-                    tasks.start_soon(
-                        bus.listen,
-                        settings,
-                        badges.on_bus_message,
-                        badges.mark_fresh,
-                        badges.set_bus_status,
-                    )
-                yield state
-                tasks.cancel_scope.cancel()
-        finally:
-            if badges.pool is not None:
-                await anyio.to_thread.run_sync(badges.pool.close)
-            await feed.flush_once(registry, badges, stats)
-            await anyio.to_thread.run_sync(registry.close)
-            if redis_client is not None:
-                with contextlib.suppress(Exception):
-                    await redis_client.aclose()
-
     routes: list[BaseRoute] = [
         *core_routes(),
         *home_routes(),
@@ -223,7 +150,7 @@ def create_app(settings: Settings) -> Starlette:
         # Badges skip it: the hot path sends coded forms prepared when each variant is built.
         middleware=[Middleware(Compression)],
         exception_handlers=exception_handlers,
-        lifespan=lifespan,
+        lifespan=make_lifespan(settings, stats),
     )
 
 

@@ -688,7 +688,7 @@ def test_a_png_that_looks_the_same_is_never_rasterised_twice(
     )
     # A re-signed badge (here: every cached state dropped, as a key rotation does) too.
     service.invalidate_all()
-    service._previous.clear()
+    service.cache.previous.clear()
     signed = service.sign_count
     again = client.get(f"/b/{ident}.png?scale=2")
     assert again.status_code == 200 and service.sign_count > signed
@@ -772,8 +772,8 @@ def test_each_coding_revalidates_with_its_own_etag(
 def test_coded_forms_are_prepared_once_not_per_request(
     shops: dict[str, Shop], client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import badge.badges
     import badge.http
+    import badge.responses
 
     calls: list[int] = []
     real = badge.http.compress
@@ -782,7 +782,7 @@ def test_coded_forms_are_prepared_once_not_per_request(
         calls.append(coding)
         return real(body, coding, best=best)
 
-    monkeypatch.setattr(badge.badges, "compress", counting)
+    monkeypatch.setattr(badge.responses, "compress", counting)
     url = f"/b/{shops['certified'].id}.svg?size=s"
     first = client.get(url, headers={"accept-encoding": "br"})
     built = len(calls)

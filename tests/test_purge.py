@@ -260,9 +260,8 @@ def test_a_load_in_flight_when_the_shop_changes_is_never_served_again(
     slow = PausingRegistry(settings.sqlite_path)
     keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
     keys.ensure()
-    service = BadgeService(settings, slow, keys)
     purged: list[str] = []
-    service.purge = purged.append
+    service = BadgeService(settings, slow, keys, purge=purged.append)
 
     async def state(rendered: Rendered) -> object:
         claims = token_claims(rendered.body)

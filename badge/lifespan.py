@@ -1,0 +1,128 @@
+"""The lifespan: every resource the app holds, opened at start and closed at shutdown.
+
+Start order matters: the registry, keys and fonts first (a badge request needs them), then
+the render worker, Redis and the badge service built with all of them, then the background
+tasks (change feed, sightings flush, edge purges, key sharing, the Redis bus, preparing
+variants). Readiness does not wait for the background tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+from redis.asyncio import Redis
+
+from badge import bus, feed
+from badge.assets import load_assets
+from badge.badges import BadgeService
+from badge.hotpath import HotPathStats
+from badge.keyshare import KeyShare
+from badge.metrics import Metrics
+from badge.purge import EdgePurger
+from badge.ratelimit import RateLimitCollector, RateLimiter
+from badge.registry.base import Registry
+from badge.registry.factory import open_registry
+from badge.render.pool import RenderPool
+from badge.render.text import load_fonts
+from badge.settings import Settings
+from badge.signing import KeyStore
+from badge.state import State
+
+logger = logging.getLogger("badge")
+
+
+@dataclass(slots=True)
+class Resources:
+    settings: Settings
+    stats: HotPathStats
+    registry: Registry
+    keys: KeyStore
+    badges: BadgeService
+    purger: EdgePurger
+    pool: RenderPool | None
+    redis: Redis | None
+    keyshare: KeyShare | None
+    state: State
+
+    def run(self, tasks: TaskGroup) -> None:
+        """The background tasks; each runs until the lifespan's task group is cancelled."""
+        badges = self.badges
+        tasks.start_soon(feed.poll_registry, self.settings, self.registry, self.keys, badges)
+        tasks.start_soon(feed.flush_sightings, self.registry, badges, self.stats)
+        tasks.start_soon(self.purger.run)
+        if self.keyshare is not None:
+            tasks.start_soon(self.keyshare.run)
+        if self.redis is not None:
+            tasks.start_soon(
+                bus.listen, self.settings, badges.on_bus_message, badges.mark_fresh,
+                badges.set_bus_status,
+            )  # fmt: skip
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await anyio.to_thread.run_sync(self.pool.close)
+        await feed.flush_once(self.registry, self.badges, self.stats)
+        await anyio.to_thread.run_sync(self.registry.close)
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
+
+
+async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
+    registry = await anyio.to_thread.run_sync(open_registry, settings)
+    keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
+    if await anyio.to_thread.run_sync(keys.ensure):
+        logger.info("made the first signing key %s in %s", keys.signing_kid, settings.keys_dir)
+    # Parsing the fonts takes about half a second: pay it at start, not on a badge request.
+    await anyio.to_thread.run_sync(load_fonts)
+    await anyio.to_thread.run_sync(load_assets)
+    purger = EdgePurger(settings.purge_urls)
+    pool = RenderPool(settings.render_processes) if settings.render_processes else None
+    if pool is not None:
+        await anyio.to_thread.run_sync(pool.start)
+    redis = bus.make_client(settings) if settings.redis_url is not None else None
+    shared = None if redis is None else bus.SharedCache(settings, redis)
+    purge = purger.purge if settings.purge_urls else None
+    badges = BadgeService(settings, registry, keys, shared=shared, pool=pool, purge=purge)
+    keyshare = None if shared is None else KeyShare(shared, keys)
+    if keyshare is not None:
+        await keyshare.start()
+    limiter = RateLimiter(settings, redis)
+    state: State = {
+        "settings": settings,
+        "registry": registry,
+        "keys": keys,
+        "badges": badges,
+        "metrics": Metrics(stats, badges, purger, RateLimitCollector(limiter)),
+        "ratelimit": limiter,
+    }
+    return Resources(settings, stats, registry, keys, badges, purger, pool, redis, keyshare, state)
+
+
+def make_lifespan(
+    settings: Settings, stats: HotPathStats
+) -> Callable[[Any], AbstractAsyncContextManager[State]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[State]:
+        resources = await open_resources(settings, stats)
+        # Startup objects (font tables, keys) live for ever: freezing them keeps the cyclic
+        # garbage collector from re-scanning them during request bursts.
+        gc.collect()
+        gc.freeze()
+        try:
+            async with anyio.create_task_group() as tasks:
+                resources.run(tasks)
+                yield resources.state
+                tasks.cancel_scope.cancel()
+        finally:
+            await resources.close()
+
+    return lifespan
