@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import anyio
 
@@ -18,6 +19,10 @@ logger = logging.getLogger("badge.feed")
 
 SIGHTINGS_INTERVAL = 5.0
 MAX_FLUSH_LOOKUPS = 200
+# Hosts normalised between two yields to the event loop (about a millisecond's work).
+FLUSH_SLICE = 500
+# Host names that are not plain ASCII, normalised with IDNA per flush; the rest are dropped.
+IDNA_PER_FLUSH = 500
 
 
 async def poll_registry(
@@ -62,28 +67,66 @@ async def flush_sightings(registry: Registry, badges: BadgeService, stats: HotPa
 
 
 async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathStats) -> None:
+    """Normalise and group the hosts counted since the last flush, then write them.
+
+    Everything on the event loop runs in slices of FLUSH_SLICE hosts with a yield between
+    them, and IDNA (the only costly normalisation) is bounded per flush, so a flood of
+    distinct host names delays no badge by more than a slice. Registry reads and the write
+    run in threads.
+    """
     referers = stats.referer_sightings.drain()
     claims = stats.claim_sightings.drain()
     if not referers and not claims:
         return
+    domains: dict[str, frozenset[str]] = {}
+    collector = sightings.Collector(domains, IDNA_PER_FLUSH)
+    later: list[Raw] = []
     entries = badges.entries
-    lookups = 0
-
-    def domains_of(shop_id: str) -> frozenset[str] | None:
-        nonlocal lookups
-        entry = entries.get(shop_id)
-        if entry is not None and entry.shop is not None:
-            return entry.domains
+    for n, item in enumerate(_raw(referers, claims), 1):
+        shop_id = item[0]
+        if shop_id not in domains:
+            entry = entries.get(shop_id)
+            if entry is None or entry.shop is None:
+                later.append(item)  # its domains come from the registry, below
+                continue
+            domains[shop_id] = entry.domains
+        collector.add(*item)
+        if n % FLUSH_SLICE == 0:
+            await anyio.sleep(0)
+    if later:
         # Dropped from the cache since (a change, say): ask the registry, a bounded number
         # of times, and only for ids that could be shops.
-        if lookups >= MAX_FLUSH_LOOKUPS or not rules.is_shop_id(shop_id):
-            return None
-        lookups += 1
+        wanted = sorted({item[0] for item in later if rules.is_shop_id(item[0])})
+        found = await anyio.to_thread.run_sync(_domains, registry, wanted[:MAX_FLUSH_LOOKUPS])
+        domains.update(found)
+        for n, item in enumerate(later, 1):
+            collector.add(*item)
+            if n % FLUSH_SLICE == 0:
+                await anyio.sleep(0)
+    if collector.skipped:
+        logger.warning("sightings: %d odd host names over the IDNA budget not recorded",
+                       collector.skipped)  # fmt: skip
+    if collector.batch:
+        await anyio.to_thread.run_sync(registry.record_sightings, collector.batch)
+
+
+Raw = tuple[str, sightings.Source, str, int]
+
+
+def _raw(
+    referers: dict[tuple[str, bytes], list[int]], claims: dict[tuple[str, str], list[int]]
+) -> Iterator[Raw]:
+    hits = sightings.Tally.hits
+    for (shop_id, netloc), value in referers.items():
+        yield shop_id, "referer", netloc.decode("latin-1"), hits(value)
+    for (shop_id, text), value in claims.items():
+        yield shop_id, "claim", text, hits(value)
+
+
+def _domains(registry: Registry, shop_ids: list[str]) -> dict[str, frozenset[str]]:
+    found = {}
+    for shop_id in shop_ids:
         shop = registry.get_shop(shop_id)
-        return None if shop is None else frozenset(shop.domains)
-
-    def work() -> None:
-        # Host normalisation (IDNA) is CPU work: in a thread, never on the event loop.
-        registry.record_sightings(sightings.collect(referers, claims, domains_of))
-
-    await anyio.to_thread.run_sync(work)
+        if shop is not None:
+            found[shop_id] = frozenset(shop.domains)
+    return found

@@ -26,7 +26,10 @@ from badge.sightings import Tally
 _SIZES: Final = frozenset(SIZES)
 _LANGS: Final = frozenset(LANGS)
 _SCALES: Final = {b"1": 1, b"2": 2, b"3": 3}
-MAX_SIGHTING_KEYS: Final = 50_000
+# Distinct (shop, host) pairs counted between two flushes, per source; `d` is anyone's to
+# set, so its tally is the smaller.
+MAX_REFERER_KEYS: Final = 20_000
+MAX_CLAIM_KEYS: Final = 10_000
 MAX_CACHED_QUERIES: Final = 4096
 # Embeds send `lang`, `size` and a host name of at most 253 characters: 1 KB is plenty, and
 # it bounds the query cache at 4 MB whatever is sent.
@@ -35,6 +38,9 @@ MAX_HOST_CHARS: Final = 260  # a host name (253) and a port
 MAX_CACHED_REFERERS: Final = 4096
 # Cross-origin Referers are bare origins; a longer one is classified but never kept.
 MAX_CACHED_REFERER_BYTES: Final = 256
+# Hosts that are not plain ASCII need IDNA (tens of microseconds each): at most this many a
+# second on the event loop, whoever sends them.
+IDNA_PER_SECOND: Final = 100
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 _monotonic = time.monotonic
 
@@ -65,6 +71,10 @@ class BadgeQuery:
     # host name, which matches no shop), so its part of the verdict is one set lookup.
     host: str | None = None
     site: str | None = None
+    # False when `d` needed IDNA and this second's budget for it was spent: `d` is then left
+    # out of the verdict (it can only lower it), and the query is not cached, so a later
+    # request checks it properly.
+    final: bool = True
 
 
 _PLAIN: Final = BadgeQuery()
@@ -80,11 +90,9 @@ class HotPathStats:
     # (shop id, the Referer's host[:port] as sent) and (shop id, `d`) -> hits, apart and
     # each bounded; normalised when a background task flushes them, not per request.
     referer_sightings: Tally[tuple[str, bytes]] = field(
-        default_factory=lambda: Tally(MAX_SIGHTING_KEYS)
+        default_factory=lambda: Tally(MAX_REFERER_KEYS)
     )
-    claim_sightings: Tally[tuple[str, str]] = field(
-        default_factory=lambda: Tally(MAX_SIGHTING_KEYS)
-    )
+    claim_sightings: Tally[tuple[str, str]] = field(default_factory=lambda: Tally(MAX_CLAIM_KEYS))
 
 
 class BadgeHotPath:
@@ -95,6 +103,7 @@ class BadgeHotPath:
         self._queries: dict[bytes, BadgeQuery | BadRequestParam] = {}
         # A raw Referer header -> (its class for binding.decide, host[:port] to count).
         self._referers: dict[bytes, tuple[str, bytes | None]] = {}
+        self._idna = Budget(IDNA_PER_SECOND)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -185,10 +194,12 @@ class BadgeHotPath:
         found = self._queries.get(raw)
         if found is None:
             try:
-                found = _parse_query(raw)
+                found = _parse_query(raw, self._idna)
             except BadRequestParam as exc:
                 # Kept without its traceback, which would pin the parser's frame.
                 found = exc.with_traceback(None)
+            if isinstance(found, BadgeQuery) and not found.final:
+                return found
             if len(self._queries) >= MAX_CACHED_QUERIES:
                 self._queries.clear()
             self._queries[raw] = found
@@ -256,7 +267,38 @@ def _lang_hint(query: bytes) -> Lang:
     return DEFAULT_LANG
 
 
-def _parse_query(query: bytes) -> BadgeQuery:
+class Budget:
+    """At most `per_second` uses in each second of the monotonic clock."""
+
+    __slots__ = ("per_second", "second", "used")
+
+    def __init__(self, per_second: int) -> None:
+        self.per_second = per_second
+        self.second = -1
+        self.used = 0
+
+    def take(self) -> bool:
+        second = int(_monotonic())
+        if second != self.second:
+            self.second, self.used = second, 0
+        if self.used >= self.per_second:
+            return False
+        self.used += 1
+        return True
+
+
+def _claim(host: str, idna: Budget) -> tuple[str | None, bool]:
+    """`d` normalised like registered domains ("" for no host name), and whether that is
+    final. Plain ASCII hosts (what embed.js sends) need no IDNA; others spend the budget."""
+    quick = rules.quick_domain(host)
+    if quick is not None:
+        return quick, True
+    if idna.take():
+        return rules.try_normalise_domain(host) or "", True
+    return None, False
+
+
+def _parse_query(query: bytes, idna: Budget) -> BadgeQuery:
     lang: str = DEFAULT_LANG
     size: str = "m"
     scale = 1
@@ -282,8 +324,8 @@ def _parse_query(query: bytes) -> BadgeQuery:
             if not text or len(text) > 253:
                 raise BadRequestParam("d", _short(text))
             host = text.lower()
-    site = None if host is None else (rules.try_normalise_domain(host) or "")
-    return BadgeQuery(cast(Lang, lang), cast(Size, size), scale, host, site)
+    site, final = (None, True) if host is None else _claim(host, idna)
+    return BadgeQuery(cast(Lang, lang), cast(Size, size), scale, host, site, final)
 
 
 def _short(value: str) -> str:

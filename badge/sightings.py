@@ -14,7 +14,7 @@ badge keeps a count above any junk host seen once, so junk cannot push it out.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Final, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -52,18 +52,27 @@ class Tally(Generic[K]):
         self.counts[key] = [self.floor + hits, self.floor]
 
     def _prune(self) -> None:
-        ranked = sorted(self.counts.items(), key=lambda item: item[1][0], reverse=True)
-        keep = self.limit // 2
+        # Sorting the bare estimates (ints, in C) finds the cut; one pass keeps what is above
+        # it. Ties at the cut may keep a few more than half, never more than the limit.
+        estimates = sorted(value[0] for value in self.counts.values())
+        cut = estimates[len(estimates) - self.limit // 2 - 1]
         # Newcomers start at the largest count evicted, as space-saving replaces the minimum.
-        self.floor = max(self.floor, ranked[keep][1][0])
-        self.counts = dict(ranked[:keep])
+        self.floor = max(self.floor, cut)
+        kept = {key: value for key, value in self.counts.items() if value[0] > cut}
+        self.counts = kept
 
-    def drain(self) -> dict[K, int]:
-        """The lower-bound hits per key, and a fresh start."""
-        counts = {key: max(1, value[0] - value[1]) for key, value in self.counts.items()}
+    def drain(self) -> dict[K, list[int]]:
+        """The counts so far ([estimate, floor] per key; see `hits`), and a fresh start.
+        Constant time: the caller converts them in batches of its own."""
+        counts = self.counts
         self.counts = {}
         self.floor = 0
         return counts
+
+    @staticmethod
+    def hits(value: list[int]) -> int:
+        """The lower bound of a drained key's real hits."""
+        return max(1, value[0] - value[1])
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -131,27 +140,34 @@ def normalise_host(raw: str) -> str | None:
 Batch = dict[tuple[str, Source], dict[str, Seen]]
 
 
-def collect(
-    referers: dict[tuple[str, bytes], int],
-    claims: dict[tuple[str, str], int],
-    domains_of: Callable[[str], frozenset[str] | None],
-) -> Batch:
-    """Normalise a flush's raw hosts (CPU work: callers run it in a thread) and group them."""
-    batch: Batch = {}
-    raw: list[tuple[str, Source, str, int]] = [
-        (shop_id, "referer", netloc.decode("latin-1"), hits)
-        for (shop_id, netloc), hits in referers.items()
-    ]
-    raw.extend((shop_id, "claim", text, hits) for (shop_id, text), hits in claims.items())
-    known: dict[str, frozenset[str] | None] = {}
-    for shop_id, source, text, hits in raw:
-        if shop_id not in known:
-            known[shop_id] = domains_of(shop_id)
-        domains = known[shop_id]
-        host = normalise_host(text)
-        if domains is None or host is None:
-            continue
-        group = batch.setdefault((shop_id, source), {})
+class Collector:
+    """A flush's raw hosts, normalised and grouped by shop and source, a few at a time.
+
+    Plain ASCII hosts cost one regular expression. At most `idna_budget` others get the full
+    IDNA treatment per flush; the rest are dropped and counted in `skipped`, so a flood of
+    odd host names costs a bounded amount of work whatever its size.
+    """
+
+    def __init__(self, domains: dict[str, frozenset[str]], idna_budget: int) -> None:
+        self.domains = domains
+        self.idna_left = idna_budget
+        self.batch: Batch = {}
+        self.skipped = 0
+
+    def add(self, shop_id: str, source: Source, text: str, hits: int) -> None:
+        domains = self.domains.get(shop_id)
+        if domains is None:
+            return
+        host = rules.quick_domain(text)
+        # Hyphen pairs (punycode among them) are what IDNA checks beyond the quick path.
+        if host is None or "--" in host:
+            if self.idna_left <= 0:
+                self.skipped += 1
+                return
+            self.idna_left -= 1
+            host = normalise_host(text)
+            if host is None:
+                return
+        group = self.batch.setdefault((shop_id, source), {})
         before = group.get(host)
         group[host] = Seen(hits + (before.hits if before else 0), host in domains)
-    return batch
