@@ -142,6 +142,11 @@ class BadgeService:
     def raster_count(self) -> int:
         return self.renderer.raster_count
 
+    def fresh_entry(self, shop_id: str) -> Entry | None:
+        """The shop's entry if it may be served now without asking anyone; no I/O."""
+        entry = self.entries.get(shop_id)
+        return entry if self.cache.usable(entry, self.clock()) else None
+
     def cached(
         self,
         shop_id: str,

@@ -14,6 +14,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 import anyio
+from starlette.types import Message
 
 from badge import binding
 from badge.bus import SharedCache, Snapshot
@@ -44,6 +45,8 @@ class Entry:
     # The claims every variant's signature shares; each site class adds what it shows.
     claims: dict[str, object] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+    # Pages and API documents about this shop, as sent (badge.prepared); they go with it.
+    prepared: dict[object, tuple[Message, Message]] = field(default_factory=dict)
 
 
 # An unknown id: no shop, nothing to sign, never due for a refresh of its own.
@@ -136,6 +139,7 @@ class EntryLoader:
         entry = self.make_entry(shop, state, previous.token, previous.claims)
         entry.variants = previous.variants
         entry.tokens = previous.tokens
+        entry.prepared = previous.prepared
         return entry
 
     def make_entry(

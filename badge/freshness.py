@@ -40,6 +40,8 @@ class EntryCache:
         # The change feed confirmed "no news" at this time.
         self.fresh_at = clock()
         self._inflight: dict[str, asyncio.Future[Entry]] = {}
+        # Counts invalidations: work begun before one must not be stored after it.
+        self.generation = 0
 
     def is_fresh(self, now: float) -> bool:
         return now - self.fresh_at <= self.stale_limit
@@ -53,6 +55,7 @@ class EntryCache:
 
     def invalidate(self, shop_id: str) -> Entry | None:
         """Drop a shop; returns the entry dropped, if there was one."""
+        self.generation += 1
         entry = self.entries.pop(shop_id, None)
         if entry is not None:
             self.previous[shop_id] = entry
@@ -65,6 +68,7 @@ class EntryCache:
         return entry
 
     def invalidate_all(self) -> None:
+        self.generation += 1
         self.previous.update(self.entries)
         self.entries.clear()
         self.unknown.clear()

@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from badge import binding
+from badge import binding, prepared
 from badge.badges import ERROR_TEXTS, BadgeService, ErrorKind, Format, Rendered
 from badge.http import IDENTITY, Coding, etag_matches, pick_coding
 from badge.i18n import DEFAULT_LANG, LANGS, Lang
@@ -104,11 +104,12 @@ class BadgeHotPath:
         # A raw Referer header -> (its class for binding.decide, host[:port] to count).
         self._referers: dict[bytes, tuple[str, bytes | None]] = {}
         self._idna = Budget(IDNA_PER_SECOND)
+        self.prepared = prepared.PreparedResponses(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or path[:3] != "/b/":
-            await self.app(scope, receive, send)
+        if path[:3] != "/b/" or scope["type"] != "http":
+            await self._other(scope, receive, send, path)
             return
         suffix = path[-4:]
         if suffix == ".svg":
@@ -135,8 +136,6 @@ class BadgeHotPath:
             error = await service.error_badge(query.kind, fmt, lang_hint)
             await self._send_error(scope, send, error, query.header())
             return
-        # The SVG is resolution independent; scale only changes PNG pixels.
-        scale = query.scale if fmt == "png" else 1
         # One pass over the request headers for the three we read.
         if_none_match: bytes | None = None
         referer: bytes | None = None
@@ -150,30 +149,43 @@ class BadgeHotPath:
                 accept_encoding = value
         # The page showing the badge decides what it says (binding.py). Browsers send the
         # same few origins over and over: one lookup of the raw header classifies it.
-        page: str | None = None
-        # Only a well-formed id is worth a sightings slot, and only a host-sized origin is
-        # cached or counted: bounds before anything is kept.
+        # Only a well-formed id is worth a sightings slot.
         countable = len(shop_id) == ID_LENGTH
-        if referer is not None:
-            known = self._referers.get(referer)
-            if known is None:
-                known = self._classify(referer, service)
-            page, netloc = known
-            if netloc is not None and countable:
-                # Tally.add written out for a key seen before: one lookup, one increment.
-                tally = self.stats.referer_sightings
-                seen = tally.counts.get((shop_id, netloc))
-                if seen is None:
-                    tally.add((shop_id, netloc))
-                else:
-                    seen[0] += 1
+        page = None if referer is None else self._page(shop_id, referer, service, countable)
         if query.host is not None and countable:
             self.stats.claim_sightings.add((shop_id, query.host))
+        # The SVG is resolution independent; scale only changes PNG pixels.
+        scale = query.scale if fmt == "png" else 1
         lang, size, claim = query.lang, query.size, query.site
         rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
         if rendered is None:
             rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
         await self._send(scope, send, rendered, if_none_match, pick_coding(accept_encoding))
+
+    async def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """Not a badge: a shop's page or API document may be prepared (badge.prepared)."""
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            shop_id = prepared.shop_id_of(path)
+            if shop_id is not None:
+                await self.prepared(scope, receive, send, shop_id)
+                return
+        await self.app(scope, receive, send)
+
+    def _page(self, shop_id: str, referer: bytes, service: BadgeService, countable: bool) -> str:
+        """The Referer's class for binding.decide, counted as a sighting on the way."""
+        known = self._referers.get(referer)
+        if known is None:
+            known = self._classify(referer, service)
+        page, netloc = known
+        if netloc is not None and countable:
+            # Tally.add written out for a key seen before: one lookup, one increment.
+            tally = self.stats.referer_sightings
+            seen = tally.counts.get((shop_id, netloc))
+            if seen is None:
+                tally.add((shop_id, netloc))
+            else:
+                seen[0] += 1
+        return page
 
     def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:
         """(the page's class for binding.decide, its host[:port] to count as a sighting)."""
