@@ -14,6 +14,7 @@ This module puts them together for the hot path (`cached`, no I/O) and everythin
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Final, Literal
@@ -52,9 +53,14 @@ __all__ = [
     "Format",
     "Rendered",
     "VariantKey",
+    "Want",
 ]
 
 SHORT_CACHE: Final = b"public, max-age=30"
+# A variant to prepare after a change: (format, language, size, scale, site class before).
+Want = tuple[Format, Lang, Size, int, str]
+MAX_WANTS_PER_SHOP: Final = 32
+MAX_WANTED_SHOPS: Final = 5000
 
 
 class BadgeService:
@@ -88,6 +94,10 @@ class BadgeService:
         # At most len(ERROR_TEXTS) x 2 formats x 4 languages entries, ever.
         self._errors: dict[tuple[ErrorKind, Format, Lang], Rendered] = {}
         self.bus_status = "off"
+        # Variants the pages of changed shops were loading, for warmup.py to prepare again.
+        self.wanted: dict[str, set[Want]] = {}
+        self.wanted_event = asyncio.Event()
+        self.prepared_count = 0
 
     # Freshness, for the change feed, the bus and /healthz.
     @property
@@ -101,10 +111,26 @@ class BadgeService:
         self.cache.mark_fresh()
 
     def invalidate(self, shop_id: str) -> None:
-        self.cache.invalidate(shop_id)
+        self._want(self.cache.invalidate(shop_id))
 
     def invalidate_all(self) -> None:
+        dropped = list(self.entries.values())
         self.cache.invalidate_all()
+        for entry in dropped:
+            self._want(entry)
+
+    def _want(self, dropped: Entry | None) -> None:
+        if dropped is None or dropped.shop is None or not dropped.variants:
+            return
+        shop_id = dropped.shop.id
+        if shop_id not in self.wanted and len(self.wanted) >= MAX_WANTED_SHOPS:
+            return
+        wants = self.wanted.setdefault(shop_id, set())
+        for _, fmt, lang, size, scale, site in dropped.variants:
+            if len(wants) >= MAX_WANTS_PER_SHOP:
+                break
+            wants.add((fmt, lang, size, scale, site))
+        self.wanted_event.set()
 
     async def changed(self, shop_id: str) -> None:
         """After a change made by this process: drop it here, then tell the other instances."""

@@ -20,7 +20,7 @@ import anyio
 from anyio.abc import TaskGroup
 from redis.asyncio import Redis
 
-from badge import bus, feed
+from badge import bus, feed, warmup
 from badge.assets import load_assets
 from badge.badges import BadgeService
 from badge.hotpath import HotPathStats
@@ -58,6 +58,7 @@ class Resources:
         tasks.start_soon(feed.poll_registry, self.settings, self.registry, self.keys, badges)
         tasks.start_soon(feed.flush_sightings, self.registry, badges, self.stats)
         tasks.start_soon(self.purger.run)
+        tasks.start_soon(warmup.run, badges, self.registry)
         if self.keyshare is not None:
             tasks.start_soon(self.keyshare.run)
         if self.redis is not None:

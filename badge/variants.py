@@ -66,6 +66,19 @@ def decide(
     return Decision(site, badge_view(shop, state, site, lang, size))
 
 
+def retarget(site: str, certified: bool, domains: frozenset[str]) -> tuple[str, ...]:
+    """The site classes that take the place of `site` after a change of the shop: what the
+    pages that got `site` before get now."""
+    if not certified:
+        return (binding.OFF,)
+    if site == binding.OFF:
+        # Not certified before: its own sites are the pages that will ask.
+        return tuple(sorted(domains))
+    if site in (binding.NEUTRAL, binding.MISMATCH, binding.OWN) or site in domains:
+        return (site,)
+    return (binding.MISMATCH,)  # a domain the shop no longer has
+
+
 def badge_view(shop: Shop, state: PublicState, site: str, lang: Lang, size: Size) -> BadgeView:
     """What a variant of a known shop shows, for its site class."""
     mark: Mark
