@@ -15,8 +15,8 @@ from urllib.parse import unquote_plus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge import binding, prepared
-from badge.badges import ERROR_TEXTS, BadgeService, ErrorKind, Format, Rendered
-from badge.http import IDENTITY, Coding, etag_matches, pick_coding
+from badge.badges import ERROR_TEXTS, BadgeService, ErrorKind, Format
+from badge.http import IDENTITY, etag_matches, pick_coding
 from badge.i18n import DEFAULT_LANG, LANGS, Lang
 from badge.registry import rules
 from badge.registry.rules import ID_LENGTH
@@ -42,6 +42,7 @@ MAX_CACHED_REFERER_BYTES: Final = 256
 # second on the event loop, whoever sends them.
 IDNA_PER_SECOND: Final = 100
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
+_FORMATS: Final[dict[str, Format]] = {".svg": "svg", ".png": "png"}
 _monotonic = time.monotonic
 
 
@@ -108,33 +109,22 @@ class BadgeHotPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if path[:3] != "/b/" or scope["type"] != "http":
+        fmt = _FORMATS.get(path[-4:]) if path[:3] == "/b/" else None
+        if fmt is None or scope["type"] != "http":
             await self._other(scope, receive, send, path)
-            return
-        suffix = path[-4:]
-        if suffix == ".svg":
-            fmt: Format = "svg"
-        elif suffix == ".png":
-            fmt = "png"
-        else:
-            await self.app(scope, receive, send)
             return
         method = scope["method"]
         if method != "GET" and method != "HEAD":
             await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
             return
-        service: BadgeService = scope["state"]["badges"]
-        shop_id = path[3:-4]
         raw_query: bytes = scope["query_string"]
-        # Bounds first: nothing below caches or counts a string longer than these.
-        if len(raw_query) > MAX_QUERY_BYTES:
-            query: BadgeQuery | BadRequestParam = BadRequestParam("query", "too long")
-        else:
-            query = self._query(raw_query) if raw_query else _PLAIN
+        # Embeds send the same few query strings: parsed once (bounds first), then looked up.
+        query = self._queries.get(raw_query) if raw_query else _PLAIN
+        if query is None:
+            query = self._query(raw_query)
+        service: BadgeService = scope["state"]["badges"]
         if isinstance(query, BadRequestParam):
-            lang_hint = DEFAULT_LANG if query.kind == "query" else _lang_hint(raw_query)
-            error = await service.error_badge(query.kind, fmt, lang_hint)
-            await self._send_error(scope, send, error, query.header())
+            await self._bad_query(scope, send, service, query, fmt)
             return
         # One pass over the request headers for the three we read.
         if_none_match: bytes | None = None
@@ -147,20 +137,49 @@ class BadgeHotPath:
                 referer = value
             elif name == b"accept-encoding":
                 accept_encoding = value
-        # The page showing the badge decides what it says (binding.py). Browsers send the
-        # same few origins over and over: one lookup of the raw header classifies it.
-        # Only a well-formed id is worth a sightings slot.
-        countable = len(shop_id) == ID_LENGTH
+        shop_id = path[3:-4]
+        countable = len(shop_id) == ID_LENGTH  # only a well-formed id is worth a sighting
+        # The page showing the badge decides what it says (binding.py).
         page = None if referer is None else self._page(shop_id, referer, service, countable)
-        if query.host is not None and countable:
-            self.stats.claim_sightings.add((shop_id, query.host))
-        # The SVG is resolution independent; scale only changes PNG pixels.
-        scale = query.scale if fmt == "png" else 1
+        host = query.host
+        if host is not None and countable:
+            # Tally.add written out for a key seen before: one lookup, one increment.
+            seen = self.stats.claim_sightings.counts.get((shop_id, host))
+            if seen is None:
+                self.stats.claim_sightings.add((shop_id, host))
+            else:
+                seen[0] += 1
+        scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
         lang, size, claim = query.lang, query.size, query.site
         rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
         if rendered is None:
             rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
-        await self._send(scope, send, rendered, if_none_match, pick_coding(accept_encoding))
+        # The form for the client's Accept-Encoding, compressed when the variant was built.
+        form = rendered.forms[IDENTITY if accept_encoding is None else pick_coding(accept_encoding)]
+        if rendered.status == 200:
+            if if_none_match is not None and etag_matches(if_none_match, form.etag):
+                self.stats.not_modified += 1
+                await send(form.not_modified_start)
+                await send(_EMPTY_BODY)
+                return
+            self.stats.ok += 1
+        else:
+            self.stats.responses[rendered.status] += 1
+        await send(form.start)
+        await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
+
+    async def _bad_query(
+        self, scope: Scope, send: Send, service: BadgeService, bad: BadRequestParam, fmt: Format
+    ) -> None:
+        """A prepared error badge; what was wrong with this request goes in a header only."""
+        raw_query: bytes = scope["query_string"]
+        lang = DEFAULT_LANG if bad.kind == "query" else _lang_hint(raw_query)
+        rendered = await service.error_badge(bad.kind, fmt, lang)
+        self.stats.responses[rendered.status] += 1
+        headers = (*rendered.headers, (b"x-badge-error", bad.header()))
+        await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
+        body = rendered.forms[IDENTITY].body_message
+        await send(_EMPTY_BODY if scope["method"] == "HEAD" else body)
 
     async def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Not a badge: a shop's page or API document may be prepared (badge.prepared)."""
@@ -203,6 +222,9 @@ class BadgeHotPath:
         return known
 
     def _query(self, raw: bytes) -> BadgeQuery | BadRequestParam:
+        """A query string missing from the cache: bounded, parsed and (when final) kept."""
+        if len(raw) > MAX_QUERY_BYTES:
+            return BadRequestParam("query", "too long")
         found = self._queries.get(raw)
         if found is None:
             try:
@@ -216,41 +238,6 @@ class BadgeHotPath:
                 self._queries.clear()
             self._queries[raw] = found
         return found
-
-    async def _send(
-        self,
-        scope: Scope,
-        send: Send,
-        rendered: Rendered,
-        if_none_match: bytes | None,
-        coding: Coding,
-    ) -> None:
-        stats = self.stats
-        # The form for the client's Accept-Encoding, compressed when the variant was built.
-        form = rendered.forms[coding]
-        if (
-            if_none_match is not None
-            and rendered.status == 200
-            and etag_matches(if_none_match, form.etag)
-        ):
-            stats.not_modified += 1
-            await send(form.not_modified_start)
-            await send(_EMPTY_BODY)
-            return
-        if rendered.status == 200:
-            stats.ok += 1
-        else:
-            stats.responses[rendered.status] += 1
-        await send(form.start)
-        await send(_EMPTY_BODY if scope["method"] == "HEAD" else form.body_message)
-
-    async def _send_error(self, scope: Scope, send: Send, rendered: Rendered, why: bytes) -> None:
-        """A prepared error badge; what was wrong with this request goes in a header only."""
-        self.stats.responses[rendered.status] += 1
-        headers = (*rendered.headers, (b"x-badge-error", why))
-        await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
-        body = rendered.forms[IDENTITY].body_message
-        await send(_EMPTY_BODY if scope["method"] == "HEAD" else body)
 
     async def _plain(
         self, send: Send, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()

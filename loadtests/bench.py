@@ -2,7 +2,12 @@
 
 Both servers run under the same uvicorn flags on one core each turn; wrk drives them
 from the other core. Rounds alternate between targets so machine noise hits both, and
-we report medians and the ratio to the baseline.
+we report medians and the ratio to the baseline, which replays the very bytes and headers
+our server sent for the same request.
+
+Then: an embed-shaped badge of one shop while a flood of distinct `d=` host names hits
+another shop (its p99, with and without the flood), cold PNG renders at each scale, and
+the edge (Varnish against nginx).
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,6 +41,14 @@ PIN_SERVER = ["taskset", "-c", "0"] if shutil.which("taskset") and _LAST_CORE !=
 PIN_CLIENT = ["taskset", "-c", _LAST_CORE] if PIN_SERVER else []
 # Service adds --no-access-log and --log-level warning to these.
 UVICORN_FLAGS = ("--no-server-header", "--workers", "1")
+# A new host name on every request, against another shop than the one measured.
+FLOOD_LUA = """
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "%s?lang=nl&size=m&d=h" .. n .. "-" .. math.random(1, 1000000000) .. ".example")
+end
+"""
 
 
 @contextmanager
@@ -60,11 +75,16 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(url: str, seconds: int, connections: int, headers: list[str]) -> Result:
+def wrk_command(
+    url: str, seconds: int, connections: int, headers: list[str], script: Path | None = None
+) -> list[str]:
     command = [*PIN_CLIENT, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     for header in headers:
         command += ["-H", header]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return command + (["-s", str(script)] if script else [])
+
+
+def parse_wrk(output: str) -> Result:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
@@ -72,120 +92,62 @@ def wrk(url: str, seconds: int, connections: int, headers: list[str]) -> Result:
     return Result(rps, p50, p99, int(non.group(1)) if non else 0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=4, help="length of one wrk round")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per target")
-    parser.add_argument("--connections", type=int, default=32)
-    options = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk (make bench installs it when root)")
+def wrk(url: str, seconds: int, connections: int, headers: list[str]) -> Result:
+    command = wrk_command(url, seconds, connections, headers)
+    return parse_wrk(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
-    work = Path(tempfile.mkdtemp(prefix="badge-bench-"))
-    port, base_port = free_port(), free_port()
-    env = dict(os.environ)
-    env.update(
-        BADGE_DATABASE_URL=f"sqlite:///{work / 'bench.db'}",
-        BADGE_KEYS_DIR=str(work / "keys"),
-        BADGE_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        BADGE_ACCESS_LOG="false",
-    )
-    env.pop("BADGE_REDIS_URL", None)
-    badge = [sys.executable, "-m", "badge"]
+
+def add_shop(env: dict[str, str], name: str, domain: str) -> str:
+    args = ["--name", name, "--legal-name", f"{name} BV", "--enterprise-number", "0123.456.749"]
+    args += ["--domain", domain, "--category", "b2c_member", "--category", "sponsor"]
     added = subprocess.run(
-        [
-            *badge,
-            "shops",
-            "add",
-            "--name",
-            "Bench Shop",
-            "--legal-name",
-            "Bench Shop BV",
-            "--enterprise-number",
-            "0123.456.749",
-            "--domain",
-            "bench-shop.be",
-            "--category",
-            "b2c_member",
-            "--category",
-            "sponsor",
-        ],
+        [sys.executable, "-m", "badge", "shops", "add", *args],
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    shop_id = added.stdout.strip().splitlines()[-1]
-    badge_path = f"/b/{shop_id}.svg"
-    # What a real embed sends: a query string and the shop page's origin as Referer.
-    embed_path = f"{badge_path}?lang=nl&size=m"
-    embed_headers = ["Referer: https://www.bench-shop.be/"]
+    return added.stdout.strip().splitlines()[-1]
 
-    def capture(path: str, headers: list[str], name: str, key: str) -> tuple[bytes, str]:
-        """The bytes and headers our server sends for `path`, for the baseline to replay."""
+
+class Capture:
+    """What our server sends for each target, written out for the baseline to replay."""
+
+    def __init__(self, work: Path, port: int) -> None:
+        self.work = work
+        self.port = port
+        self.replay: dict[str, dict[str, object]] = {}
+
+    def __call__(self, path: str, headers: list[str], key: str) -> tuple[bytes, dict[str, str]]:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}{path}",
+            f"http://127.0.0.1:{self.port}{path}",
             headers=dict(h.split(": ", 1) for h in headers),
         )
         with urllib.request.urlopen(request) as response:
             body = response.read()
-            sent = [[k.lower(), v] for k, v in response.headers.items()]
-        (work / name).write_bytes(body)
+            sent = {k.lower(): v for k, v in response.headers.items()}
+        name = key.strip("/") or "bare"
+        (self.work / name).write_bytes(body)
         # uvicorn adds date itself; urllib asked for `Connection: close`, which wrk does not.
-        kept = [h for h in sent if h[0] not in ("date", "server", "connection")]
-        replay[key] = {"body": str(work / name), "headers": kept}
-        return body, response.headers["etag"]
+        kept = [[k, v] for k, v in sent.items() if k not in ("date", "server", "connection")]
+        self.replay[key] = {"body": str(self.work / name), "headers": kept}
+        return body, sent
 
-    accept = ["Accept-Encoding: gzip, br"]
-    replay: dict[str, dict[str, object]] = {}
-    with server("badge.app:app_from_env", env, port):
-        body, etag = capture(badge_path, [], "bare", "/")
-        embed_body, _ = capture(embed_path, embed_headers, "embed", "/embed")
-        # The same badge as a browser asks for it: the baseline replays the coded bytes.
-        coded_body, _ = capture(badge_path, accept, "coded", "/coded")
-        coded_headers: list[list[str]] = replay["/coded"]["headers"]  # type: ignore[assignment]
-        coding = next((v for k, v in coded_headers if k == "content-encoding"), "none")
-        # Warm the verification page too, if that route exists in this build.
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v/{shop_id}").read()
-            have_page = True
-        except urllib.error.HTTPError:
-            have_page = False
-    (work / "responses.json").write_text(json.dumps(replay))
-    env_base = dict(env, BENCH_RESPONSES=str(work / "responses.json"))
+    def write(self) -> Path:
+        path = self.work / "responses.json"
+        path.write_text(json.dumps(self.replay))
+        return path
 
-    # Each target is compared with the baseline receiving the same request headers.
-    base = "baseline (bare uvicorn, same bytes)"
-    base_inm = "baseline, request with If-None-Match"
-    base_page = "baseline, request with Accept-Language"
-    base_coded = "baseline, request with Accept-Encoding"
-    inm = [f"If-None-Match: {etag}"]
-    lang = ["Accept-Language: nl-BE"]
-    base_embed = "baseline, embed-shaped request"
-    targets: dict[str, tuple[str, list[str], str]] = {
-        base: ("base", [], base),
-        f"GET {badge_path} (200, no Referer)": (badge_path, [], base),
-        base_coded: ("base/coded", accept, base_coded),
-        f"GET {badge_path} (200, {coding})": (badge_path, accept, base_coded),
-        base_embed: ("base/embed", embed_headers, base_embed),
-        "GET embed-shaped (?lang=nl&size=m, Referer)": (embed_path, embed_headers, base_embed),
-        base_inm: ("base", inm, base_inm),
-        f"GET {badge_path} (304)": (badge_path, inm, base_inm),
-    }
-    if have_page:
-        targets[base_page] = ("base", lang, base_page)
-        targets[f"GET /v/{shop_id} (page)"] = (f"/v/{shop_id}", lang, base_page)
+
+Targets = dict[str, tuple[str, list[str], str]]
+
+
+def side_by_side(
+    env: dict[str, str], env_base: dict[str, str], port: int, targets: Targets, options: Any
+) -> dict[str, list[Result]]:
     results: dict[str, list[Result]] = {name: [] for name in targets}
-
-    print(
-        ("servers on core 0, wrk on core " + _LAST_CORE + "; " if PIN_SERVER else "")
-        + f"wrk -t1 -c{options.connections} -d{options.seconds}s, {options.rounds} rounds, "
-        f"uvicorn {' '.join(UVICORN_FLAGS)}; bodies {len(body)} and {len(embed_body)} bytes, "
-        f"{len(coded_body)} with Accept-Encoding: gzip, br ({coding}, prepared once per variant)",
-        flush=True,
-    )
     with (
-        server("loadtests.baseline:app_factory", env_base, base_port) as baseline,
+        server("loadtests.baseline:app_factory", env_base, free_port()) as baseline,
         server("badge.app:app_from_env", env, port) as service,
     ):
         urls = {
@@ -199,10 +161,13 @@ def main() -> None:
         for _ in range(options.rounds):
             for name, (_, headers, _) in targets.items():
                 results[name].append(wrk(urls[name], options.seconds, options.connections, headers))
+    return results
 
+
+def print_table(targets: Targets, results: dict[str, list[Result]]) -> None:
     medians = {name: statistics.median(r.rps for r in rounds) for name, rounds in results.items()}
     print(
-        f"\n{'target':<44} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}"
+        f"\n{'target':<48} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}"
         f" {'per round':>10}"
     )
     for name, rounds in results.items():
@@ -211,30 +176,155 @@ def main() -> None:
         p99 = statistics.median(r.p99_ms for r in rounds)
         errors = sum(r.non_2xx for r in rounds)
         note = f"  ({errors} non-2xx/3xx)" if errors else ""
-        ratio = rps / medians[targets[name][2]]
+        base = targets[name][2]
+        ratio = rps / medians[base]
         # Each target runs right after its baseline: a per-round ratio cancels slow drifts
         # in what else the machine is doing.
         paired = statistics.median(
-            r.rps / b.rps for r, b in zip(rounds, results[targets[name][2]], strict=True)
+            r.rps / b.rps for r, b in zip(rounds, results[base], strict=True)
         )
         print(
-            f"{name:<44} {rps:>15.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>7.2f} {paired:>10.2f}{note}"
+            f"{name:<48} {rps:>15.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>7.2f} {paired:>10.2f}{note}"
         )
     print(
         "\nratio = median req/s of the target / median req/s of the baseline that received"
-        "\nthe same request headers, in the same run; per round = median of the ratios of"
-        "\neach round, where the target ran right after that baseline"
+        "\nthe same request headers and sent the same bytes, in the same run; per round ="
+        "\nmedian of the ratios of each round, where the target ran right after that baseline"
     )
-    edge_bench.run(
-        env,
-        badge_path,
-        wrk=wrk,
-        pin_server=PIN_SERVER,
-        flags=UVICORN_FLAGS,
-        seconds=options.seconds,
-        rounds=options.rounds,
-        connections=options.connections,
+
+
+def flood(
+    env: dict[str, str], port: int, measured: str, headers: list[str], flood_path: str, options: Any
+) -> None:
+    """The measured embed-shaped badge, alone and under a flood of distinct `d=` hosts."""
+    script = Path(env["BENCH_WORK"]) / "flood.lua"
+    script.write_text(FLOOD_LUA % flood_path)
+    alone: list[Result] = []
+    under: list[Result] = []
+    floods: list[Result] = []
+    with server("badge.app:app_from_env", env, port) as service:
+        url = f"{service.base}{measured}"
+        wrk(url, 1, 8, headers)
+        for _ in range(options.rounds):
+            alone.append(wrk(url, options.seconds, 8, headers))
+            command = wrk_command(
+                f"{service.base}{flood_path}", options.seconds + 2, 32, [], script
+            )
+            flooding = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            time.sleep(1.0)
+            under.append(wrk(url, options.seconds, 8, headers))
+            floods.append(parse_wrk(flooding.communicate()[0]))
+    rate = statistics.median(r.rps for r in floods)
+    print(
+        f"\nembed-shaped badge of one shop (wrk -c8) while wrk -c32 asks another shop's badge"
+        f" with a new d= host every request ({rate:,.0f} distinct hosts/s, median):"
     )
+    for name, rounds in (("alone", alone), ("under the flood", under)):
+        p50 = statistics.median(r.p50_ms for r in rounds)
+        p99 = statistics.median(r.p99_ms for r in rounds)
+        worst = max(r.p99_ms for r in rounds)
+        rps = statistics.median(r.rps for r in rounds)
+        print(
+            f"  {name:<16} {rps:>9,.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+            f" (worst round {worst:.2f})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=4, help="length of one wrk round")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per target")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--skip-edge", action="store_true", help="leave out Varnish and nginx")
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk (make bench installs it when root)")
+
+    work = Path(tempfile.mkdtemp(prefix="badge-bench-"))
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        BADGE_DATABASE_URL=f"sqlite:///{work / 'bench.db'}",
+        BADGE_KEYS_DIR=str(work / "keys"),
+        BADGE_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        BADGE_ACCESS_LOG="false",
+        BENCH_WORK=str(work),
+    )
+    env.pop("BADGE_REDIS_URL", None)
+    shop_id = add_shop(env, "Bench Shop", "bench-shop.be")
+    other_id = add_shop(env, "Other Shop", "other-shop.be")
+    badge_path = f"/b/{shop_id}.svg"
+    # What a real embed sends: a query string with the page's host, and its origin as Referer.
+    embed_path = f"{badge_path}?lang=nl&size=m&d=bench-shop.be"
+    embed_headers = ["Referer: https://www.bench-shop.be/"]
+    png_path = f"/b/{shop_id}.png?scale=2"
+    api_path = f"/api/v1/shops/{shop_id}"
+    page_path = f"/v/{shop_id}"
+    accept = ["Accept-Encoding: gzip, br"]
+    lang = ["Accept-Language: nl-BE"]
+
+    capture = Capture(work, port)
+    with server("badge.app:app_from_env", env, port):
+        body, sent = capture(badge_path, [], "/")
+        embed_body, _ = capture(embed_path, embed_headers, "/embed")
+        coded_body, coded = capture(badge_path, accept, "/coded")
+        capture(png_path, embed_headers, "/png")
+        capture(api_path, [], "/api")
+        capture(page_path, lang, "/page")
+    coding = coded.get("content-encoding", "none")
+    env_base = dict(env, BENCH_RESPONSES=str(capture.write()))
+
+    # Each target is compared with the baseline receiving the same request headers and
+    # sending the same bytes.
+    inm = [f"If-None-Match: {sent['etag']}"]
+    b_bare, b_coded, b_embed = "baseline, bare", "baseline, Accept-Encoding", "baseline, embed"
+    b_inm, b_png, b_api, b_page = (
+        "baseline, If-None-Match",
+        "baseline, PNG",
+        "baseline, API",
+        "baseline, page",
+    )
+    targets: Targets = {
+        b_bare: ("base", [], b_bare),
+        f"GET {badge_path} (200, bare)": (badge_path, [], b_bare),
+        b_embed: ("base/embed", embed_headers, b_embed),
+        "GET embed-shaped (?lang&size&d, Referer)": (embed_path, embed_headers, b_embed),
+        b_coded: ("base/coded", accept, b_coded),
+        f"GET {badge_path} (200, {coding})": (badge_path, accept, b_coded),
+        b_inm: ("base", inm, b_inm),
+        f"GET {badge_path} (304)": (badge_path, inm, b_inm),
+        b_png: ("base/png", embed_headers, b_png),
+        "GET .png?scale=2 (warm, Referer)": (png_path, embed_headers, b_png),
+        b_api: ("base/api", [], b_api),
+        f"GET {api_path}": (api_path, [], b_api),
+        b_page: ("base/page", lang, b_page),
+        f"GET {page_path} (Accept-Language)": (page_path, lang, b_page),
+    }
+    print(
+        ("servers on core 0, wrk on core " + _LAST_CORE + "; " if PIN_SERVER else "")
+        + f"wrk -t1 -c{options.connections} -d{options.seconds}s, {options.rounds} rounds, "
+        f"uvicorn {' '.join(UVICORN_FLAGS)}; SVG {len(body)} bytes bare, {len(embed_body)} "
+        f"embed-shaped, {len(coded_body)} as {coding} (prepared once per variant)",
+        flush=True,
+    )
+    results = side_by_side(env, env_base, port, targets, options)
+    print_table(targets, results)
+    ok = statistics.median(r.rps for r in results[f"GET {badge_path} (200, bare)"])
+    not_modified = statistics.median(r.rps for r in results[f"GET {badge_path} (304)"])
+    print(f"304 / 200 (same badge, req/s medians): {not_modified / ok:.2f}")
+    flood(env, port, embed_path, embed_headers, f"/b/{other_id}.svg", options)
+    # png_bench: cold PNG renders (wired with the cairo renderer)
+    if not options.skip_edge:
+        edge_bench.run(
+            env,
+            badge_path,
+            wrk=wrk,
+            pin_server=PIN_SERVER,
+            flags=UVICORN_FLAGS,
+            seconds=options.seconds,
+            rounds=options.rounds,
+            connections=options.connections,
+        )
     shutil.rmtree(work, ignore_errors=True)
 
 
