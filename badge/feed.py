@@ -74,10 +74,10 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
     distinct host names delays no badge by more than a slice. Registry reads and the write
     run in threads.
     """
+    if not stats.referer_sightings and not stats.claim_sightings:
+        return
     referers = stats.referer_sightings.drain()
     claims = stats.claim_sightings.drain()
-    if not referers and not claims:
-        return
     domains: dict[str, frozenset[str]] = {}
     collector = sightings.Collector(domains, IDNA_PER_FLUSH)
     later: list[Raw] = []
@@ -114,13 +114,12 @@ Raw = tuple[str, sightings.Source, str, int]
 
 
 def _raw(
-    referers: dict[tuple[str, bytes], list[int]], claims: dict[tuple[str, str], list[int]]
+    referers: Iterator[tuple[tuple[str, bytes], int]], claims: Iterator[tuple[tuple[str, str], int]]
 ) -> Iterator[Raw]:
-    hits = sightings.Tally.hits
-    for (shop_id, netloc), value in referers.items():
-        yield shop_id, "referer", netloc.decode("latin-1"), hits(value)
-    for (shop_id, text), value in claims.items():
-        yield shop_id, "claim", text, hits(value)
+    for (shop_id, netloc), hits in referers:
+        yield shop_id, "referer", netloc.decode("latin-1"), hits
+    for (shop_id, text), hits in claims:
+        yield shop_id, "claim", text, hits
 
 
 def _domains(registry: Registry, shop_ids: list[str]) -> dict[str, frozenset[str]]:

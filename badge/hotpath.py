@@ -28,8 +28,8 @@ _LANGS: Final = frozenset(LANGS)
 _SCALES: Final = {b"1": 1, b"2": 2, b"3": 3}
 # Distinct (shop, host) pairs counted between two flushes, per source; `d` is anyone's to
 # set, so its tally is the smaller.
-MAX_REFERER_KEYS: Final = 20_000
-MAX_CLAIM_KEYS: Final = 10_000
+MAX_REFERER_KEYS: Final = 8192
+MAX_CLAIM_KEYS: Final = 4096
 MAX_CACHED_QUERIES: Final = 4096
 # Embeds send `lang`, `size` and a host name of at most 253 characters: 1 KB is plenty, and
 # it bounds the query cache at 4 MB whatever is sent.
@@ -139,16 +139,16 @@ class BadgeHotPath:
                 accept_encoding = value
         shop_id = path[3:-4]
         countable = len(shop_id) == ID_LENGTH  # only a well-formed id is worth a sighting
-        # The page showing the badge decides what it says (binding.py).
+        # The page showing the badge decides what it says (binding.py), not `d`.
         page = None if referer is None else self._page(shop_id, referer, service, countable)
         host = query.host
-        if host is not None and countable:
-            # Tally.add written out for a key seen before: one lookup, one increment.
-            seen = self.stats.claim_sightings.counts.get((shop_id, host))
+        if host is not None and countable:  # Tally.add, written out for a key seen before
+            claims = self.stats.claim_sightings
+            seen = claims.counts.get((shop_id, host))
             if seen is None:
-                self.stats.claim_sightings.add((shop_id, host))
+                claims.add((shop_id, host))
             else:
-                seen[0] += 1
+                claims.counts[shop_id, host] = seen + 1
         scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
         lang, size, claim = query.lang, query.size, query.site
         rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
@@ -203,7 +203,7 @@ class BadgeHotPath:
             if seen is None:
                 tally.add((shop_id, netloc))
             else:
-                seen[0] += 1
+                tally.counts[shop_id, netloc] = seen + 1
         return page
 
     def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:

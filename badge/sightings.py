@@ -14,7 +14,7 @@ badge keeps a count above any junk host seen once, so junk cannot push it out.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import Final, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -30,49 +30,48 @@ K = TypeVar("K", bound=Hashable)
 class Tally(Generic[K]):
     """Per-key counts in at most `limit` keys (space-saving, with pruning in bulk).
 
-    Each key holds [estimate, floor]: the floor is the count it inherited on entry, so
-    `estimate - floor` is a lower bound of its real hits and `estimate` an upper bound.
-    Pruning keeps the heaviest half at once, so the amortised cost per new key is small.
+    `counts` holds each key's estimate; `floors` the count a key inherited on entry (when
+    not 0), so `estimate - floor` is a lower bound of its real hits and `estimate` an upper
+    bound. Pruning keeps the heaviest half at once, so the amortised cost per new key is
+    small. Keys and counts are plain strings, bytes and ints, which the garbage collector
+    does not track: a full tally costs a collection nothing.
     """
 
-    __slots__ = ("counts", "floor", "limit")
+    __slots__ = ("counts", "floor", "floors", "limit")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.counts: dict[K, list[int]] = {}
+        self.counts: dict[K, int] = {}
+        self.floors: dict[K, int] = {}
         self.floor = 0
 
     def add(self, key: K, hits: int = 1) -> None:
         found = self.counts.get(key)
         if found is not None:
-            found[0] += hits
+            self.counts[key] = found + hits
             return
         if len(self.counts) >= self.limit:
             self._prune()
-        self.counts[key] = [self.floor + hits, self.floor]
+        self.counts[key] = self.floor + hits
+        if self.floor:
+            self.floors[key] = self.floor
 
     def _prune(self) -> None:
         # Sorting the bare estimates (ints, in C) finds the cut; one pass keeps what is above
-        # it. Ties at the cut may keep a few more than half, never more than the limit.
-        estimates = sorted(value[0] for value in self.counts.values())
+        # it. Keys at the cut go too: a flood of hosts seen once empties the tally at once.
+        estimates = sorted(self.counts.values())
         cut = estimates[len(estimates) - self.limit // 2 - 1]
         # Newcomers start at the largest count evicted, as space-saving replaces the minimum.
         self.floor = max(self.floor, cut)
-        kept = {key: value for key, value in self.counts.items() if value[0] > cut}
-        self.counts = kept
+        self.counts = {key: count for key, count in self.counts.items() if count > cut}
+        self.floors = {key: f for key, f in self.floors.items() if key in self.counts}
 
-    def drain(self) -> dict[K, list[int]]:
-        """The counts so far ([estimate, floor] per key; see `hits`), and a fresh start.
-        Constant time: the caller converts them in batches of its own."""
-        counts = self.counts
-        self.counts = {}
-        self.floor = 0
-        return counts
-
-    @staticmethod
-    def hits(value: list[int]) -> int:
-        """The lower bound of a drained key's real hits."""
-        return max(1, value[0] - value[1])
+    def drain(self) -> Iterator[tuple[K, int]]:
+        """Each key with the lower bound of its hits, and a fresh start. The swap takes
+        constant time; the caller walks the iterator at its own pace."""
+        counts, floors = self.counts, self.floors
+        self.counts, self.floors, self.floor = {}, {}, 0
+        return ((key, max(1, count - floors.get(key, 0))) for key, count in counts.items())
 
     def __len__(self) -> int:
         return len(self.counts)
