@@ -141,14 +141,8 @@ class BadgeHotPath:
         countable = len(shop_id) == ID_LENGTH  # only a well-formed id is worth a sighting
         # The page showing the badge decides what it says (binding.py), not `d`.
         page = None if referer is None else self._page(shop_id, referer, service, countable)
-        host = query.host
-        if host is not None and countable:  # Tally.add, written out for a key seen before
-            claims = self.stats.claim_sightings
-            seen = claims.counts.get((shop_id, host))
-            if seen is None:
-                claims.add((shop_id, host))
-            else:
-                claims.counts[shop_id, host] = seen + 1
+        if query.host is not None and countable:
+            self.stats.claim_sightings.add((shop_id, query.host))
         scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
         lang, size, claim = query.lang, query.size, query.site
         rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
@@ -197,13 +191,7 @@ class BadgeHotPath:
             known = self._classify(referer, service)
         page, netloc = known
         if netloc is not None and countable:
-            # Tally.add written out for a key seen before: one lookup, one increment.
-            tally = self.stats.referer_sightings
-            seen = tally.counts.get((shop_id, netloc))
-            if seen is None:
-                tally.add((shop_id, netloc))
-            else:
-                tally.counts[shop_id, netloc] = seen + 1
+            self.stats.referer_sightings.add((shop_id, netloc))
         return page
 
     def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:
