@@ -37,7 +37,7 @@ from badge.render.pool import RenderPool
 from badge.render.text import load_fonts
 from badge.settings import Settings
 from badge.signing import KeyStore
-from badge.state import State, app_state
+from badge.state import AppServices, app_state
 from badge.verify.routes import verify_routes
 
 logger = logging.getLogger("badge")
@@ -146,7 +146,7 @@ def create_app(settings: Settings) -> Starlette:
     stats = HotPathStats()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+    async def lifespan(app: Starlette) -> AsyncIterator[AppServices]:
         registry = await anyio.to_thread.run_sync(open_registry, settings)
         keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
         if await anyio.to_thread.run_sync(keys.ensure):
@@ -173,7 +173,7 @@ def create_app(settings: Settings) -> Starlette:
         gc.collect()
         gc.freeze()
         limiter = RateLimiter(settings, redis_client)
-        state: State = {
+        state: AppServices = {
             "settings": settings,
             "registry": registry,
             "keys": keys,

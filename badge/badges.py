@@ -20,15 +20,14 @@ import anyio
 from badge import binding
 from badge.bus import SharedCache, Snapshot
 from badge.http import BR, CODING_NAMES, GZIP, IDENTITY, Coding, coded_etag, compress, strong_etag
-from badge.i18n import Lang
 from badge.purge import surrogate_headers
 from badge.registry import rules
 from badge.registry.base import Registry
-from badge.registry.model import PublicState, Shop
+from badge.registry.model import Shop
 from badge.render import png as png_render
 from badge.render import svg as svg_render
 from badge.render.pool import RenderPool
-from badge.render.svg import BadgeView, Mark, Size
+from badge.render.svg import BadgeView, Mark
 from badge.settings import Settings
 from badge.signing import KeyStore
 from badge.texts import (
@@ -47,8 +46,8 @@ from badge.texts import (
     t,
 )
 from badge.timeutil import seconds_to_midnight, today
+from badge.vocabulary import Format, Lang, PublicState, Size
 
-Format = Literal["svg", "png"]
 # The site class from binding.decide: "off", "neutral", "mismatch", "@" (our own pages) or
 # the registered domain a certified variant was served for.
 VariantKey = tuple[str, Format, Lang, Size, int, str]

@@ -23,9 +23,21 @@ from badge.errors import BadgeError, Conflict, ValidationError
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.factory import open_registry, registry_exists
-from badge.registry.model import CATEGORIES, STATES, NewShop, Shop
+from badge.registry.model import NewShop, Shop
 from badge.settings import Settings, SettingsError, redact_url
 from badge.timeutil import BRUSSELS, brussels_time, today
+from badge.vocabulary import (
+    CATEGORIES,
+    DEFAULT_LANG,
+    DEFAULT_SIZE,
+    FORMATS,
+    LANGS,
+    SIZES,
+    STATES,
+    Format,
+    Lang,
+    Size,
+)
 
 if TYPE_CHECKING:
     from badge.verify.verdict import Verdict
@@ -672,11 +684,9 @@ def tokens_create(name: str) -> None:
 
 @cli.command()
 @click.argument("shop_id")
-@click.option("--format", "fmt", type=click.Choice(["svg", "png"]), required=True)
-@click.option(
-    "--lang", type=click.Choice(["nl", "fr", "de", "en"]), default="nl", show_default=True
-)
-@click.option("--size", type=click.Choice(["s", "m", "l"]), default="m", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
+@click.option("--lang", type=click.Choice(LANGS), default=DEFAULT_LANG, show_default=True)
+@click.option("--size", type=click.Choice(tuple(SIZES)), default=DEFAULT_SIZE, show_default=True)
 @click.option("--scale", type=click.IntRange(1, 3), default=1, show_default=True, help="PNG only.")
 @click.option(
     "--site",
@@ -693,9 +703,7 @@ def render(
     import anyio
 
     from badge import binding
-    from badge.badges import BadgeService, Format
-    from badge.i18n import Lang
-    from badge.render.svg import Size
+    from badge.badges import BadgeService
     from badge.signing import KeyStore
 
     settings = load_settings()

@@ -7,7 +7,7 @@ import gettext
 import io
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Any, Final, Literal, cast, get_args
+from typing import Any, Final, cast
 
 import jinja2
 from babel.dates import format_date, format_time
@@ -17,10 +17,8 @@ from markupsafe import Markup
 
 from badge.assets import static_url
 from badge.timeutil import BRUSSELS
+from badge.vocabulary import DEFAULT_LANG, LANGS, Lang
 
-Lang = Literal["nl", "fr", "de", "en"]
-LANGS: Final[tuple[Lang, ...]] = get_args(Lang)
-DEFAULT_LANG: Final[Lang] = "nl"
 DOMAIN: Final = "messages"
 
 

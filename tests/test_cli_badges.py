@@ -26,8 +26,8 @@ from PIL import Image
 from badge.registry.sqlite import SQLiteRegistry
 from badge.render.artwork import THUMBS_UP
 from badge.render.png import read_itxt
-from badge.render.svg import SIZES
 from badge.verify.check import extract_token
+from badge.vocabulary import SIZES
 
 pytestmark = pytest.mark.server
 

@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from badge.registry.model import PublicState, Shop
+from badge.registry.model import Shop
 from badge.signing import KeyStore
+from badge.vocabulary import PublicState
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ from PIL import Image
 
 from badge.render.baking import PNG_KEYWORD
 from badge.render.png import read_itxt, render_png
-from badge.render.svg import SIZES, BadgeView, Mark, Size, render_svg
+from badge.render.svg import BadgeView, Mark, render_svg
+from badge.vocabulary import SIZES, Size
 
 TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJzaG9wLTEifQ.c2lnbmF0dXJl_-"
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
