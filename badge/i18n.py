@@ -58,13 +58,10 @@ def negotiate(query_lang: str | None, accept_language: str | None) -> Lang:
 @functools.cache
 def translations(lang: Lang) -> gettext.NullTranslations:
     """Compile the .po catalog in memory, so the repository holds only the sources."""
-    if lang == "en":
-        base: gettext.NullTranslations = gettext.NullTranslations()
-    else:
-        base = gettext.NullTranslations()
     path = resources.files("badge").joinpath("locales", lang, "LC_MESSAGES", f"{DOMAIN}.po")
     if not path.is_file():
-        return base
+        # English is the msgid language: without a catalog every message stands as written.
+        return gettext.NullTranslations()
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=lang)
     buffer = io.BytesIO()
@@ -75,10 +72,6 @@ def translations(lang: Lang) -> gettext.NullTranslations:
 
 def gettext_for(lang: Lang, message: str) -> str:
     return translations(lang).gettext(message)
-
-
-def ngettext_for(lang: Lang, singular: str, plural: str, n: int) -> str:
-    return translations(lang).ngettext(singular, plural, n)
 
 
 # Babel locales for dates: Belgian variants, so months and day order read as at home.

@@ -32,9 +32,9 @@ from badge.render.png import render_png
 from badge.settings import Settings
 from badge.signing import KeyStore
 from badge.verify.check import extract_token
-from badge.verify.verdict import judge
 from badge.vocabulary import SIZES
 from tests.conftest import add_shop
+from tests.verdicts import judge
 
 SVG = "{http://www.w3.org/2000/svg}"
 STATES = ("certified", "suspended", "revoked", "expired", "unknown")
