@@ -257,8 +257,12 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {row.attr: row.default for row in table()}
-        values.update((row.attr, parse(row, raw)) for row, raw in given(env))
-        if "BADGE_PUBLIC_URL" not in {row.name for row, _ in given(env)}:
+        found: dict[str, Any] = {row.attr: parse(row, raw) for row, raw in given(env)}
+        values.update(found)
+        # The one setting derived from others: unset, the public URL is where we listen.
+        if "public_url" in found:
+            values["public_url"] = found["public_url"].rstrip("/")
+        else:
             host, port = values["host"], values["port"]
             values["public_url"] = (
                 f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -308,8 +312,10 @@ def parse(row: Setting, raw: str) -> object:
             raise SettingsError(f"{row.name} must be one of {', '.join(row.choices)}, got {raw!r}")
     _check_scheme(row, raw)
     if kind is str:
-        return raw.rstrip("/") if row.attr == "public_url" else raw
-    return Secret(raw)
+        return raw
+    if kind in (Secret, Secret | None):
+        return Secret(raw)
+    raise TypeError(f"{row.name}: no reader for {kind!r}")
 
 
 def _number(row: Setting, raw: str) -> float:
@@ -329,7 +335,8 @@ def _number(row: Setting, raw: str) -> float:
 
 def _check_scheme(row: Setting, url: str) -> None:
     if row.schemes and not url.startswith(row.schemes):
-        starts = " or ".join([", ".join(row.schemes[:-1]), row.schemes[-1]])
+        *first, last = row.schemes
+        starts = f"{', '.join(first)} or {last}" if first else last
         raise SettingsError(f"{row.name} must start with {starts}, got {redact_url(url)!r}")
 
 
