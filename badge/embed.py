@@ -26,9 +26,8 @@ from badge.state import app_state
 from badge.texts import _
 from badge.verify.lookup import live_entry, public_state
 from badge.verify.pages import html, request_lang
-from badge.vocabulary import DEFAULT_LANG, LANGS, SIZES, Lang, Size
+from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SIZES, Lang, Size
 
-DEFAULT_SIZE: Final[Size] = "m"
 SCRIPT_MAX_AGE: Final = 3600
 
 
