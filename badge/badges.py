@@ -24,12 +24,11 @@ from badge import binding
 from badge.bus import SharedCache
 from badge.entries import UNKNOWN, Entry, EntryLoader
 from badge.freshness import EntryCache
-from badge.i18n import Lang
 from badge.purge import surrogate_headers
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.render.pool import RenderPool
-from badge.render.svg import BadgeView, Size
+from badge.render.svg import BadgeView
 from badge.renderer import VariantRenderer
 from badge.responses import Rendered
 from badge.settings import Settings
@@ -37,13 +36,13 @@ from badge.signing import KeyStore
 from badge.variants import (
     ERROR_TEXTS,
     ErrorKind,
-    Format,
     VariantKey,
     badge_view,
     decide,
     error_view,
     unknown_view,
 )
+from badge.vocabulary import Format, Lang, Size
 
 __all__ = [
     "ERROR_TEXTS",

@@ -19,16 +19,15 @@ from starlette.routing import BaseRoute, Route
 
 from badge.errors import BadgeError
 from badge.http import conditional, strong_etag
-from badge.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, Lang, gettext_for
+from badge.i18n import LANG_NAMES, gettext_for
 from badge.purge import surrogate_header_dict
 from badge.registry.model import Shop
-from badge.render.svg import SIZES, Size
 from badge.state import app_state
 from badge.texts import _
 from badge.verify.lookup import live_entry, public_state
 from badge.verify.pages import html, request_lang
+from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SIZES, Lang, Size
 
-DEFAULT_SIZE: Final[Size] = "m"
 SCRIPT_MAX_AGE: Final = 3600
 
 

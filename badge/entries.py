@@ -19,12 +19,13 @@ from starlette.types import Message
 from badge import binding
 from badge.bus import SharedCache, Snapshot
 from badge.registry.base import Registry
-from badge.registry.model import PublicState, Shop
+from badge.registry.model import Shop
 from badge.responses import Rendered
 from badge.settings import Settings
 from badge.signing import KeyStore
 from badge.timeutil import seconds_to_midnight, today
 from badge.variants import VariantKey
+from badge.vocabulary import PublicState
 
 REGISTRY_TIMEOUT: Final = 2.0
 

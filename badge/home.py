@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from badge.i18n import Lang
 from badge.state import app_state
 from badge.verify.pages import html, request_lang, switcher
+from badge.vocabulary import Lang
 
 HOME_CACHE: Final = "public, max-age=300"
 ICON_CACHE: Final = "public, max-age=86400"

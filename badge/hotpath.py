@@ -15,13 +15,12 @@ from urllib.parse import unquote_plus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge import binding, prepared
-from badge.badges import ERROR_TEXTS, BadgeService, ErrorKind, Format
+from badge.badges import ERROR_TEXTS, BadgeService, ErrorKind
 from badge.http import IDENTITY, etag_matches, pick_coding
-from badge.i18n import DEFAULT_LANG, LANGS, Lang
 from badge.registry import rules
 from badge.registry.rules import ID_LENGTH
-from badge.render.svg import SIZES, Size
 from badge.sightings import Tally
+from badge.vocabulary import DEFAULT_LANG, LANGS, SIZES, Format, Lang, Size
 
 _SIZES: Final = frozenset(SIZES)
 _LANGS: Final = frozenset(LANGS)

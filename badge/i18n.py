@@ -7,7 +7,7 @@ import gettext
 import io
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Any, Final, Literal, cast, get_args
+from typing import Any, Final, cast
 
 import jinja2
 from babel.dates import format_date, format_time
@@ -17,10 +17,8 @@ from markupsafe import Markup
 
 from badge.assets import static_url
 from badge.timeutil import BRUSSELS
+from badge.vocabulary import DEFAULT_LANG, LANGS, Lang
 
-Lang = Literal["nl", "fr", "de", "en"]
-LANGS: Final[tuple[Lang, ...]] = get_args(Lang)
-DEFAULT_LANG: Final[Lang] = "nl"
 DOMAIN: Final = "messages"
 
 
@@ -60,13 +58,10 @@ def negotiate(query_lang: str | None, accept_language: str | None) -> Lang:
 @functools.cache
 def translations(lang: Lang) -> gettext.NullTranslations:
     """Compile the .po catalog in memory, so the repository holds only the sources."""
-    if lang == "en":
-        base: gettext.NullTranslations = gettext.NullTranslations()
-    else:
-        base = gettext.NullTranslations()
     path = resources.files("badge").joinpath("locales", lang, "LC_MESSAGES", f"{DOMAIN}.po")
     if not path.is_file():
-        return base
+        # English is the msgid language: without a catalog every message stands as written.
+        return gettext.NullTranslations()
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=lang)
     buffer = io.BytesIO()
@@ -77,10 +72,6 @@ def translations(lang: Lang) -> gettext.NullTranslations:
 
 def gettext_for(lang: Lang, message: str) -> str:
     return translations(lang).gettext(message)
-
-
-def ngettext_for(lang: Lang, singular: str, plural: str, n: int) -> str:
-    return translations(lang).ngettext(singular, plural, n)
 
 
 # Babel locales for dates: Belgian variants, so months and day order read as at home.

@@ -34,7 +34,7 @@ from badge.render.pool import RenderPool
 from badge.render.text import load_fonts
 from badge.settings import Settings
 from badge.signing import KeyStore
-from badge.state import State
+from badge.state import AppServices
 
 logger = logging.getLogger("badge")
 
@@ -50,7 +50,7 @@ class Resources:
     pool: RenderPool | None
     redis: Redis | None
     keyshare: KeyShare | None
-    state: State
+    state: AppServices
 
     def run(self, tasks: TaskGroup) -> None:
         """The background tasks; each runs until the lifespan's task group is cancelled."""
@@ -97,7 +97,7 @@ async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
     if keyshare is not None:
         await keyshare.start()
     limiter = RateLimiter(settings, redis)
-    state: State = {
+    state: AppServices = {
         "settings": settings,
         "registry": registry,
         "keys": keys,
@@ -110,9 +110,9 @@ async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
 
 def make_lifespan(
     settings: Settings, stats: HotPathStats
-) -> Callable[[Any], AbstractAsyncContextManager[State]]:
+) -> Callable[[Any], AbstractAsyncContextManager[AppServices]]:
     @contextlib.asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[State]:
+    async def lifespan(app: Any) -> AsyncIterator[AppServices]:
         resources = await open_resources(settings, stats)
         # Startup objects (font tables, keys) live for ever: freezing them keeps the cyclic
         # garbage collector from re-scanning them during request bursts.

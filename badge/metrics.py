@@ -23,6 +23,12 @@ class _BadgeCollector(Collector):
         self.purger = purger
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        yield self._responses()
+        yield from self._cache()
+        yield from self._redis()
+        yield from self._purges()
+
+    def _responses(self) -> CounterMetricFamily:
         responses = CounterMetricFamily(
             "badge_responses", "Badge responses by HTTP status", labels=["status"]
         )
@@ -31,32 +37,35 @@ class _BadgeCollector(Collector):
         counts[304] = counts.get(304, 0) + self.stats.not_modified
         for status, count in sorted(counts.items()):
             responses.add_metric([str(status)], count)
-        yield responses
-        yield CounterMetricFamily(
-            "badge_renders",
-            "Badge variants rendered (cache misses)",
-            value=self.badges.render_count,
-        )
-        yield CounterMetricFamily(
-            "badge_signatures", "JWS tokens signed", value=self.badges.sign_count
-        )
-        yield GaugeMetricFamily(
-            "badge_cached_shops",
-            "Shops held in the per-process cache",
-            value=len(self.badges.entries),
-        )
+        return responses
+
+    def _cache(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         badges = self.badges
+        yield CounterMetricFamily(
+            "badge_renders", "Badge variants rendered (cache misses)", value=badges.render_count
+        )
+        yield CounterMetricFamily("badge_signatures", "JWS tokens signed", value=badges.sign_count)
+        yield GaugeMetricFamily(
+            "badge_cached_shops", "Shops held in the per-process cache", value=len(badges.entries)
+        )
         yield CounterMetricFamily(
             "badge_registry_loads",
             "Shops read from the registry (misses of memory and Redis)",
             value=badges.registry_loads,
         )
+        yield GaugeMetricFamily(
+            "badge_change_feed_age_seconds",
+            "Seconds since the change feed last confirmed cached states",
+            value=badges.clock() - badges.fresh_at,
+        )
+
+    def _redis(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        badges, shared = self.badges, self.badges.shared
         yield CounterMetricFamily(
             "badge_redis_shared_hits",
             "Shops found in Redis on a memory miss",
             value=badges.shared_hits,
         )
-        shared = badges.shared
         yield CounterMetricFamily(
             "badge_redis_errors",
             "Redis calls that failed or timed out",
@@ -72,12 +81,8 @@ class _BadgeCollector(Collector):
             "1 while this instance is subscribed to the invalidation channel",
             value=1 if badges.bus_status == "subscribed" else 0,
         )
-        age = self.badges.clock() - self.badges.fresh_at
-        yield GaugeMetricFamily(
-            "badge_change_feed_age_seconds",
-            "Seconds since the change feed last confirmed cached states",
-            value=age,
-        )
+
+    def _purges(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         purges = CounterMetricFamily(
             "badge_edge_purges",
             "Purge requests to edge caches: ok, retried (one failed attempt), failed (gave up)",

@@ -14,12 +14,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from badge.http import conditional, strong_etag
-from badge.i18n import LANGS
 from badge.ratelimit import bucket_for
-from badge.registry.model import CATEGORIES, PUBLIC_STATES, STATES
 from badge.registry.rules import MAX_DOMAINS, MAX_NAME, MAX_REASON
-from badge.render.svg import SIZES
 from badge.state import app_state
+from badge.vocabulary import CATEGORIES, LANGS, PUBLIC_STATES, SIZES, STATES
 
 Json = dict[str, Any]
 

@@ -17,7 +17,7 @@ from badge.render import svg as svg_render
 from badge.render.pool import RenderPool
 from badge.render.svg import BadgeView
 from badge.responses import Rendered, build_response
-from badge.variants import Format
+from badge.vocabulary import Format
 
 PIXEL_CACHE_SIZE: Final = 2048
 CONCURRENT_RENDERS: Final = 4

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Final, cast
 
 from badge.http import BR, CODING_NAMES, GZIP, IDENTITY, Coding, coded_etag, compress, strong_etag
-from badge.variants import Format
+from badge.vocabulary import Format
 
 SVG_CSP: Final = b"default-src 'none'; style-src 'unsafe-inline'; sandbox"
 

@@ -1,17 +1,28 @@
-"""Settings, read once from BADGE_* environment variables into one immutable object."""
+"""Settings, read once from BADGE_* environment variables into one immutable object.
+
+`Settings` is the settings table: each field is a row that holds the variable's name (the
+field's, in capitals, after `BADGE_`), its type (the annotation), its default, its bounds
+and its help text. `from_env`, `badge settings` and the README's table all read that table.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeVar, cast, get_type_hints
 from urllib.parse import urlsplit
 
 # The URL forms libpq accepts; anything else (such as SQLAlchemy's postgresql+psycopg://)
 # is refused at start rather than at the first query.
 POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
+HTTP_SCHEMES: Final = ("http://", "https://")
+LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
+
+T = TypeVar("T")
 
 
 class SettingsError(ValueError):
@@ -41,49 +52,199 @@ class Secret:
         return hash(self._value)
 
 
+# Query parameters that carry a credential (libpq and redis-py both take `password=`).
+_SECRET_PARAMS: Final = ("pass", "secret", "token", "key")
+
+
 def redact_url(url: str) -> str:
-    """A URL safe to print: the password, if any, replaced."""
+    """A URL safe to print: the password, in the user part or the query, replaced."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@")
+    params = parts.query.split("&") if parts.query else []
+    query = "&".join(
+        f"{param.partition('=')[0]}=***"
+        if any(word in param.partition("=")[0].lower() for word in _SECRET_PARAMS)
+        else param
+        for param in params
+    )
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return parts._replace(netloc=netloc).geturl()
+    return parts._replace(netloc=netloc, query=query).geturl()
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One row of the settings table."""
+
+    attr: str
+    type: Any
+    default: object
+    help: str
+    # Inclusive bounds of a number.
+    within: tuple[float, float] | None = None
+    # What a URL, or each URL of a list, must start with.
+    schemes: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    # The default as the README states it, when other settings derive it.
+    shown_default: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"BADGE_{self.attr.upper()}"
+
+
+def setting(
+    default: T,
+    help: str,
+    *,
+    within: tuple[float, float] | None = None,
+    schemes: tuple[str, ...] = (),
+    choices: tuple[str, ...] = (),
+    shown_default: str | None = None,
+) -> T:
+    """A field of `Settings` with its row of the table (typed as its default, for mypy)."""
+    row: dict[str, object] = {"help": help, "within": within, "schemes": schemes}
+    row |= {"choices": choices, "shown_default": shown_default}
+    return dataclasses.field(default=default, metadata=row)
+
+
+SERVE = "`badge serve`"
+# Immutable defaults, named so the table below reads as values.
+SQLITE_DEFAULT: Final = Secret("sqlite:///./var/badge.db")
+KEYS_DEFAULT: Final = Path("./var/keys")
+PER_WINDOW = "per client per window; `0` is no limit"
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    database_url: Secret = field(default_factory=lambda: Secret("sqlite:///./var/badge.db"))
-    redis_url: Secret | None = None
-    keys_dir: Path = Path("./var/keys")
-    public_url: str = "http://127.0.0.1:8000"
-    max_age: int = 240
-    stale_while_revalidate: int = 60
-    token_ttl: int = 86_400
-    stale_limit: float = 60.0
-    redis_timeout: float = 0.25
-    poll_interval: float = 0.25
-    render_processes: int = 1
-    access_log: bool = False
-    log_level: str = "info"
+    host: str = setting("127.0.0.1", f"interface {SERVE} and `make run` bind to")
+    port: int = setting(8000, f"port {SERVE} and `make run` listen on", within=(1, 65535))
+    workers: int = setting(1, f"uvicorn worker processes for {SERVE}", within=(1, 64))
+    database_url: Secret = setting(
+        SQLITE_DEFAULT,
+        "the registry: `sqlite:///path` for one machine, or "
+        "`postgresql://user:password@host:5432/db` (also `postgres://`) shared by several "
+        "instances",
+        schemes=("sqlite:///", *POSTGRES_SCHEMES),
+    )
+    redis_url: Secret | None = setting(
+        None,
+        "`redis://…`; unset means one instance with its in-process cache only",
+        schemes=("redis://", "rediss://", "unix://"),
+    )
+    keys_dir: Path = setting(
+        KEYS_DEFAULT,
+        "Ed25519 signing keys (files 0600); a key is made on first start. A private key that "
+        "group or others may read stops the service and every CLI command that loads keys, "
+        "with the `chmod 600 …` that fixes it",
+    )
+    public_url: str = setting(
+        "http://127.0.0.1:8000",
+        "the URL badges link to and the JWS issuer (`iss`)",
+        schemes=HTTP_SCHEMES,
+        shown_default="http://BADGE_HOST:BADGE_PORT",
+    )
+    max_age: int = setting(
+        240, "`Cache-Control: max-age` of badge images, in seconds", within=(0, 86_400)
+    )
+    stale_while_revalidate: int = setting(
+        60,
+        "`stale-while-revalidate` of badge images; with the default max-age a browser or CDN "
+        "sees a state change within 5 minutes",
+        within=(0, 86_400),
+    )
+    token_ttl: int = setting(
+        86_400,
+        "lifetime of the JWS baked into a badge, in seconds (re-signed at half-life)",
+        within=(60, 30 * 86_400),
+    )
+    stale_limit: float = setting(
+        60.0,
+        "how long cached states are trusted while the change feed (Redis or the registry) is "
+        "down; after that the badge turns neutral",
+        within=(1, 3600),
+    )
+    redis_timeout: float = setting(
+        0.25, "connect and socket timeout for Redis, in seconds", within=(0.01, 10)
+    )
+    poll_interval: float = setting(
+        0.25,
+        "how often each instance reads the registry's change feed, in seconds",
+        within=(0.05, 5),
+    )
+    render_processes: int = setting(
+        1,
+        "worker processes that rasterise new PNG variants, so a burst of renders never stalls "
+        "warm badges; `0` renders in threads",
+        within=(0, 16),
+    )
+    access_log: bool = setting(
+        False, "uvicorn access log; off by default because it halves badge throughput"
+    )
+    log_level: str = setting("info", "how much the service logs", choices=LOG_LEVELS)
     # Overload and slow clients (badge serve): see badge/server.py.
-    limit_concurrency: int = 4096
-    header_timeout: float = 10.0
-    body_timeout: float = 30.0
+    limit_concurrency: int = setting(
+        4096,
+        f"{SERVE}: open connections plus running requests past which a new request gets an "
+        "immediate `503` (`Retry-After: 1`, `Cache-Control: no-store`) instead of queueing",
+        within=(10, 1_000_000),
+    )
+    header_timeout: float = setting(
+        10.0,
+        f"{SERVE}: seconds a client has to send its request line and headers, from connecting "
+        "(or from the previous response on a kept-alive connection); then `408` and the "
+        "connection is closed",
+        within=(0.5, 300),
+    )
+    body_timeout: float = setting(
+        30.0,
+        f"{SERVE}: seconds a client has to send a request body once its headers are in; then "
+        "the connection is closed",
+        within=(0.5, 600),
+    )
     # Requests per client per window; 0 turns a limit off. See badge/ratelimit.py.
-    rate_window: int = 60
-    rate_uploads: int = 30
-    rate_lookups: int = 300
-    rate_admin: int = 1200
-    rate_reports: int = 5
-    # Proxies (the edge) whose X-Forwarded-For names the real client: rate limits and logs
-    # then count consumers, not the edge. Empty: trust no proxy header.
-    forwarded_allow_ips: str = ""
-    complaints_url: str = "https://www.becommerce.be/"
-    # Edge caches (Varnish and the like) purged by surrogate key on every state change.
-    purge_urls: tuple[str, ...] = ()
+    rate_window: int = setting(
+        60, "length of a rate-limit window, in seconds (fixed windows)", within=(1, 3600)
+    )
+    rate_uploads: int = setting(
+        30,
+        f"badge checks (`POST /verify`, `POST /api/v1/verify`) {PER_WINDOW}",
+        within=(0, 1_000_000),
+    )
+    rate_lookups: int = setting(
+        300,
+        f"lookups (`GET /verify?domain=|q=`, `GET /api/v1/lookup`) {PER_WINDOW}",
+        within=(0, 1_000_000),
+    )
+    rate_admin: int = setting(
+        1200,
+        f"admin API requests (`/admin/api/v1/...`, counted before authentication) {PER_WINDOW}",
+        within=(0, 1_000_000),
+    )
+    rate_reports: int = setting(
+        5, f'consumer reports ("report this site") {PER_WINDOW}', within=(0, 1_000_000)
+    )
+    forwarded_allow_ips: str = setting(
+        "",
+        "proxies (the edge) whose `X-Forwarded-For` names the real client, comma-separated IPs "
+        "or networks, `*` for any; unset trusts none. Behind Varnish, set it to the edge's "
+        "address so rate limits count consumers, not the edge",
+    )
+    complaints_url: str = setting(
+        "https://www.becommerce.be/",
+        'where the "file a complaint" link on the verification page points (BeCommerce\'s '
+        "complaint form)",
+        schemes=HTTP_SCHEMES,
+    )
+    purge_urls: tuple[str, ...] = setting(
+        (),
+        "edge caches to purge on every state change, separated by spaces or commas, e.g. "
+        "`http://varnish:80/`; each gets `PURGE` with the shop's surrogate key in `xkey-purge` "
+        "(see `docs/operations.md`)",
+        schemes=HTTP_SCHEMES,
+    )
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -95,135 +256,108 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        reader = _Reader(env)
-        base = cls()
-        host = reader.text("BADGE_HOST", base.host)
-        port = reader.integer("BADGE_PORT", base.port, low=1, high=65535)
-        public_default = f"http://{host}:{port}" if ":" not in host else f"http://[{host}]:{port}"
-        database_url = reader.text("BADGE_DATABASE_URL", "sqlite:///./var/badge.db")
-        if not database_url.startswith(("sqlite:///", *POSTGRES_SCHEMES)):
-            raise SettingsError(
-                "BADGE_DATABASE_URL must start with sqlite:///, postgresql:// or postgres://, "
-                f"got {redact_url(database_url)!r}"
+        values: dict[str, Any] = {row.attr: row.default for row in table()}
+        found: dict[str, Any] = {row.attr: parse(row, raw) for row, raw in given(env)}
+        values.update(found)
+        # The one setting derived from others: unset, the public URL is where we listen.
+        if "public_url" in found:
+            values["public_url"] = found["public_url"].rstrip("/")
+        else:
+            host, port = values["host"], values["port"]
+            values["public_url"] = (
+                f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
             )
-        redis_url = reader.text("BADGE_REDIS_URL", "")
-        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(
-                "BADGE_REDIS_URL must start with redis://, rediss:// or unix://, "
-                f"got {redact_url(redis_url)!r}"
-            )
-        public_url = reader.text("BADGE_PUBLIC_URL", public_default).rstrip("/")
-        if not public_url.startswith(("http://", "https://")):
-            raise SettingsError(f"BADGE_PUBLIC_URL must be an http(s) URL, got {public_url!r}")
-        log_level = reader.text("BADGE_LOG_LEVEL", base.log_level).lower()
-        if log_level not in _LOG_LEVELS:
-            raise SettingsError(
-                f"BADGE_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}"
-            )
-        complaints_url = reader.text("BADGE_COMPLAINTS_URL", base.complaints_url)
-        if not complaints_url.startswith(("https://", "http://")):
-            raise SettingsError(
-                f"BADGE_COMPLAINTS_URL must be an http(s) URL, got {complaints_url!r}"
-            )
-        purge_urls = tuple(reader.text("BADGE_PURGE_URLS", "").replace(",", " ").split())
-        for url in purge_urls:
-            if not url.startswith(("http://", "https://")):
-                raise SettingsError(
-                    f"BADGE_PURGE_URLS must list http(s) URLs, got {redact_url(url)!r}"
-                )
-        return cls(
-            host=host,
-            port=port,
-            workers=reader.integer("BADGE_WORKERS", base.workers, low=1, high=64),
-            database_url=Secret(database_url),
-            redis_url=Secret(redis_url) if redis_url else None,
-            keys_dir=Path(reader.text("BADGE_KEYS_DIR", "./var/keys")),
-            public_url=public_url,
-            max_age=reader.integer("BADGE_MAX_AGE", base.max_age, low=0, high=86_400),
-            stale_while_revalidate=reader.integer(
-                "BADGE_STALE_WHILE_REVALIDATE", base.stale_while_revalidate, low=0, high=86_400
-            ),
-            token_ttl=reader.integer("BADGE_TOKEN_TTL", base.token_ttl, low=60, high=30 * 86_400),
-            stale_limit=reader.number("BADGE_STALE_LIMIT", base.stale_limit, low=1, high=3600),
-            redis_timeout=reader.number(
-                "BADGE_REDIS_TIMEOUT", base.redis_timeout, low=0.01, high=10
-            ),
-            poll_interval=reader.number(
-                "BADGE_POLL_INTERVAL", base.poll_interval, low=0.05, high=5
-            ),
-            render_processes=reader.integer(
-                "BADGE_RENDER_PROCESSES", base.render_processes, low=0, high=16
-            ),
-            access_log=reader.boolean("BADGE_ACCESS_LOG", base.access_log),
-            log_level=log_level,
-            limit_concurrency=reader.integer(
-                "BADGE_LIMIT_CONCURRENCY", base.limit_concurrency, low=10, high=1_000_000
-            ),
-            header_timeout=reader.number(
-                "BADGE_HEADER_TIMEOUT", base.header_timeout, low=0.5, high=300
-            ),
-            body_timeout=reader.number("BADGE_BODY_TIMEOUT", base.body_timeout, low=0.5, high=600),
-            rate_window=reader.integer("BADGE_RATE_WINDOW", base.rate_window, low=1, high=3600),
-            rate_uploads=reader.integer(
-                "BADGE_RATE_UPLOADS", base.rate_uploads, low=0, high=1_000_000
-            ),
-            rate_lookups=reader.integer(
-                "BADGE_RATE_LOOKUPS", base.rate_lookups, low=0, high=1_000_000
-            ),
-            rate_admin=reader.integer("BADGE_RATE_ADMIN", base.rate_admin, low=0, high=1_000_000),
-            rate_reports=reader.integer(
-                "BADGE_RATE_REPORTS", base.rate_reports, low=0, high=1_000_000
-            ),
-            complaints_url=complaints_url,
-            purge_urls=purge_urls,
-            forwarded_allow_ips=reader.text("BADGE_FORWARDED_ALLOW_IPS", base.forwarded_allow_ips),
-        )
+        return cls(**values)
 
 
-_LOG_LEVELS: Final = ("critical", "error", "warning", "info", "debug")
+@functools.cache
+def table() -> tuple[Setting, ...]:
+    """The rows, in the order of the fields."""
+    types = get_type_hints(Settings)
+    return tuple(
+        Setting(attr=f.name, type=types[f.name], default=f.default, **f.metadata)
+        for f in dataclasses.fields(Settings)
+    )
+
+
+def given(env: Mapping[str, str]) -> list[tuple[Setting, str]]:
+    """The rows whose variable is set to something other than blank, with its value."""
+    found = [(row, env.get(row.name, "").strip()) for row in table()]
+    return [(row, raw) for row, raw in found if raw]
+
+
 _TRUE: Final = {"1", "true", "yes", "on"}
-_FALSE: Final = {"0", "false", "no", "off", ""}
+_FALSE: Final = {"0", "false", "no", "off"}
 
 
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
+def parse(row: Setting, raw: str) -> object:
+    """The value of a (stripped, non-blank) variable, checked against its row."""
+    kind = row.type
+    if kind is bool:
+        if raw.lower() not in _TRUE | _FALSE:
+            raise SettingsError(f"{row.name} must be true or false, got {raw!r}")
+        return raw.lower() in _TRUE
+    if kind in (int, float):
+        return _number(row, raw)
+    if kind is Path:
+        return Path(raw)
+    if kind == tuple[str, ...]:
+        urls = tuple(raw.replace(",", " ").split())
+        for url in urls:
+            _check_scheme(row, url)
+        return urls
+    if row.choices:
+        raw = raw.lower()
+        if raw not in row.choices:
+            raise SettingsError(f"{row.name} must be one of {', '.join(row.choices)}, got {raw!r}")
+    _check_scheme(row, raw)
+    if kind is str:
+        return raw
+    if kind in (Secret, Secret | None):
+        return Secret(raw)
+    raise TypeError(f"{row.name}: no reader for {kind!r}")
 
-    def text(self, name: str, default: str) -> str:
-        value = self.env.get(name)
-        return default if value is None or value.strip() == "" else value.strip()
 
-    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
-        raw = self.env.get(name)
-        if raw is None or raw.strip() == "":
-            return default
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-        if not low <= value <= high:
-            raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-        return value
+def _number(row: Setting, raw: str) -> float:
+    try:
+        value = row.type(raw)
+    except ValueError:
+        what = "a whole number" if row.type is int else "a number"
+        raise SettingsError(f"{row.name} must be {what}, got {raw!r}") from None
+    assert row.within is not None
+    low, high = row.within
+    if not low <= value <= high:
+        raise SettingsError(
+            f"{row.name} must be between {_plain(low)} and {_plain(high)}, got {value}"
+        )
+    return cast(float, value)
 
-    def number(self, name: str, default: float, *, low: float, high: float) -> float:
-        raw = self.env.get(name)
-        if raw is None or raw.strip() == "":
-            return default
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-        if not low <= value <= high:
-            raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-        return value
 
-    def boolean(self, name: str, default: bool) -> bool:
-        raw = self.env.get(name)
-        if raw is None:
-            return default
-        value = raw.strip().lower()
-        if value in _TRUE:
-            return True
-        if value in _FALSE:
-            return False
-        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+def _check_scheme(row: Setting, url: str) -> None:
+    if row.schemes and not url.startswith(row.schemes):
+        *first, last = row.schemes
+        starts = f"{', '.join(first)} or {last}" if first else last
+        raise SettingsError(f"{row.name} must start with {starts}, got {redact_url(url)!r}")
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def shown(value: object) -> str:
+    """A value as `badge settings` prints it and the README states it, secrets masked."""
+    if isinstance(value, Secret):
+        revealed = value.reveal()
+        return redact_url(revealed) if "://" in revealed else "**********"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _plain(value)
+    if isinstance(value, tuple):
+        return " ".join(shown(item) for item in value)
+    if value is None:
+        return ""
+    if isinstance(value, Path) and not value.is_absolute():
+        return f"./{value}"  # relative to the folder the command runs in
+    text = str(value)
+    return redact_url(text) if "://" in text else text

@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from badge.signing import KeyStore
 
 
-class State(TypedDict):
+class AppServices(TypedDict):
+    """What the lifespan yields into each request's scope (named apart from Starlette's State
+    and the registry's shop State)."""
+
     settings: Settings
     registry: Registry
     keys: KeyStore
@@ -24,5 +27,5 @@ class State(TypedDict):
     ratelimit: RateLimiter
 
 
-def app_state(request: Request) -> State:
-    return cast(State, request.scope["state"])
+def app_state(request: Request) -> AppServices:
+    return cast(AppServices, request.scope["state"])

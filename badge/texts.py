@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from badge.i18n import Lang, gettext_for
-from badge.registry.model import PublicState
+from badge.i18n import gettext_for
+from badge.vocabulary import Lang, PublicState
 
 
 def _(message: str) -> str:

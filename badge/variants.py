@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from badge import binding
-from badge.i18n import Lang
-from badge.registry.model import PublicState, Shop
-from badge.render.svg import BadgeView, Mark, Size
+from badge.registry.model import Shop
+from badge.render.svg import BadgeView, Mark
 from badge.texts import (
     CERTIFIED_LINE,
     ERROR_LABEL,
@@ -29,8 +28,8 @@ from badge.texts import (
     state_word,
     t,
 )
+from badge.vocabulary import Format, Lang, PublicState, Size
 
-Format = Literal["svg", "png"]
 # (shop id, format, language, size, scale, site class); the site class is binding.decide's.
 VariantKey = tuple[str, Format, Lang, Size, int, str]
 ErrorKind = Literal["lang", "size", "scale", "d", "query"]

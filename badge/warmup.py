@@ -15,9 +15,9 @@ from typing import Final
 import anyio
 
 from badge.badges import BadgeService, Want
-from badge.i18n import DEFAULT_LANG
 from badge.registry.base import Registry
 from badge.variants import VariantKey, retarget
+from badge.vocabulary import DEFAULT_LANG
 
 logger = logging.getLogger("badge.warmup")
 

@@ -29,12 +29,12 @@ from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.render.artwork import BRAND_BLUE, THUMBS_UP
 from badge.render.png import render_png
-from badge.render.svg import SIZES
 from badge.settings import Settings
 from badge.signing import KeyStore
 from badge.verify.check import extract_token
-from badge.verify.verdict import judge
+from badge.vocabulary import SIZES
 from tests.conftest import add_shop
+from tests.verdicts import judge
 
 SVG = "{http://www.w3.org/2000/svg}"
 STATES = ("certified", "suspended", "revoked", "expired", "unknown")

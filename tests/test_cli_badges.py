@@ -25,9 +25,8 @@ from PIL import Image
 
 from badge.registry.sqlite import SQLiteRegistry
 from badge.render.artwork import THUMBS_UP
-from badge.render.png import read_itxt
-from badge.render.svg import SIZES
 from badge.verify.check import extract_token
+from badge.vocabulary import SIZES
 
 pytestmark = pytest.mark.server
 
@@ -287,7 +286,7 @@ def test_render_writes_a_signed_retina_png(served: Served) -> None:
         assert image.format == "PNG"
         width, height = SIZES["m"]
         assert image.size == (width * 2, height * 2)
-    (token,) = read_itxt(data, "keurmerk")
+    token = extract_token(data)
     claims = served.claims(token)
     assert claims["sub"] == shop_id and claims["state"] == "certified"
     verified = served.run("verify", str(out))

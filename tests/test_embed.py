@@ -14,8 +14,8 @@ from badge.app import create_app
 from badge.embed import build_loader, origin, snippets
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
-from badge.render.svg import SIZES
 from badge.settings import Secret, Settings
+from badge.vocabulary import SIZES
 from tests.conftest import add_shop
 
 HOSTILE = 'Bakkerij <script>alert("x")</script> & "Zoon"'

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from badge.registry.sqlite import SQLiteRegistry
-from badge.render.svg import SIZES
+from badge.vocabulary import SIZES
 from tests.browser import chromium
 from tests.conftest import add_shop
 from tests.servers import Service, free_port, service_env

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
-from badge.i18n import LANGS, Lang
+from badge.vocabulary import LANGS, Lang
 
 HEADLINES: dict[Lang, str] = {
     "nl": "Is deze webshop echt gecertificeerd?",

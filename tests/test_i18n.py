@@ -13,15 +13,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from badge.i18n import (
-    LANGS,
-    Lang,
-    format_day,
-    format_moment,
-    jinja_environment,
-    negotiate,
-    translations,
-)
+from badge.i18n import format_day, format_moment, jinja_environment, negotiate, translations
+from badge.vocabulary import LANGS, Lang
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "badge" / "locales"

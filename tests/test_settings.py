@@ -7,7 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from badge.settings import Secret, Settings, SettingsError, redact_url
+from badge.settings import (
+    Secret,
+    Setting,
+    Settings,
+    SettingsError,
+    parse,
+    redact_url,
+    shown,
+    table,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMERIC = [row for row in table() if row.type in (int, float)]
 
 
 def test_defaults() -> None:
@@ -264,6 +276,12 @@ def test_settings_repr_hides_secrets() -> None:
         pytest.param("redis://host:6379/0", "redis://host:6379/0", id="no-password"),
         pytest.param("redis://user@host", "redis://user@host", id="user-only"),
         pytest.param("sqlite:///./var/badge.db", "sqlite:///./var/badge.db", id="sqlite"),
+        pytest.param(
+            "postgresql://db/badge?sslmode=require&password=hunter2",
+            "postgresql://db/badge?sslmode=require&password=***",
+            id="query-password",
+        ),
+        pytest.param("unix:///run/redis.sock?db=0", "unix:///run/redis.sock?db=0", id="query"),
     ],
 )
 def test_redact_url(url: str, expected: str) -> None:
@@ -278,3 +296,54 @@ def test_settings_are_frozen() -> None:
         s.extra = 1  # type: ignore[attr-defined]
     assert dataclasses.replace(s, port=9000).port == 9000
     assert s.port == 8000
+
+
+def test_every_row_is_complete() -> None:
+    for row in table():
+        assert row.name.startswith("BADGE_") and row.help, row
+        if row.type in (int, float):
+            assert row.within is not None, row.name
+            assert row.within[0] <= row.default <= row.within[1], row.name  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.name) for r in table()])
+def test_each_default_reads_back_as_itself(row: Setting) -> None:
+    """The default as `badge settings` and the README show it is a valid value for it."""
+    text = shown(row.default)
+    if not text:  # unset: nothing to read back
+        assert Settings.from_env({row.name: ""}) == Settings()
+        return
+    expected = Settings.from_env({row.name: text})
+    assert getattr(expected, row.attr) == row.default
+    assert parse(row, text) == row.default
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.name) for r in NUMERIC])
+def test_bounds_are_inclusive(row: Setting) -> None:
+    assert row.within is not None
+    low, high = row.within
+    for edge in (low, high):
+        assert getattr(Settings.from_env({row.name: str(edge)}), row.attr) == edge
+    step = 1 if row.type is int else 0.001
+    for outside in (low - step, high + step):
+        with pytest.raises(SettingsError, match=f"^{row.name} must be between"):
+            Settings.from_env({row.name: str(row.type(outside))})
+
+
+def test_shown_masks_secrets() -> None:
+    assert shown(Secret("redis://:hunter2@r:6379/0")) == "redis://:***@r:6379/0"
+    assert shown(Secret("hunter2")) == "**********"
+    assert shown(("http://u:hunter2@edge/", "http://edge2/")) == "http://u:***@edge/ http://edge2/"
+    assert shown(Path("var/keys")) == "./var/keys"
+    assert shown(0.25) == "0.25" and shown(60.0) == "60" and shown(None) == ""
+
+
+def test_env_example_values_are_valid() -> None:
+    """Every value .env.example sets is one the service accepts."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    example = dict(
+        line.split("=", 1) for line in lines if line.startswith("BADGE_") and "=" in line
+    )
+    assert example
+    settings = Settings.from_env(example)
+    assert settings.public_url == example["BADGE_PUBLIC_URL"]

@@ -23,7 +23,7 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet, OKPKey
 
 from badge.signing import MAX_TOKEN_LENGTH, KeyStore, b64url, thumbprint
-from badge.verify.verdict import judge
+from tests.verdicts import judge
 
 TTL = 3600
 ISSUER = "https://badge.example"

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from badge import binding
-from badge.registry.model import PublicState, Shop
+from badge.registry.model import Shop
 from badge.variants import ERROR_TEXTS, decide, error_view, unknown_view
+from badge.vocabulary import PublicState
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SHOP = Shop(

@@ -10,12 +10,12 @@ from starlette.testclient import TestClient
 from badge import binding
 from badge.app import create_app
 from badge.badges import BadgeService
-from badge.i18n import DEFAULT_LANG
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.settings import Settings
 from badge.sightings import Seen
 from badge.variants import retarget
+from badge.vocabulary import DEFAULT_LANG
 
 SITE = "bakkerij-test.be"
 

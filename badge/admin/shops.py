@@ -27,10 +27,11 @@ from badge.admin.body import (
 from badge.errors import NotFound, ValidationError
 from badge.registry import rules
 from badge.registry.base import Registry
-from badge.registry.model import PUBLIC_STATES, Shop
+from badge.registry.model import Shop
 from badge.routing import by_method
 from badge.state import app_state
 from badge.timeutil import today
+from badge.vocabulary import PUBLIC_STATES
 
 PREFIX: Final = "/admin/api/v1"
 DEFAULT_LIMIT: Final = 100

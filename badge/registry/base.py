@@ -17,9 +17,9 @@ from badge.registry.model import (
     ReportStatus,
     Shop,
     Sighting,
-    State,
 )
 from badge.sightings import Batch
+from badge.vocabulary import State
 
 
 class Registry(Protocol):

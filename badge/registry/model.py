@@ -7,13 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, Literal, get_args
 
-State = Literal["certified", "suspended", "revoked"]
-PublicState = Literal["certified", "suspended", "revoked", "expired", "unknown"]
-Category = Literal["b2c_member", "b2b_member", "webshop_partner", "business_partner", "sponsor"]
-
-STATES: Final[tuple[State, ...]] = get_args(State)
-PUBLIC_STATES: Final[tuple[PublicState, ...]] = get_args(PublicState)
-CATEGORIES: Final[tuple[Category, ...]] = get_args(Category)
+from badge.vocabulary import CATEGORIES, STATES, Category, PublicState, State
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from badge import sightings
 from badge.errors import Conflict, NotFound, Unavailable, ValidationError
 from badge.registry import rules
 from badge.registry.model import (
-    Category,
     Event,
     NewReport,
     NewShop,
@@ -30,10 +29,10 @@ from badge.registry.model import (
     ReportStatus,
     Shop,
     Sighting,
-    State,
     report_from_row,
 )
 from badge.sightings import Batch
+from badge.vocabulary import Category, State
 
 MIGRATIONS: Final[tuple[LiteralString, ...]] = (
     """

@@ -16,8 +16,9 @@ import idna
 
 from badge.errors import Conflict, ValidationError
 from badge.registry import lookalike
-from badge.registry.model import CATEGORIES, STATES, Category, NewReport, NewShop, Shop, State
+from badge.registry.model import NewReport, NewShop, Shop
 from badge.timeutil import BRUSSELS
+from badge.vocabulary import CATEGORIES, STATES, Category, State
 
 _ID_ALPHABET: Final = "abcdefghijkmnpqrstuvwxyz23456789"
 ID_LENGTH: Final = 16

@@ -15,7 +15,6 @@ from badge import sightings
 from badge.errors import Conflict, NotFound, ValidationError
 from badge.registry import rules
 from badge.registry.model import (
-    Category,
     Event,
     NewReport,
     NewShop,
@@ -23,10 +22,10 @@ from badge.registry.model import (
     ReportStatus,
     Shop,
     Sighting,
-    State,
     report_from_row,
 )
 from badge.sightings import Batch
+from badge.vocabulary import Category, State
 
 MIGRATIONS: Final[tuple[str, ...]] = (
     """

@@ -75,19 +75,3 @@ def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
         if kind == b"IEND":
             break
     return chunks
-
-
-def read_itxt(png: bytes, keyword: str) -> list[str]:
-    """Texts of the iTXt chunks with `keyword`, in file order, without decoding pixels."""
-    found: list[str] = []
-    for kind, data in _chunks(png):
-        if kind != b"iTXt":
-            continue
-        name, _, rest = data.partition(b"\x00")
-        if name.decode("latin-1") != keyword or len(rest) < 2:
-            continue
-        compressed, _method = rest[0], rest[1]
-        _language, _, rest = rest[2:].partition(b"\x00")
-        _translated, _, text = rest.partition(b"\x00")
-        found.append((zlib.decompress(text) if compressed else text).decode("utf-8"))
-    return found

@@ -8,38 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 from xml.sax.saxutils import escape
 
 from badge.render.artwork import BRAND_BLUE, MARK_FILL, Mark, mark_svg, number
 from badge.render.baking import ELEMENT, NAMESPACE, PREFIX
 from badge.render.text import GRID, Weight, cap_height, fit_text, has_glyphs, text_path, wrap_text
+from badge.vocabulary import CATEGORY_COLOURS, LANGS, SIZES, Lang, Size
 
-__all__ = [
-    "CATEGORY_COLOURS",
-    "LANGS",
-    "SIZES",
-    "BadgeView",
-    "Lang",
-    "Mark",
-    "Size",
-    "check_token",
-    "render_svg",
-]
-
-Lang = Literal["nl", "fr", "de", "en"]
-Size = Literal["s", "m", "l"]
-LANGS: tuple[Lang, ...] = ("nl", "fr", "de", "en")
-
-CATEGORY_COLOURS: dict[str, str] = {
-    "b2c_member": "#2b9348",
-    "b2b_member": "#1c7ed6",
-    "webshop_partner": "#7048e8",
-    "business_partner": "#d9342b",
-    "sponsor": "#ee8a00",
-}
-
-SIZES: dict[Size, tuple[int, int]] = {"s": (160, 40), "m": (210, 60), "l": (280, 80)}
+__all__ = ["BadgeView", "Mark", "check_token", "render_svg"]
 
 TITLE_ID = "kb-title"
 INK = "#1f2630"

@@ -16,7 +16,7 @@ from badge.errors import BadgeError, BadRequest, NotFound, Unprocessable
 from badge.http import read_body
 from badge.purge import surrogate_header_dict
 from badge.registry import rules
-from badge.state import State, app_state
+from badge.state import AppServices, app_state
 from badge.verify import lookup
 from badge.verify.check import MAX_TOKEN_CHARS, MAX_UPLOAD_BYTES, extract_token, looks_like_jws
 from badge.verify.verdict import Verdict, judge_claims, not_genuine
@@ -63,13 +63,15 @@ class BadgeChecker:
             self._limiter = anyio.CapacityLimiter(self.concurrency)
         return self._limiter
 
-    async def check_file(self, state: State, data: bytes, content_type: str | None) -> Verdict:
+    async def check_file(
+        self, state: AppServices, data: bytes, content_type: str | None
+    ) -> Verdict:
         token = await anyio.to_thread.run_sync(
             extract_token, data, content_type, limiter=self.limiter
         )
         return await self.check_token(state, token)
 
-    async def check_form(self, state: State, request: Request) -> Verdict:
+    async def check_form(self, state: AppServices, request: Request) -> Verdict:
         """A multipart form with a badge `file` or a pasted `token`: the page's and the API's."""
         limit = MAX_UPLOAD_BYTES + FORM_OVERHEAD
         body = await read_body(request, limit, too_large=too_large(limit))
@@ -90,7 +92,7 @@ class BadgeChecker:
             raise BadRequest(f"the form could not be read ({exc.detail})") from None
         raise BadRequest("choose a badge file or paste a signature")
 
-    async def check_token(self, state: State, token: str) -> Verdict:
+    async def check_token(self, state: AppServices, token: str) -> Verdict:
         token = token.strip()
         if not looks_like_jws(token):
             raise Unprocessable(

@@ -17,10 +17,10 @@ import anyio
 from badge.badges import Entry
 from badge.errors import Unavailable
 from badge.registry import rules
-from badge.registry.model import Event, PublicState, Shop
-from badge.render.svg import CATEGORY_COLOURS
-from badge.state import State
+from badge.registry.model import Event, Shop
+from badge.state import AppServices
 from badge.timeutil import BRUSSELS, today
+from badge.vocabulary import CATEGORY_COLOURS, PublicState
 
 REGISTRY_TIMEOUT: Final = 2.0
 MAX_SEARCH_RESULTS: Final = 20
@@ -30,7 +30,7 @@ UNREACHABLE: Final = "the Keurmerk register cannot be reached; try again shortly
 T = TypeVar("T")
 
 
-async def live_entry(state: State, shop_id: str) -> Entry:
+async def live_entry(state: AppServices, shop_id: str) -> Entry:
     """The shop through the badge cache, so a warm page view touches no database."""
     try:
         return await state["badges"].shop_entry(shop_id)
@@ -92,12 +92,12 @@ async def ask_registry(call: Callable[[], T]) -> T:
         raise Unavailable(UNREACHABLE) from exc
 
 
-async def find_by_domain(state: State, domain: str) -> Shop | None:
+async def find_by_domain(state: AppServices, domain: str) -> Shop | None:
     registry = state["registry"]
     return await ask_registry(lambda: registry.find_by_domain(domain))
 
 
-async def search(state: State, query: str) -> list[Shop]:
+async def search(state: AppServices, query: str) -> list[Shop]:
     registry = state["registry"]
     return await ask_registry(lambda: registry.search(query, limit=MAX_SEARCH_RESULTS))
 
@@ -114,7 +114,7 @@ class HistoryCache:
         self._items: dict[str, tuple[Entry, list[Event]]] = {}
         self.loads = 0
 
-    async def get(self, state: State, entry: Entry) -> list[Event]:
+    async def get(self, state: AppServices, entry: Entry) -> list[Event]:
         shop = entry.shop
         if shop is None:
             return []

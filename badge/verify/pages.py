@@ -16,18 +16,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from badge.errors import BadgeError
-from badge.i18n import LANG_NAMES, LANGS, Lang, jinja_environment, negotiate
+from badge.i18n import LANG_NAMES, jinja_environment, negotiate
 from badge.purge import surrogate_header_dict
 from badge.registry import rules
-from badge.registry.model import Event, PublicState, Shop
-from badge.render.svg import CATEGORY_COLOURS
-from badge.state import State, app_state
+from badge.registry.model import Event, Shop
+from badge.state import AppServices, app_state
 from badge.timeutil import BRUSSELS
 from badge.verify import lookup
 from badge.verify.api import BadgeChecker
 from badge.verify.check import MAX_UPLOAD_BYTES, SCREENSHOT_MESSAGE
 from badge.verify.formtoken import form_token
 from badge.verify.verdict import Verdict
+from badge.vocabulary import CATEGORY_COLOURS, LANGS, Lang, PublicState
 
 CSP: Final = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -186,7 +186,7 @@ class Pages:
             return self.error(request, lang, exc)
         return html(lang, "verify.html", context, cache="no-cache")
 
-    async def _domain_result(self, state: State, raw: str) -> dict[str, object]:
+    async def _domain_result(self, state: AppServices, raw: str) -> dict[str, object]:
         if not raw.strip():
             return {"kind": "empty"}
         domain = rules.try_normalise_domain(raw)
@@ -198,7 +198,7 @@ class Pages:
             return {"kind": "unregistered", "domain": shown}
         return {"kind": "found", "domain": shown, "shop": shop_card(shop)}
 
-    async def _search_result(self, state: State, raw: str) -> dict[str, object]:
+    async def _search_result(self, state: AppServices, raw: str) -> dict[str, object]:
         text = echo(raw)
         if not text:
             return {"kind": "empty"}
@@ -227,7 +227,7 @@ class Pages:
         context["verdict"] = verdict_view(verdict)
         return html(lang, "verify.html", context, cache="no-store", vary="")
 
-    async def _check_form(self, request: Request, state: State) -> Verdict:
+    async def _check_form(self, request: Request, state: AppServices) -> Verdict:
         return await self.checker.check_form(state, request)
 
     def error(self, request: Request, lang: Lang, exc: BadgeError) -> Response:

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from badge.registry.model import PublicState, Shop
-from badge.signing import KeyStore
+from badge.registry.model import Shop
+from badge.vocabulary import PublicState
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,22 +90,6 @@ def not_genuine(reason: str) -> Verdict:
     )
 
 
-def judge(
-    token: str,
-    keys: KeyStore,
-    live: Shop | None,
-    live_state: PublicState | None,
-    *,
-    issuer: str | None,
-    now: float | None = None,
-) -> Verdict:
-    """Judge a token; `live` is the shop named by the token's `sub`, looked up by the caller."""
-    claims, why = keys.verify(token)
-    if claims is None:
-        return not_genuine(why)
-    return judge_claims(claims, live, live_state, issuer=issuer, now=now)
-
-
 def issuer_difference(found: object, expected: str) -> str:
     """Why a token made with our key names another issuer: configuration, not forgery."""
     return (
@@ -132,30 +116,16 @@ def judge_claims(
     `signature:` is about this badge, `live register:` about the shop it names, today.
     """
     moment = time.time() if now is None else now
-    shop_id = claims.get("sub") if isinstance(claims.get("sub"), str) else None
     exp = claims.get("exp")
     expired = not isinstance(exp, int | float) or exp <= moment
     raw_domains = claims.get("domains")
     domains = (
         tuple(d for d in raw_domains if isinstance(d, str)) if isinstance(raw_domains, list) else ()
     )
-    state_then = claims.get("state") if isinstance(claims.get("state"), str) else None
-    name = claims.get("name") if isinstance(claims.get("name"), str) else None
     certified_now = live is not None and live_state == "certified"
-    variant = claims.get("variant") if isinstance(claims.get("variant"), str) else None
-    site = claims.get("site") if isinstance(claims.get("site"), str) else None
+    variant, site = _text(claims, "variant"), _text(claims, "site")
     genuine = issuer is None or claims.get("iss") == issuer
-    if not genuine:
-        assert issuer is not None
-        difference = issuer_difference(claims.get("iss"), issuer)
-        signature = f"signature: NOT genuine for this service, {difference}"
-    elif expired:
-        signature = (
-            "signature: genuine (this service's key), but expired: a saved copy, "
-            "live badges are signed again every day"
-        )
-    else:
-        signature = "signature: genuine (this service's key)"
+    signature = _signature_part(claims.get("iss"), issuer, expired)
     shown = VARIANT_REASONS.get(variant or "", "").format(site=site)
     if shown:
         signature += f"; badge: {shown}"
@@ -169,16 +139,32 @@ def judge_claims(
     scope = "live register" if genuine else "live register, about the shop id, not this badge"
     return Verdict(
         genuine=genuine,
-        shop_id=shop_id,
-        shop_name=name,
+        shop_id=_text(claims, "sub"),
+        shop_name=_text(claims, "name"),
         domains=domains,
         issued_at=_iso(claims.get("iat")),
         expires_at=_iso(exp),
         expired=expired,
-        state_then=state_then,
+        state_then=_text(claims, "state"),
         state_now=live_state if live is not None else "unknown",
         certified_now=certified_now,
         reason=f"{signature}; {scope}: {register}",
         variant=variant,
         site=site,
     )
+
+
+def _text(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _signature_part(found: object, issuer: str | None, expired: bool) -> str:
+    if issuer is not None and found != issuer:
+        return f"signature: NOT genuine for this service, {issuer_difference(found, issuer)}"
+    if expired:
+        return (
+            "signature: genuine (this service's key), but expired: a saved copy, "
+            "live badges are signed again every day"
+        )
+    return "signature: genuine (this service's key)"

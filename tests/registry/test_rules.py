@@ -10,7 +10,8 @@ import pytest
 
 from badge.errors import Conflict, ValidationError
 from badge.registry import rules
-from badge.registry.model import CATEGORIES, STATES, Shop, State
+from badge.registry.model import Shop
+from badge.vocabulary import CATEGORIES, STATES, State
 
 TODAY = date(2026, 3, 15)
 

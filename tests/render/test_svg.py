@@ -14,16 +14,8 @@ from PIL import Image
 
 from badge.render.artwork import BRAND_BLUE, THUMBS_UP
 from badge.render.baking import ELEMENT, NAMESPACE, PREFIX
-from badge.render.svg import (
-    CATEGORY_COLOURS,
-    LANGS,
-    SIZES,
-    BadgeView,
-    Lang,
-    Mark,
-    Size,
-    render_svg,
-)
+from badge.render.svg import BadgeView, Mark, render_svg
+from badge.vocabulary import CATEGORY_COLOURS, LANGS, SIZES, Lang, Size
 
 GOLDEN = Path(__file__).parent / "golden"
 SVG_NS = "{http://www.w3.org/2000/svg}"

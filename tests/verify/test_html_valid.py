@@ -6,8 +6,8 @@ import html5lib
 import pytest
 from starlette.testclient import TestClient
 
-from badge.i18n import LANGS
 from badge.registry.sqlite import SQLiteRegistry
+from badge.vocabulary import LANGS
 from tests.conftest import add_shop
 
 

@@ -10,11 +10,11 @@ import pytest
 
 from badge.badges import Entry
 from badge.registry.model import Event, Shop
-from badge.render.svg import CATEGORY_COLOURS
-from badge.state import State
+from badge.state import AppServices
 from badge.timeutil import today
 from badge.verify import lookup
 from badge.verify.lookup import HistoryCache, Referral, judge_referrer, own_hosts, referrer_host
+from badge.vocabulary import CATEGORY_COLOURS
 
 IDN_ASCII = idna.encode("bäckerei.be", uts46=True).decode()
 OURS = own_hosts("https://badge.becommerce.be", "badge.becommerce.be")
@@ -109,7 +109,7 @@ class CountingRegistry:
 
 def test_history_cache_follows_the_entry() -> None:
     registry = CountingRegistry()
-    state: State = {"registry": registry}  # type: ignore[typeddict-item]
+    state: AppServices = {"registry": registry}  # type: ignore[typeddict-item]
     cache = HistoryCache(size=2)
     shop = make_shop()
     first = _entry(shop)
@@ -129,7 +129,7 @@ def test_history_cache_follows_the_entry() -> None:
 
 def test_history_cache_is_bounded() -> None:
     registry = CountingRegistry()
-    state: State = {"registry": registry}  # type: ignore[typeddict-item]
+    state: AppServices = {"registry": registry}  # type: ignore[typeddict-item]
     cache = HistoryCache(size=3)
 
     async def run() -> None:

@@ -14,12 +14,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from badge.assets import STATIC_DIR
-from badge.i18n import LANGS, Lang, format_day, gettext_for
+from badge.i18n import format_day, gettext_for
 from badge.registry.model import Event, Shop
 from badge.registry.sqlite import SQLiteRegistry
-from badge.render.svg import CATEGORY_COLOURS
 from badge.timeutil import today
 from badge.verify.pages import CSP, history_rows
+from badge.vocabulary import CATEGORY_COLOURS, LANGS, Lang
 from tests.conftest import add_shop
 
 STATE_TITLES = {

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from badge.i18n import LANGS
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
+from badge.vocabulary import LANGS
 from tests.conftest import add_shop
 from tests.servers import Service, free_port, get, service_env
 
