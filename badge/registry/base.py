@@ -1,4 +1,5 @@
-"""The narrow interface every registry backend implements (SQLite and PostgreSQL).
+"""The narrow interface every registry backend implements (SQLite and PostgreSQL, both on
+store.SQLRegistry). Callers and test doubles depend on this, not on a backend.
 
 Methods are synchronous; async callers run them in a worker thread.
 """
@@ -6,8 +7,7 @@ Methods are synchronous; async callers run them in a worker thread.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
-from typing import Protocol
+from typing import Protocol, Unpack
 
 from badge.registry.model import (
     Event,
@@ -16,6 +16,7 @@ from badge.registry.model import (
     Report,
     ReportStatus,
     Shop,
+    ShopEdit,
     Sighting,
     State,
 )
@@ -40,19 +41,7 @@ class Registry(Protocol):
     def count_shops(self) -> int: ...
 
     def update_shop(
-        self,
-        shop_id: str,
-        *,
-        actor: str,
-        reason: str | None,
-        display_name: str | None = None,
-        legal_name: str | None = None,
-        enterprise_number: str | None = None,
-        domains: tuple[str, ...] | None = None,
-        categories: tuple[str, ...] | None = None,
-        certified_since: date | None = None,
-        valid_until: date | None = None,
-        last_audit: date | None = None,
+        self, shop_id: str, *, actor: str, reason: str | None, **edit: Unpack[ShopEdit]
     ) -> Shop: ...
 
     def set_state(self, shop_id: str, state: State, *, reason: str, actor: str) -> Event: ...

@@ -1,6 +1,6 @@
 """PostgresRegistry on a real PostgreSQL: what a shared database adds to the contract.
 
-The backend-neutral contract runs against PostgreSQL too, from test_sqlite.py (id
+The backend-neutral contract runs against PostgreSQL too, in test_contract.py (id
 `postgres`). Here: the schema, several writers and instances at once, failures, and a
 served badge that follows a CLI change through the database.
 """
@@ -20,12 +20,13 @@ import psycopg
 import pytest
 
 from badge.errors import Conflict, Unavailable, ValidationError
-from badge.registry import postgres, sqlite
+from badge.registry import store
 from badge.registry.model import Shop
-from badge.registry.postgres import MAX_SIGHTINGS_PER_SHOP, MIGRATIONS, PostgresRegistry
+from badge.registry.postgres import MIGRATIONS, PostgresRegistry
+from badge.registry.rules import MAX_SIGHTINGS_PER_SHOP
 from badge.registry.sqlite import SQLiteRegistry
 from badge.sightings import Seen
-from tests.registry.test_sqlite import add, new_shop
+from tests.registry.shops import add, new_shop
 from tests.servers import Service, cli, free_port, get, service_env, token_claims
 
 pytestmark = pytest.mark.postgres
@@ -96,8 +97,7 @@ def test_same_answers_as_sqlite(
 ) -> None:
     """The same calls at the same clock give the same shops and history, ids aside."""
     clock = datetime(2026, 3, 10, 9, 15, 30, tzinfo=UTC)
-    for module in (postgres, sqlite):
-        monkeypatch.setattr(module, "_now", lambda: clock)
+    monkeypatch.setattr(store, "_now", lambda: clock)
     reference = SQLiteRegistry(tmp_path / "badge.db")
     try:
         answers = []
