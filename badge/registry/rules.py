@@ -295,13 +295,13 @@ def check_transition(current: State, target: State) -> None:
         raise Conflict(f"a {current} shop cannot become {target}")
 
 
-def check_validity(certified_since: date | None, valid_until: date | None) -> None:
+def check_validity(certified_since: date | None, valid_until: date | None, why: str = "") -> None:
     """A certificate cannot end before it starts. Checked on the row as it will be
     written: an edit of either date, a registration, and a first certification."""
     if certified_since is not None and valid_until is not None and valid_until < certified_since:
         raise ValidationError(
             f"valid_until {valid_until.isoformat()} is before certified_since "
-            f"{certified_since.isoformat()}; change valid_until (a renewal) first"
+            f"{certified_since.isoformat()}{why}"
         )
 
 
@@ -310,7 +310,7 @@ def plan_state_change(current: Shop, target: State, now: datetime) -> date | Non
     check_transition(current.state, target)
     day = first_certification_day(current.certified_since, target, now)
     if day is not None:
-        check_validity(day, current.valid_until)
+        check_validity(day, current.valid_until, "; renew valid_until before certifying")
     return day
 
 

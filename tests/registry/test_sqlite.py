@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from badge.errors import ValidationError
-from badge.registry.sqlite import MIGRATIONS, SQLiteRegistry, open_registry
+from badge.registry.sqlite import MIGRATIONS, SQLiteRegistry, _split_sql, open_registry
 from tests.registry.shops import add
 
 
@@ -139,3 +140,48 @@ def test_open_registry_creates_parent_directories(tmp_path: Path) -> None:
     reg.ping()
     reg.close()
     assert path.exists()
+
+
+def test_a_file_from_the_first_schema_migrates_and_reads(db_path: Path) -> None:
+    """Rows as version 1 stored them (dates as ISO text, categories as JSON, sightings without
+    a source) keep reading after the later migrations run."""
+    db_path.parent.mkdir(parents=True)
+    conn = raw(db_path)
+    for statement in _split_sql(MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version VALUES (1)")
+    at = "2025-03-01T10:00:00+00:00"
+    conn.execute(
+        "INSERT INTO shops VALUES ('abcdefghijkmnpqr', 'Oud', 'Oud BV', '0123.456.749', "
+        "'[\"b2c_member\", \"sponsor\"]', 'certified', ?, '2024-01-01', '2027-01-01', NULL, ?, ?)",
+        (at, at, at),
+    )
+    conn.execute("INSERT INTO shop_domains VALUES ('tweede.be', 'abcdefghijkmnpqr', 1)")
+    conn.execute("INSERT INTO shop_domains VALUES ('oud.be', 'abcdefghijkmnpqr', 0)")
+    conn.execute(
+        "INSERT INTO events (shop_id, at, actor, from_state, to_state, reason) "
+        "VALUES ('abcdefghijkmnpqr', ?, 'cli', NULL, 'certified', 'registered')",
+        (at,),
+    )
+    conn.execute("INSERT INTO sightings VALUES ('abcdefghijkmnpqr', 'x.be', 0, ?, ?, 4)", (at, at))
+    conn.close()
+
+    registry = SQLiteRegistry(db_path)
+    try:
+        shop = registry.get_shop("abcdefghijkmnpqr")
+        assert shop is not None
+        assert shop.domains == ("oud.be", "tweede.be")
+        assert shop.categories == ("b2c_member", "sponsor")
+        assert (shop.certified_since, shop.valid_until) == (date(2024, 1, 1), date(2027, 1, 1))
+        assert shop.created_at == datetime(2025, 3, 1, 10, tzinfo=UTC)
+        assert registry.history(shop.id)[0].changes is None
+        (sighting,) = registry.sightings(shop_id=shop.id)
+        assert (sighting.source, sighting.host, sighting.count) == ("claim", "x.be", 4)
+        registry.update_shop(shop.id, actor="t", reason="r", valid_until=date(2028, 1, 1))
+        assert registry.history(shop.id)[-1].changes == {
+            "valid_until": {"from": "2027-01-01", "to": "2028-01-01"}
+        }
+    finally:
+        registry.close()
+    assert _schema_versions(db_path) == [len(MIGRATIONS)]
