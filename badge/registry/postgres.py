@@ -18,40 +18,10 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from badge.errors import Unavailable, ValidationError
+from badge.registry import schema
 from badge.registry.store import LockName, Row, SQLRegistry, Tx, migrate
 
-MIGRATIONS: Final[tuple[str, ...]] = (
-    """
-    CREATE TABLE shops (
-        id TEXT PRIMARY KEY,
-        display_name TEXT NOT NULL,
-        legal_name TEXT NOT NULL,
-        enterprise_number TEXT NOT NULL,
-        categories TEXT[] NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('certified', 'suspended', 'revoked')),
-        state_since TIMESTAMPTZ NOT NULL,
-        certified_since DATE,
-        valid_until DATE,
-        last_audit DATE,
-        created_at TIMESTAMPTZ NOT NULL,
-        updated_at TIMESTAMPTZ NOT NULL
-    );
-    CREATE TABLE shop_domains (
-        domain TEXT PRIMARY KEY,
-        shop_id TEXT NOT NULL REFERENCES shops(id),
-        position INTEGER NOT NULL
-    );
-    CREATE INDEX shop_domains_shop ON shop_domains(shop_id);
-    CREATE TABLE events (
-        seq BIGSERIAL PRIMARY KEY,
-        shop_id TEXT NOT NULL REFERENCES shops(id),
-        at TIMESTAMPTZ NOT NULL,
-        actor TEXT NOT NULL,
-        from_state TEXT,
-        to_state TEXT NOT NULL,
-        reason TEXT NOT NULL
-    );
-    CREATE INDEX events_shop ON events(shop_id, seq);
+_APPEND_ONLY: Final = """\
     CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         RAISE EXCEPTION 'events are append-only';
@@ -60,47 +30,21 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     -- Per statement, so it also fires for TRUNCATE and for statements that match no row.
     CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events
         FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();
-    CREATE TABLE changes (
-        seq BIGSERIAL PRIMARY KEY,
-        shop_id TEXT NOT NULL
-    );
-    CREATE TABLE sightings (
-        shop_id TEXT NOT NULL,
-        host TEXT NOT NULL,
-        registered BOOLEAN NOT NULL,
-        first_seen TIMESTAMPTZ NOT NULL,
-        last_seen TIMESTAMPTZ NOT NULL,
-        count BIGINT NOT NULL,
-        PRIMARY KEY (shop_id, host)
-    );
-    CREATE TABLE api_tokens (
-        name TEXT PRIMARY KEY,
-        digest TEXT NOT NULL UNIQUE,
-        created_at TIMESTAMPTZ NOT NULL
-    );
-    """,
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    schema.version_1("postgres", _APPEND_ONLY),
     # 2: sightings by source (Referer or `d=` claim), each with its own bound; reports.
-    """
+    schema.version_2(
+        "postgres",
+        """
     ALTER TABLE sightings ADD COLUMN source TEXT NOT NULL DEFAULT 'claim'
         CHECK (source IN ('referer', 'claim'));
     ALTER TABLE sightings ALTER COLUMN source DROP DEFAULT;
     ALTER TABLE sightings DROP CONSTRAINT sightings_pkey;
     ALTER TABLE sightings ADD PRIMARY KEY (shop_id, source, host);
-    CREATE TABLE reports (
-        id TEXT PRIMARY KEY,
-        shop_id TEXT NOT NULL REFERENCES shops(id),
-        host TEXT NOT NULL,
-        referrer TEXT,
-        note TEXT NOT NULL,
-        lang TEXT NOT NULL,
-        created_at TIMESTAMPTZ NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
-        closed_at TIMESTAMPTZ,
-        closed_by TEXT,
-        resolution TEXT
-    );
-    CREATE INDEX reports_by_time ON reports(created_at, id);
-    """,
+""",
+    ),
     # 3: what an edit of a shop's record changed; NULL for state changes.
     """
     ALTER TABLE events ADD COLUMN changes JSONB;

@@ -17,65 +17,22 @@ from pathlib import Path
 from typing import Any, Final
 
 from badge.errors import ValidationError
+from badge.registry import schema
 from badge.registry.store import LockName, Row, SQLRegistry, Tx, migrate
 
-MIGRATIONS: Final[tuple[str, ...]] = (
-    """
-    CREATE TABLE shops (
-        id TEXT PRIMARY KEY,
-        display_name TEXT NOT NULL,
-        legal_name TEXT NOT NULL,
-        enterprise_number TEXT NOT NULL,
-        categories TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('certified', 'suspended', 'revoked')),
-        state_since TEXT NOT NULL,
-        certified_since TEXT,
-        valid_until TEXT,
-        last_audit TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE shop_domains (
-        domain TEXT PRIMARY KEY,
-        shop_id TEXT NOT NULL REFERENCES shops(id),
-        position INTEGER NOT NULL
-    );
-    CREATE INDEX shop_domains_shop ON shop_domains(shop_id);
-    CREATE TABLE events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        shop_id TEXT NOT NULL REFERENCES shops(id),
-        at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        from_state TEXT,
-        to_state TEXT NOT NULL,
-        reason TEXT NOT NULL
-    );
-    CREATE INDEX events_shop ON events(shop_id, seq);
+_APPEND_ONLY: Final = """\
     CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
     CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-    CREATE TABLE changes (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        shop_id TEXT NOT NULL
-    );
-    CREATE TABLE sightings (
-        shop_id TEXT NOT NULL,
-        host TEXT NOT NULL,
-        registered INTEGER NOT NULL,
-        first_seen TEXT NOT NULL,
-        last_seen TEXT NOT NULL,
-        count INTEGER NOT NULL,
-        PRIMARY KEY (shop_id, host)
-    );
-    CREATE TABLE api_tokens (
-        name TEXT PRIMARY KEY,
-        digest TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL
-    );
-    """,
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    schema.version_1("sqlite", _APPEND_ONLY),
     # 2: sightings by source (Referer or `d=` claim), each with its own bound; reports.
-    """
+    schema.version_2(
+        "sqlite",
+        """
     CREATE TABLE sightings_by_source (
         shop_id TEXT NOT NULL,
         source TEXT NOT NULL CHECK (source IN ('referer', 'claim')),
@@ -90,21 +47,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         SELECT shop_id, 'claim', host, registered, first_seen, last_seen, count FROM sightings;
     DROP TABLE sightings;
     ALTER TABLE sightings_by_source RENAME TO sightings;
-    CREATE TABLE reports (
-        id TEXT PRIMARY KEY,
-        shop_id TEXT NOT NULL REFERENCES shops(id),
-        host TEXT NOT NULL,
-        referrer TEXT,
-        note TEXT NOT NULL,
-        lang TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
-        closed_at TEXT,
-        closed_by TEXT,
-        resolution TEXT
-    );
-    CREATE INDEX reports_by_time ON reports(created_at, id);
-    """,
+""",
+    ),
     # 3: what an edit of a shop's record changed, as JSON; NULL for state changes.
     """
     ALTER TABLE events ADD COLUMN changes TEXT;
