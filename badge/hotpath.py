@@ -276,7 +276,7 @@ class Budget:
 def _claim(host: str, idna: Budget) -> tuple[str | None, bool]:
     """`d` normalised like registered domains ("" for no host name), and whether that is
     final. Plain ASCII hosts (what embed.js sends) need no IDNA; others spend the budget."""
-    quick = rules.quick_domain(host)
+    quick = binding.quick_domain(host)
     if quick is not None:
         return quick, True
     if idna.take():

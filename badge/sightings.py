@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
+from badge import binding
 from badge.registry import rules
 
 Source = Literal["referer", "claim"]
@@ -157,7 +158,7 @@ class Collector:
         domains = self.domains.get(shop_id)
         if domains is None:
             return
-        host = rules.quick_domain(text)
+        host = binding.quick_domain(text)
         # Hyphen pairs (punycode among them) are what IDNA checks beyond the quick path.
         if host is None or "--" in host:
             if self.idna_left <= 0:

@@ -1,4 +1,5 @@
-"""The narrow interface every registry backend implements (SQLite and PostgreSQL).
+"""The narrow interface every registry backend implements (SQLite and PostgreSQL, both on
+store.SQLRegistry). Callers and test doubles depend on this, not on a backend.
 
 Methods are synchronous; async callers run them in a worker thread.
 """
@@ -6,62 +7,41 @@ Methods are synchronous; async callers run them in a worker thread.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
-from typing import Protocol
+from typing import Protocol, Unpack
 
-from badge.registry.model import (
-    Event,
-    NewReport,
-    NewShop,
-    Report,
-    ReportStatus,
-    Shop,
-    Sighting,
-)
+from badge.registry import model
 from badge.sightings import Batch
 from badge.vocabulary import State
 
 
 class Registry(Protocol):
-    def create_shop(self, shop: NewShop, *, actor: str) -> Shop: ...
+    def create_shop(self, shop: model.NewShop, *, actor: str) -> model.Shop: ...
 
     def import_shops(
         self,
-        shops: Sequence[NewShop],
+        shops: Sequence[model.NewShop],
         *,
         actor: str,
         progress: Callable[[int], None] | None = None,
-    ) -> list[Shop]: ...
+    ) -> list[model.Shop]: ...
 
-    def get_shop(self, shop_id: str) -> Shop | None: ...
+    def get_shop(self, shop_id: str) -> model.Shop | None: ...
 
-    def list_shops(self, *, limit: int = 1000, offset: int = 0) -> list[Shop]: ...
+    def list_shops(self, *, limit: int = 1000, offset: int = 0) -> list[model.Shop]: ...
 
     def count_shops(self) -> int: ...
 
     def update_shop(
-        self,
-        shop_id: str,
-        *,
-        actor: str,
-        reason: str | None,
-        display_name: str | None = None,
-        legal_name: str | None = None,
-        enterprise_number: str | None = None,
-        domains: tuple[str, ...] | None = None,
-        categories: tuple[str, ...] | None = None,
-        certified_since: date | None = None,
-        valid_until: date | None = None,
-        last_audit: date | None = None,
-    ) -> Shop: ...
+        self, shop_id: str, *, actor: str, reason: str | None, **edit: Unpack[model.ShopEdit]
+    ) -> model.Shop: ...
 
-    def set_state(self, shop_id: str, state: State, *, reason: str, actor: str) -> Event: ...
+    def set_state(self, shop_id: str, state: State, *, reason: str, actor: str) -> model.Event: ...
 
-    def history(self, shop_id: str) -> list[Event]: ...
+    def history(self, shop_id: str) -> list[model.Event]: ...
 
-    def find_by_domain(self, domain: str) -> Shop | None: ...
+    def find_by_domain(self, domain: str) -> model.Shop | None: ...
 
-    def search(self, query: str, *, limit: int = 20) -> list[Shop]: ...
+    def search(self, query: str, *, limit: int = 20) -> list[model.Shop]: ...
 
     def change_cursor(self) -> int: ...
 
@@ -71,17 +51,21 @@ class Registry(Protocol):
 
     def sightings(
         self, *, shop_id: str | None = None, unregistered_only: bool = False
-    ) -> list[Sighting]: ...
+    ) -> list[model.Sighting]: ...
 
-    def add_report(self, report: NewReport) -> Report: ...
+    def add_report(self, report: model.NewReport) -> model.Report: ...
 
     def reports(
-        self, *, status: ReportStatus | None = None, shop_id: str | None = None, limit: int = 100
-    ) -> list[Report]: ...
+        self,
+        *,
+        status: model.ReportStatus | None = None,
+        shop_id: str | None = None,
+        limit: int = 100,
+    ) -> list[model.Report]: ...
 
-    def get_report(self, report_id: str) -> Report | None: ...
+    def get_report(self, report_id: str) -> model.Report | None: ...
 
-    def close_report(self, report_id: str, *, actor: str, resolution: str) -> Report: ...
+    def close_report(self, report_id: str, *, actor: str, resolution: str) -> model.Report: ...
 
     def add_token(self, name: str, digest: str) -> None: ...
 

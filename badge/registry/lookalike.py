@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 import idna
@@ -92,7 +93,7 @@ def is_suspicious(ascii_domain: str) -> bool:
     return False
 
 
-def find_confusable(domain: str, others: dict[str, str]) -> str | None:
+def find_confusable(domain: str, others: Mapping[str, str]) -> str | None:
     """A domain in `others` (domain -> owner) that looks like `domain` but is another."""
     wanted = domain_skeleton(domain)
     for other in others:

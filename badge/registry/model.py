@@ -2,27 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Final, Literal, get_args
+from datetime import UTC, date, datetime
+from typing import Any, Final, Literal, TypedDict, cast, get_args
 
 from badge.vocabulary import CATEGORIES, STATES, Category, PublicState, State
 
+# The stored form's fields, in the order records list them.
+SHOP_FIELDS: Final = (
+    "id",
+    "display_name",
+    "legal_name",
+    "enterprise_number",
+    "domains",
+    "categories",
+    "state",
+    "state_since",
+    "certified_since",
+    "valid_until",
+    "last_audit",
+    "created_at",
+    "updated_at",
+)
+_TEXTS: Final = ("id", "display_name", "legal_name", "enterprise_number")
+_DAYS: Final = ("certified_since", "valid_until", "last_audit")
+_MOMENTS: Final = ("state_since", "created_at", "updated_at")
+
 
 @dataclass(frozen=True, slots=True)
-class Shop:
-    id: str
+class ShopDetails:
+    """What an operator enters about a shop; the registry adds its id and timestamps."""
+
     display_name: str
     legal_name: str
     enterprise_number: str
     domains: tuple[str, ...]
     categories: tuple[Category, ...]
     state: State
-    state_since: datetime
     certified_since: date | None
     valid_until: date | None
     last_audit: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewShop(ShopDetails):
+    """A validated shop that is not stored yet (see rules.validate_new_shop)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shop(ShopDetails):
+    id: str
+    state_since: datetime
     created_at: datetime
     updated_at: datetime
 
@@ -41,16 +72,14 @@ class Shop:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class NewShop:
-    """A validated shop that is not stored yet (see rules.validate_new_shop)."""
+class ShopEdit(TypedDict, total=False):
+    """The fields an update may change; a field left out (or None) keeps its value."""
 
-    display_name: str
-    legal_name: str
-    enterprise_number: str
-    domains: tuple[str, ...]
-    categories: tuple[Category, ...]
-    state: State
+    display_name: str | None
+    legal_name: str | None
+    enterprise_number: str | None
+    domains: Iterable[str] | None
+    categories: Iterable[str] | None
     certified_since: date | None
     valid_until: date | None
     last_audit: date | None
@@ -105,51 +134,71 @@ class Sighting:
         }
 
 
-def _iso(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
+def plain(value: object) -> object:
+    """A value as JSON has it: dates and times as ISO text, tuples as lists."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def day(value: object) -> date | None:
+    """A stored day: a date (PostgreSQL) or its ISO text (SQLite, JSON)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def moment(value: object) -> datetime:
+    """A stored time in UTC: a datetime (PostgreSQL) or its ISO text (SQLite, JSON)."""
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return when if when.tzinfo is None else when.astimezone(UTC)
 
 
 def shop_to_record(shop: Shop) -> dict[str, object]:
     """The stored form of a shop (no derived fields), for the shared Redis cache."""
-    return {
-        "id": shop.id,
-        "display_name": shop.display_name,
-        "legal_name": shop.legal_name,
-        "enterprise_number": shop.enterprise_number,
-        "domains": list(shop.domains),
-        "categories": list(shop.categories),
-        "state": shop.state,
-        "state_since": shop.state_since.isoformat(),
-        "certified_since": _iso(shop.certified_since),
-        "valid_until": _iso(shop.valid_until),
-        "last_audit": _iso(shop.last_audit),
-        "created_at": shop.created_at.isoformat(),
-        "updated_at": shop.updated_at.isoformat(),
-    }
+    return {name: plain(getattr(shop, name)) for name in SHOP_FIELDS}
 
 
-def shop_from_record(data: dict[str, Any]) -> Shop:
-    def day(value: object) -> date | None:
-        return None if value is None else date.fromisoformat(str(value))
-
+def shop_from_record(data: Mapping[str, Any]) -> Shop:
+    """A shop from its stored form: shop_to_record's, or a registry row."""
     state = data["state"]
     if state not in STATES:
         raise ValueError(f"bad state {state!r}")
-    categories = tuple(c for c in data["categories"] if c in CATEGORIES)
+    fields: dict[str, Any] = {name: str(data[name]) for name in _TEXTS}
+    fields.update({name: day(data[name]) for name in _DAYS})
+    fields.update({name: moment(data[name]) for name in _MOMENTS})
     return Shop(
-        id=str(data["id"]),
-        display_name=str(data["display_name"]),
-        legal_name=str(data["legal_name"]),
-        enterprise_number=str(data["enterprise_number"]),
         domains=tuple(str(d) for d in data["domains"]),
-        categories=categories,
+        categories=tuple(c for c in data["categories"] if c in CATEGORIES),
         state=state,
-        state_since=datetime.fromisoformat(data["state_since"]),
-        certified_since=day(data["certified_since"]),
-        valid_until=day(data["valid_until"]),
-        last_audit=day(data["last_audit"]),
-        created_at=datetime.fromisoformat(data["created_at"]),
-        updated_at=datetime.fromisoformat(data["updated_at"]),
+        **fields,
+    )
+
+
+def event_from_row(row: Mapping[str, Any]) -> Event:
+    return Event(
+        seq=int(row["seq"]),
+        shop_id=row["shop_id"],
+        at=moment(row["at"]),
+        actor=row["actor"],
+        from_state=cast(State | None, row["from_state"]),
+        to_state=cast(State, row["to_state"]),
+        reason=row["reason"],
+        changes=row["changes"],
+    )
+
+
+def sighting_from_row(row: Mapping[str, Any]) -> Sighting:
+    return Sighting(
+        shop_id=row["shop_id"],
+        host=row["host"],
+        registered=bool(row["registered"]),
+        first_seen=moment(row["first_seen"]),
+        last_seen=moment(row["last_seen"]),
+        count=int(row["count"]),
+        source=row["source"],
     )
 
 
@@ -198,10 +247,8 @@ class Report:
         }
 
 
-def report_from_row(row: Any, moment: Callable[[Any], datetime]) -> Report:
-    """A stored report; `moment` reads the backend's timestamps (text or datetime)."""
+def report_from_row(row: Mapping[str, Any]) -> Report:
     closed = row["closed_at"]
-    status = row["status"]
     return Report(
         id=row["id"],
         shop_id=row["shop_id"],
@@ -210,7 +257,7 @@ def report_from_row(row: Any, moment: Callable[[Any], datetime]) -> Report:
         note=row["note"],
         lang=row["lang"],
         created_at=moment(row["created_at"]),
-        status="closed" if status == "closed" else "open",
+        status="closed" if row["status"] == "closed" else "open",
         closed_at=None if closed is None else moment(closed),
         closed_by=row["closed_by"],
         resolution=row["resolution"],

@@ -1,4 +1,8 @@
-"""Domain rules: enterprise numbers, domain names, ids and state transitions."""
+"""Domain rules: enterprise numbers, domain names, ids, dates and state transitions.
+
+Every rule about what may be stored lives here. Both registry backends call the checks on
+the row as it will be written, inside their write transaction (see store.py).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,20 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Final
+from typing import Final, Unpack, cast
 from urllib.parse import urlsplit
 
 import idna
 
 from badge.errors import Conflict, ValidationError
 from badge.registry import lookalike
-from badge.registry.model import NewReport, NewShop, Shop
+from badge.registry.model import (
+    NewReport,
+    NewShop,
+    Shop,
+    ShopEdit,
+    plain,
+)
 from badge.timeutil import BRUSSELS
 from badge.vocabulary import CATEGORIES, STATES, Category, State
 
@@ -142,31 +152,6 @@ def normalise_domain(raw: str) -> str:
 
 
 _NOT_IN_DOMAINS: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
-
-
-# A plain host as browsers send it (location.hostname, a Referer's host): ASCII letters,
-# digits and hyphens in dot-separated labels, and a top-level domain.
-_PLAIN_HOST: Final = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})"
-)
-
-
-def quick_domain(raw: str) -> str | None:
-    """`normalise_domain` for a plain ASCII host, with one regular expression and no IDNA;
-    None when `raw` needs the full treatment (Unicode, a port, a scheme) or is no host.
-
-    Punycode labels are taken as they are, not decoded: a label that is not valid punycode
-    can never be a registered domain, so whatever is compared with registered domains
-    gets the same answer as with `normalise_domain`.
-    """
-    if len(raw) > 253 or not raw.isascii():
-        return None
-    host = raw.lower().rstrip(".")
-    if not _PLAIN_HOST.fullmatch(host):
-        return None
-    if host.startswith("www.") and host.count(".") >= 2:
-        return host[4:]
-    return host
 
 
 def try_normalise_domain(raw: str) -> str | None:
@@ -307,6 +292,31 @@ def check_transition(current: State, target: State) -> None:
         raise Conflict(f"a {current} shop cannot become {target}")
 
 
+def check_validity(certified_since: date | None, valid_until: date | None, why: str = "") -> None:
+    """A certificate cannot end before it starts. Checked on the row as it will be
+    written: an edit of either date, a registration, and a first certification."""
+    if certified_since is not None and valid_until is not None and valid_until < certified_since:
+        raise ValidationError(
+            f"valid_until {valid_until.isoformat()} is before certified_since "
+            f"{certified_since.isoformat()}{why}"
+        )
+
+
+def plan_state_change(current: Shop, target: State, now: datetime) -> date | None:
+    """Check a change of state; the `certified_since` to write with it, if any."""
+    check_transition(current.state, target)
+    day = first_certification_day(current.certified_since, target, now)
+    if day is not None:
+        check_validity(day, current.valid_until, "; renew valid_until before certifying")
+    return day
+
+
+def check_new_shop(shop: NewShop) -> None:
+    """What a registration must satisfy against itself (the domains are checked against
+    the other shops by check_domains_free)."""
+    check_validity(shop.certified_since, shop.valid_until)
+
+
 def validate_new_shop(
     *,
     display_name: str,
@@ -325,8 +335,7 @@ def validate_new_shop(
     if since is None and parsed_state == "certified":
         since = today
     until = parse_date(valid_until, "valid_until")
-    if since is not None and until is not None and until < since:
-        raise ValidationError("valid_until is before certified_since")
+    check_validity(since, until)
     return NewShop(
         display_name=clean_text(display_name, "name"),
         legal_name=clean_text(legal_name, "legal name"),
@@ -350,19 +359,7 @@ class ShopUpdate:
     reason: str
 
 
-def plan_update(
-    current: Shop,
-    *,
-    reason: str | None,
-    display_name: str | None = None,
-    legal_name: str | None = None,
-    enterprise_number: str | None = None,
-    domains: Iterable[str] | None = None,
-    categories: Iterable[str] | None = None,
-    certified_since: date | None = None,
-    valid_until: date | None = None,
-    last_audit: date | None = None,
-) -> ShopUpdate:
+def plan_update(current: Shop, *, reason: str | None, **edit: Unpack[ShopEdit]) -> ShopUpdate:
     """Check a change against the shop as stored; backends call it inside their write
     transaction, with `current` read there, and store exactly what it returns.
 
@@ -371,33 +368,19 @@ def plan_update(
     if reason is None or not str(reason).strip():
         raise ValidationError("a reason is required; it is kept in the shop's history")
     reason = clean_text(reason, "reason", limit=MAX_REASON)
-    wanted: dict[str, object] = {}
-    if display_name is not None:
-        wanted["display_name"] = clean_text(display_name, "name")
-    if legal_name is not None:
-        wanted["legal_name"] = clean_text(legal_name, "legal name")
-    if enterprise_number is not None:
-        wanted["enterprise_number"] = normalise_enterprise_number(enterprise_number)
-    if categories is not None:
-        wanted["categories"] = parse_categories(categories)
-    if certified_since is not None:
-        wanted["certified_since"] = check_date_range(certified_since, "certified_since")
-    if valid_until is not None:
-        wanted["valid_until"] = check_date_range(valid_until, "valid_until")
-    if last_audit is not None:
-        wanted["last_audit"] = check_date_range(last_audit, "last_audit")
+    wanted = _wanted(edit)
     since = wanted.get("certified_since", current.certified_since)
     until = wanted.get("valid_until", current.valid_until)
-    if isinstance(since, date) and isinstance(until, date) and until < since:
-        raise ValidationError("valid_until is before certified_since")
+    check_validity(cast(date | None, since), cast(date | None, until))
     changes: dict[str, dict[str, object]] = {}
     columns: dict[str, object] = {}
     for name, value in wanted.items():
         old = getattr(current, name)
         if value != old:
             columns[name] = value
-            changes[name] = {"from": _plain(old), "to": _plain(value)}
+            changes[name] = {"from": plain(old), "to": plain(value)}
     new_domains = None
+    domains = edit.get("domains")
     if domains is not None:
         normalised = normalise_domains(domains)
         if normalised != current.domains:
@@ -406,16 +389,41 @@ def plan_update(
     return ShopUpdate(columns, new_domains, changes, reason)
 
 
-def _plain(value: object) -> object:
-    """A history value as JSON: dates as ISO text, tuples as lists."""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+def _wanted(edit: ShopEdit) -> dict[str, object]:
+    """The edited columns other than the domains, each checked and normalised."""
+    wanted: dict[str, object] = {}
+    if (name := edit.get("display_name")) is not None:
+        wanted["display_name"] = clean_text(name, "name")
+    if (legal_name := edit.get("legal_name")) is not None:
+        wanted["legal_name"] = clean_text(legal_name, "legal name")
+    if (number := edit.get("enterprise_number")) is not None:
+        wanted["enterprise_number"] = normalise_enterprise_number(number)
+    if (categories := edit.get("categories")) is not None:
+        wanted["categories"] = parse_categories(categories)
+    dates = {
+        "certified_since": edit.get("certified_since"),
+        "valid_until": edit.get("valid_until"),
+        "last_audit": edit.get("last_audit"),
+    }
+    for field, value in dates.items():
+        if value is not None:
+            wanted[field] = check_date_range(value, field)
+    return wanted
 
 
-def check_not_confusable(domains: Iterable[str], taken: dict[str, str]) -> None:
+def check_domains_free(domains: Iterable[str], taken: Mapping[str, str]) -> None:
+    """Refuse a domain registered to another shop, or one that looks like it.
+
+    `taken` maps every domain registered to *other* shops to its shop id; the backends
+    read it in the write transaction that stores the domains.
+    """
+    for domain in domains:
+        if domain in taken:
+            raise Conflict(f"domain {domain} is already registered to shop {taken[domain]}")
+    check_not_confusable(domains, taken)
+
+
+def check_not_confusable(domains: Iterable[str], taken: Mapping[str, str]) -> None:
     """Refuse a domain that looks like one registered to another shop (UTS #39 skeletons).
 
     `taken` maps every domain registered to *other* shops to its shop id.

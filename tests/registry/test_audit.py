@@ -9,7 +9,7 @@ import pytest
 
 from badge.errors import Conflict, ValidationError
 from badge.registry.base import Registry
-from tests.registry.test_sqlite import add, new_shop
+from tests.registry.shops import add, new_shop
 
 
 @pytest.mark.parametrize("reason", [None, "", "   "])

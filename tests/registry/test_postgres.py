@@ -1,6 +1,6 @@
 """PostgresRegistry on a real PostgreSQL: what a shared database adds to the contract.
 
-The backend-neutral contract runs against PostgreSQL too, from test_sqlite.py (id
+The backend-neutral contract runs against PostgreSQL too, in test_contract.py (id
 `postgres`). Here: the schema, several writers and instances at once, failures, and a
 served badge that follows a CLI change through the database.
 """
@@ -20,12 +20,13 @@ import psycopg
 import pytest
 
 from badge.errors import Conflict, Unavailable, ValidationError
-from badge.registry import postgres, sqlite
+from badge.registry import store
 from badge.registry.model import Shop
-from badge.registry.postgres import MAX_SIGHTINGS_PER_SHOP, MIGRATIONS, PostgresRegistry
+from badge.registry.postgres import MIGRATIONS, PostgresRegistry
+from badge.registry.rules import MAX_SIGHTINGS_PER_SHOP
 from badge.registry.sqlite import SQLiteRegistry
 from badge.sightings import Seen
-from tests.registry.test_sqlite import add, new_shop
+from tests.registry.shops import add, new_shop
 from tests.servers import Service, cli, free_port, get, service_env, token_claims
 
 pytestmark = pytest.mark.postgres
@@ -96,8 +97,7 @@ def test_same_answers_as_sqlite(
 ) -> None:
     """The same calls at the same clock give the same shops and history, ids aside."""
     clock = datetime(2026, 3, 10, 9, 15, 30, tzinfo=UTC)
-    for module in (postgres, sqlite):
-        monkeypatch.setattr(module, "_now", lambda: clock)
+    monkeypatch.setattr(store, "_now", lambda: clock)
     reference = SQLiteRegistry(tmp_path / "badge.db")
     try:
         answers = []
@@ -395,3 +395,45 @@ def test_served_badge_follows_a_cli_revocation(pg_url: str, tmp_path: Path) -> N
         assert delay < 1.0
     finally:
         service.stop()
+
+
+def test_a_database_from_the_first_schema_migrates_and_reads(pg_url: str) -> None:
+    """Rows as version 1 stored them (sightings without a source) keep reading after the
+    later migrations run."""
+    query(pg_url, MIGRATIONS[0])
+    query(pg_url, "CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    query(pg_url, "INSERT INTO schema_version VALUES (1)")
+    at = "2025-03-01T10:00:00+00:00"
+    query(
+        pg_url,
+        "INSERT INTO shops VALUES ('abcdefghijkmnpqr', 'Oud', 'Oud BV', '0123.456.749', "
+        f"'{{b2c_member,sponsor}}', 'certified', '{at}', '2024-01-01', '2027-01-01', NULL, "
+        f"'{at}', '{at}')",
+    )
+    query(
+        pg_url,
+        "INSERT INTO shop_domains VALUES ('tweede.be', 'abcdefghijkmnpqr', 1), "
+        "('oud.be', 'abcdefghijkmnpqr', 0)",
+    )
+    query(
+        pg_url,
+        f"INSERT INTO sightings VALUES ('abcdefghijkmnpqr', 'x.be', false, '{at}', '{at}', 4)",
+    )
+
+    registry = PostgresRegistry(pg_url)
+    try:
+        shop = registry.get_shop("abcdefghijkmnpqr")
+        assert shop is not None
+        assert shop.domains == ("oud.be", "tweede.be")
+        assert shop.categories == ("b2c_member", "sponsor")
+        assert (shop.certified_since, shop.valid_until) == (date(2024, 1, 1), date(2027, 1, 1))
+        assert shop.created_at == datetime(2025, 3, 1, 10, tzinfo=UTC)
+        (sighting,) = registry.sightings(shop_id=shop.id)
+        assert (sighting.source, sighting.host, sighting.count) == ("claim", "x.be", 4)
+        registry.update_shop(shop.id, actor="t", reason="r", valid_until=date(2028, 1, 1))
+        assert registry.history(shop.id)[-1].changes == {
+            "valid_until": {"from": "2027-01-01", "to": "2028-01-01"}
+        }
+    finally:
+        registry.close()
+    assert _schema_versions(pg_url) == [len(MIGRATIONS)]
