@@ -146,27 +146,6 @@ class BadgeService:
     def set_bus_status(self, status: str) -> None:
         self.bus_status = status
 
-    # Counters for /metrics.
-    @property
-    def sign_count(self) -> int:
-        return self.loader.sign_count
-
-    @property
-    def registry_loads(self) -> int:
-        return self.loader.registry_loads
-
-    @property
-    def shared_hits(self) -> int:
-        return self.loader.shared_hits
-
-    @property
-    def render_count(self) -> int:
-        return self.renderer.render_count
-
-    @property
-    def raster_count(self) -> int:
-        return self.renderer.raster_count
-
     def fresh_entry(self, shop_id: str) -> Entry | None:
         """The shop's entry if it may be served now without asking anyone; no I/O."""
         entry = self.entries.get(shop_id)

@@ -42,16 +42,20 @@ class _BadgeCollector(Collector):
     def _cache(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         badges = self.badges
         yield CounterMetricFamily(
-            "badge_renders", "Badge variants rendered (cache misses)", value=badges.render_count
+            "badge_renders",
+            "Badge variants rendered (cache misses)",
+            value=badges.renderer.render_count,
         )
-        yield CounterMetricFamily("badge_signatures", "JWS tokens signed", value=badges.sign_count)
+        yield CounterMetricFamily(
+            "badge_signatures", "JWS tokens signed", value=badges.loader.sign_count
+        )
         yield GaugeMetricFamily(
             "badge_cached_shops", "Shops held in the per-process cache", value=len(badges.entries)
         )
         yield CounterMetricFamily(
             "badge_registry_loads",
             "Shops read from the registry (misses of memory and Redis)",
-            value=badges.registry_loads,
+            value=badges.loader.registry_loads,
         )
         yield GaugeMetricFamily(
             "badge_change_feed_age_seconds",
@@ -64,7 +68,7 @@ class _BadgeCollector(Collector):
         yield CounterMetricFamily(
             "badge_redis_shared_hits",
             "Shops found in Redis on a memory miss",
-            value=badges.shared_hits,
+            value=badges.loader.shared_hits,
         )
         yield CounterMetricFamily(
             "badge_redis_errors",

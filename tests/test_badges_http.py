@@ -353,10 +353,10 @@ def test_error_badges_are_a_fixed_few(client: TestClient, shops: dict[str, Shop]
     shop_id = shops["certified"].id
     first = client.get(f"/b/{shop_id}.png?lang=aa")
     service = client.app_state["badges"]
-    renders = service.render_count
+    renders = service.renderer.render_count
     bodies = {client.get(f"/b/{shop_id}.png?lang=z{n}").content for n in range(50)}
     assert bodies == {first.content}
-    assert service.render_count == renders
+    assert service.renderer.render_count == renders
 
 
 ODD_IDS = [
@@ -673,11 +673,11 @@ def test_a_png_that_looks_the_same_is_never_rasterised_twice(
     ident = shops["certified"].id
     service = cast(BadgeService, client.app_state["badges"])
     own = client.get(f"/b/{ident}.png?scale=2")
-    before = service.raster_count
+    before = service.renderer.raster_count
     other = client.get(
         f"/b/{ident}.png?scale=2", headers={"referer": "https://boulangerie-test.be/"}
     )
-    assert service.raster_count == before
+    assert service.renderer.raster_count == before
     assert variant(other.content)["site"] == "boulangerie-test.be"
     assert variant(own.content)["site"] == "bakkerij-test.be"
     assert other.headers["etag"] != own.headers["etag"]
@@ -689,10 +689,10 @@ def test_a_png_that_looks_the_same_is_never_rasterised_twice(
     # A re-signed badge (here: every cached state dropped, as a key rotation does) too.
     service.invalidate_all()
     service.cache.previous.clear()
-    signed = service.sign_count
+    signed = service.loader.sign_count
     again = client.get(f"/b/{ident}.png?scale=2")
-    assert again.status_code == 200 and service.sign_count > signed
-    assert service.raster_count == before
+    assert again.status_code == 200 and service.loader.sign_count > signed
+    assert service.renderer.raster_count == before
 
 
 # -- content codings ------------------------------------------------------------------------

@@ -51,10 +51,10 @@ def test_a_change_prepares_the_variants_its_pages_load(
         return entry is not None and entry.state == "suspended" and wanted <= set(entry.variants)
 
     until(ready, "the suspended variants were never prepared")
-    rendered = service.render_count
+    rendered = service.renderer.render_count
     badge = client.get(f"/b/{shop.id}.svg?lang=fr&size=l", headers=page)
     assert badge.status_code == 200 and "suspendu" in badge.text.lower()
-    assert service.render_count == rendered  # served as prepared: nothing drawn for it
+    assert service.renderer.render_count == rendered  # served as prepared: nothing drawn for it
 
 
 def test_start_prepares_the_busiest_registered_sites(
