@@ -109,14 +109,17 @@ def test_redis_outage_serves_on_and_recovers(tmp_path: Path, redis_server: Redis
     try:
         assert badge_state(service, shop_id) == "certified"
         worker.start()
-        time.sleep(0.5)
+        wait_for(lambda: len(results) >= 10, 10, "badge traffic before the outage")
         redis_server.stop()
-        time.sleep(0.5)
+        stopped_at = time.monotonic()
+        wait_for(lambda: sum(r[0] > stopped_at for r in results) >= 10, 10, "traffic in outage")
         revoke = cli(env, "shops", "set-state", shop_id, "revoked", "--reason", "outage test")
         assert revoke.returncode == 0
         assert "Redis could not be told" in revoke.stderr
         revoked_at = time.monotonic()
-        time.sleep(stale_limit + 1.0)
+        # Until the cached states are older than the stale limit, with traffic all along:
+        # the assertions below judge what the badges said meanwhile.
+        wait_for(lambda: feed_age(service) > stale_limit + 0.5, stale_limit + 5.0, "staleness")
         assert "badge_redis_bus_subscribed 0.0" in metrics(service)
         redis_server.start()
         wait_for(lambda: bus_status(service) == "subscribed", 5, "resubscription")
@@ -154,6 +157,14 @@ def test_redis_outage_serves_on_and_recovers(tmp_path: Path, redis_server: Redis
 
 def metrics(service: Service) -> str:
     return get(f"{service.base}/metrics")[1].decode()
+
+
+def feed_age(service: Service) -> float:
+    """Seconds since the change feed last confirmed the cached states (from /metrics)."""
+    for line in metrics(service).splitlines():
+        if line.startswith("badge_change_feed_age_seconds "):
+            return float(line.split()[1])
+    raise AssertionError("badge_change_feed_age_seconds is not in /metrics")
 
 
 def bus_status(service: Service) -> str:
