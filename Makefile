@@ -49,6 +49,7 @@ check: $(CHECK_STAMP)
 	$(BIN)/ruff check badge tests loadtests scripts
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/python scripts/check_architecture.py
 
 format: $(CHECK_STAMP)
 	$(BIN)/ruff format badge tests loadtests scripts
