@@ -11,7 +11,6 @@ from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from badge.http import conditional, strong_etag
 from badge.i18n import LANGS
@@ -1002,7 +1001,3 @@ class OpenApi:
             "x-content-type-options": "nosniff",
         }
         return conditional(request, body, "application/json", headers)
-
-
-def openapi_routes() -> list[BaseRoute]:
-    return [Route("/openapi.json", OpenApi().serve, methods=["GET", "HEAD"])]

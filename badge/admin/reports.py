@@ -9,7 +9,6 @@ from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from badge.admin.body import check_fields, read_json, string
 from badge.admin.shops import DEFAULT_LIMIT, MAX_LIMIT, _actor, _int_param, _registry, _run
@@ -72,12 +71,3 @@ async def close_report(request: Request) -> Response:
         lambda: registry.close_report(report_id, actor=actor, resolution=resolution)
     )
     return JSONResponse(report.to_json())
-
-
-def report_routes() -> list[BaseRoute]:
-    """Relative to the admin prefix; `/reports/summary` (shops.py) is matched before these."""
-    return [
-        Route("/reports", list_reports, methods=["GET"]),
-        Route("/reports/{report_id}", show_report, methods=["GET"]),
-        Route("/reports/{report_id}/close", close_report, methods=["POST"]),
-    ]

@@ -14,7 +14,6 @@ from typing import Final, TypeVar
 import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from badge.admin.body import (
     JsonObject,
@@ -28,7 +27,6 @@ from badge.errors import NotFound, ValidationError
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import PUBLIC_STATES, Shop
-from badge.routing import by_method
 from badge.state import app_state
 from badge.timeutil import today
 
@@ -312,16 +310,3 @@ async def summary(request: Request) -> Response:
             "unregistered_sighting_hosts": unregistered_hosts,
         }
     )
-
-
-def shop_routes() -> list[BaseRoute]:
-    """Paths relative to PREFIX, where admin_routes() mounts them behind the guard."""
-    return [
-        by_method("/shops", {"GET": list_shops, "POST": create_shop}),
-        by_method("/shops/{shop_id}", {"GET": get_shop, "PATCH": update_shop}),
-        Route("/shops/{shop_id}/state", set_state, methods=["POST"]),
-        Route("/shops/{shop_id}/history", history, methods=["GET"]),
-        Route("/shops/{shop_id}/sightings", shop_sightings, methods=["GET"]),
-        Route("/sightings", sightings, methods=["GET"]),
-        Route("/reports/summary", summary, methods=["GET"]),
-    ]
