@@ -10,13 +10,15 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from badge.admin.body import check_fields, read_json, string
+from badge import schemas
+from badge.admin.body import read_model
 from badge.admin.shops import DEFAULT_LIMIT, MAX_LIMIT, _actor, _int_param, _registry, _run
 from badge.errors import NotFound, ValidationError
 from badge.registry import rules
 from badge.registry.model import REPORT_STATUSES, Report, ReportStatus
 
 STATUS_CHOICES: Final = frozenset(REPORT_STATUSES)
+_HINTS: Final = {"resolution": "a resolution is required: say what was done"}
 
 
 def _report_id(request: Request) -> str:
@@ -60,11 +62,8 @@ async def show_report(request: Request) -> Response:
 
 async def close_report(request: Request) -> Response:
     report_id = _report_id(request)
-    data = await read_json(request)
-    check_fields(data, allowed=frozenset({"resolution"}), required=frozenset({"resolution"}))
-    resolution = string(data, "resolution")
-    if resolution is None or not resolution.strip():
-        raise ValidationError("a resolution is required: say what was done")
+    body = await read_model(request, schemas.ReportClose, hints=_HINTS)
+    resolution = body.resolution
     registry = _registry(request)
     actor = _actor(request)
     report = await _run(
