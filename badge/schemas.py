@@ -70,8 +70,8 @@ _HOST_TAIL: Final = "[A-Za-z]{2,63}\\.?(?::[0-9]{1,5})?(?:/[!-~]*)?$"
 ASCII_HOST_PATTERN: Final = f"^(?:https?://)?(?:{_LABEL}\\.)+{_HOST_TAIL}"
 # The same, where labels may also be Unicode (IDNA, checked by the registry's rules).
 HOST_PATTERN: Final = f"^(?:https?://)?(?:[^{_NOT_TEXT}\\s./:?#@]{{1,63}}\\.)+{_HOST_TAIL}"
-SHOP_ID_PATTERN: Final = "^[a-km-z2-9]{16}$"
-REPORT_ID_PATTERN: Final = "^r[a-km-z2-9]{16}$"
+SHOP_ID_PATTERN: Final = "^[a-kmnp-z2-9]{16}$"
+REPORT_ID_PATTERN: Final = "^r[a-kmnp-z2-9]{16}$"
 DAY_PATTERN: Final = "^(?:199[0-9]|20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
 
 Name = Annotated[str, Meta(min_length=1, max_length=MAX_NAME, pattern=TEXT_PATTERN)]
@@ -364,12 +364,37 @@ class Readiness(Struct):
     checks: dict[str, str]
 
 
+# The public forms and the token body: read by Starlette's form parser and the badge
+# checker (their refusals are verdicts or pages), and described here.
+class TokenBody(Struct):
+    token: Annotated[
+        str, Meta(max_length=8192, pattern="^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$")
+    ]
+
+
+class UploadForm(Struct, kw_only=True):
+    """A badge file, or a pasted token."""
+
+    file: Annotated[str, Meta(extra_json_schema={"format": "binary"})] = ""
+    token: str = ""
+
+
+class ReportForm(Struct, kw_only=True):
+    token: str
+    site: Annotated[str, Meta(max_length=2048)]
+    referrer: str = ""
+    note: Annotated[str, Meta(max_length=1000)] = ""
+
+
 # Every model the document names, requests first.
 MODELS: Final = (
     NEW_SHOP,
     SHOP_UPDATE,
     StateChange,
     ReportClose,
+    TokenBody,
+    UploadForm,
+    ReportForm,
     Error,
     PublicShop,
     Lookup,
