@@ -76,9 +76,10 @@ PARAMETERS: Final[dict[str, Json]] = {
     "offset": _query(
         {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "default": 0}, "Skip."
     ),
-    "status": _query({"type": "string", "enum": ["open", "closed"]}, "Filter."),
+    "status": _query({"type": "string", "enum": ["", "open", "closed"]}, "Filter; empty is all."),
     "shop_id": _query(
-        {"type": "string", "pattern": schemas.SHOP_ID_PATTERN}, "Only this shop's reports."
+        {"type": "string", "pattern": f"^(?:{schemas.SHOP_ID_PATTERN[1:-1]})?$"},
+        "Only this shop's reports; empty is all.",
     ),
     "unregistered": _query(
         {"type": "string", "enum": ["", "0", "1", "false", "true", "no", "yes"]},

@@ -26,13 +26,10 @@ from badge.registry.rules import BIDI_CONTROLS, INVISIBLE, MAX_DOMAINS, MAX_NAME
 def _refused_in_text() -> str:
     """The characters rules.clean_text refuses, as a regex class body of ranges: control,
     format (Cf), bidi and invisible characters. Whitespace is not refused: it is folded."""
-    # Where such characters are (Unicode 15); the rest of the code space has none.
-    points = (
-        *range(0x3200),
-        *range(0xFE00, 0x10000),
-        *range(0x110B0, 0x1D180),
-        *range(0xE0000, 0xE0080),
-    )
+    # Where such characters are in the BMP (Unicode 15). The few astral ones (tags, some
+    # musical format marks) are left out of the schema: a regex class of astral characters
+    # makes generated tests several times slower, and clean_text still refuses them.
+    points = (*range(0x3200), *range(0xFE00, 0x10000))
     refused = [
         code
         for code in points
@@ -57,8 +54,7 @@ def _refused_in_text() -> str:
 
 
 def _char(code: int) -> str:
-    # Astral characters stand as themselves: the escape takes four hex digits only.
-    return f"\\u{code:04x}" if code < 0x10000 else chr(code)
+    return f"\\u{code:04x}"
 
 
 _NOT_TEXT: Final = _refused_in_text()
@@ -72,6 +68,9 @@ ASCII_HOST_PATTERN: Final = f"^(?:https?://)?(?:{_LABEL}\\.)+{_HOST_TAIL}"
 HOST_PATTERN: Final = f"^(?:https?://)?(?:[^{_NOT_TEXT}\\s./:?#@]{{1,63}}\\.)+{_HOST_TAIL}"
 SHOP_ID_PATTERN: Final = "^[a-kmnp-z2-9]{16}$"
 REPORT_ID_PATTERN: Final = "^r[a-kmnp-z2-9]{16}$"
+# A compact JWS: three base64url parts; no such part is 1 more than a multiple of 4 long.
+_B64: Final = "(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2,3})"
+JWS_PATTERN: Final = f"^{_B64}\\.{_B64}\\.{_B64}$"
 DAY_PATTERN: Final = "^(?:199[0-9]|20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
 
 Name = Annotated[str, Meta(min_length=1, max_length=MAX_NAME, pattern=TEXT_PATTERN)]
@@ -161,7 +160,10 @@ NEW_SHOP: Final = Annotated[
     NewShop,
     Meta(extra_json_schema={"oneOf": [{"required": ["name"]}, {"required": ["display_name"]}]}),
 ]
-SHOP_UPDATE: Final = Annotated[ShopUpdate, Meta(extra_json_schema={"minProperties": 2})]
+SHOP_UPDATE: Final = Annotated[
+    ShopUpdate,
+    Meta(extra_json_schema={"minProperties": 2, "not": {"required": ["name", "display_name"]}}),
+]
 
 
 class Error(Struct):
@@ -367,16 +369,14 @@ class Readiness(Struct):
 # The public forms and the token body: read by Starlette's form parser and the badge
 # checker (their refusals are verdicts or pages), and described here.
 class TokenBody(Struct):
-    token: Annotated[
-        str, Meta(max_length=8192, pattern="^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$")
-    ]
+    token: Annotated[str, Meta(max_length=8192, pattern=JWS_PATTERN)]
 
 
-class UploadForm(Struct, kw_only=True):
+class UploadForm(Struct, forbid_unknown_fields=True, kw_only=True):
     """A badge file, or a pasted token."""
 
-    file: Annotated[str, Meta(extra_json_schema={"format": "binary"})] = ""
-    token: str = ""
+    file: Annotated[str, Meta(min_length=1, extra_json_schema={"format": "binary"})] = ""
+    token: Annotated[str, Meta(max_length=8192, pattern=JWS_PATTERN)] = ""
 
 
 class ReportForm(Struct, kw_only=True):
@@ -386,6 +386,11 @@ class ReportForm(Struct, kw_only=True):
     note: Annotated[str, Meta(max_length=1000)] = ""
 
 
+UPLOAD_FORM: Final = Annotated[
+    UploadForm, Meta(extra_json_schema={"anyOf": [{"required": ["file"]}, {"required": ["token"]}]})
+]
+
+
 # Every model the document names, requests first.
 MODELS: Final = (
     NEW_SHOP,
@@ -393,7 +398,7 @@ MODELS: Final = (
     StateChange,
     ReportClose,
     TokenBody,
-    UploadForm,
+    UPLOAD_FORM,
     ReportForm,
     Error,
     PublicShop,
