@@ -375,8 +375,10 @@ class TokenBody(Struct):
 class UploadForm(Struct, forbid_unknown_fields=True, kw_only=True):
     """A badge file, or a pasted token."""
 
-    file: Annotated[str, Meta(min_length=1, extra_json_schema={"format": "binary"})] = ""
-    token: Annotated[str, Meta(max_length=8192, pattern=JWS_PATTERN)] = ""
+    file: Annotated[str, Meta(min_length=1, extra_json_schema={"format": "binary"})] | UnsetType = (
+        UNSET
+    )
+    token: Annotated[str, Meta(max_length=8192, pattern=JWS_PATTERN)] | UnsetType = UNSET
 
 
 class ReportForm(Struct, kw_only=True):
