@@ -11,22 +11,33 @@ from tests.verify.test_pages import assert_page_headers, check_structure
 ADMIN = "/admin/api/v1"
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "status", "lang_word"),
-    [
-        pytest.param("GET", "/no-such-page?lang=fr", 404, "Détail technique", id="router-404"),
-        pytest.param("DELETE", "/verify?lang=de", 405, "Technisches Detail", id="router-405"),
-        pytest.param("GET", "/v/abc/report?lang=en", 405, "Technical detail", id="report-405"),
-    ],
-)
-def test_pages_get_html_in_the_visitors_language(
-    client: TestClient, method: str, path: str, status: int, lang_word: str
+# (method, path, status, what the answer says): pages in the language asked for, the API
+# with its `error` code.
+ERRORS = [
+    pytest.param("GET", "/no-such-page?lang=fr", 404, "Détail technique", id="page-404"),
+    pytest.param("DELETE", "/verify?lang=de", 405, "Technisches Detail", id="page-405"),
+    pytest.param("GET", "/v/abc/report?lang=en", 405, "Technical detail", id="report-405"),
+    pytest.param("GET", "/api/v1/nothing", 404, "not_found", id="api-404"),
+    pytest.param("PUT", "/api/v1/verify", 405, "method_not_allowed", id="api-405"),
+    pytest.param("GET", "/api/v1/lookup?domain=-", 400, "bad_request", id="api-refusal"),
+    pytest.param("GET", "/api/v1/shops/abc", 404, "not_found", id="api-unknown-shop"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "says"), ERRORS)
+def test_each_route_gets_its_form_of_error(
+    client: TestClient, method: str, path: str, status: int, says: str
 ) -> None:
     response = client.request(method, path)
     assert response.status_code == status
+    if path.startswith("/api/"):
+        assert response.json() == {"error": says, "message": response.json()["message"]}
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        return
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["cache-control"] == "no-store"
-    assert lang_word in response.text
+    assert says in response.text
     assert_page_headers(response.headers)
     check_structure(response.text)
 
@@ -44,26 +55,6 @@ def test_a_refusal_raised_by_a_page_handler_is_a_page(client: TestClient, shop: 
     assert response.headers["content-type"].startswith("text/html")
     assert "reports are accepted only from the form on our own pages" in response.text
     assert_page_headers(response.headers)
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "status", "code"),
-    [
-        pytest.param("GET", "/api/v1/nothing", 404, "not_found", id="router-404"),
-        pytest.param("PUT", "/api/v1/verify", 405, "method_not_allowed", id="router-405"),
-        pytest.param("GET", "/api/v1/lookup?domain=-", 400, "bad_request", id="refusal"),
-        pytest.param("GET", "/api/v1/shops/abc", 404, "not_found", id="unknown-shop"),
-    ],
-)
-def test_api_gets_json_with_cors(
-    client: TestClient, method: str, path: str, status: int, code: str
-) -> None:
-    response = client.request(method, path)
-    assert response.status_code == status
-    assert response.json()["error"] == code
-    assert set(response.json()) == {"error", "message"}
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 def test_admin_gets_json_no_store_and_a_bearer_challenge(client: TestClient) -> None:

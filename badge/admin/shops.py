@@ -64,17 +64,26 @@ def _actor(request: Request) -> str:
     return actor
 
 
+def _path_id(request: Request, name: str, valid: Callable[[str], bool], what: str) -> str:
+    """An id from the path; one that cannot exist is a 404 before any registry call."""
+    value = str(request.path_params[name])
+    if not valid(value):
+        raise NotFound(f"no {what} with id {value[:40]!r}")
+    return value
+
+
+def _found(value: T | None, what: str, ident: str) -> T:
+    if value is None:
+        raise NotFound(f"no {what} with id {ident}")
+    return value
+
+
 def _shop_id(request: Request) -> str:
-    shop_id = str(request.path_params["shop_id"])
-    if not rules.is_shop_id(shop_id):
-        raise NotFound(f"no shop with id {shop_id[:40]!r}")
-    return shop_id
+    return _path_id(request, "shop_id", rules.is_shop_id, "shop")
 
 
 def _require(shop: Shop | None, shop_id: str) -> Shop:
-    if shop is None:
-        raise NotFound(f"no shop with id {shop_id}")
-    return shop
+    return _found(shop, "shop", shop_id)
 
 
 def _int_param(request: Request, name: str, default: int, *, high: int) -> int:
