@@ -373,11 +373,9 @@ class TokenBody(Struct):
 
 
 class UploadForm(Struct, forbid_unknown_fields=True, kw_only=True):
-    """A badge file, or a pasted token."""
+    """A badge file, or a pasted token; an empty file counts as none."""
 
-    file: Annotated[str, Meta(min_length=1, extra_json_schema={"format": "binary"})] | UnsetType = (
-        UNSET
-    )
+    file: Annotated[str, Meta(extra_json_schema={"format": "binary"})] | UnsetType = UNSET
     token: Annotated[str, Meta(max_length=8192, pattern=JWS_PATTERN)] | UnsetType = UNSET
 
 

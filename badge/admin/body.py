@@ -149,7 +149,9 @@ def _length(field: str, kind: str, bound: str, limit: str) -> str:
             return f"{field} needs at least {'one' if limit == '1' else limit} item(s)"
         return f"{field} has more than {limit} items"
     if bound == ">=":
-        return f"{field} is empty"
+        return (
+            f"{field} is empty" if limit == "1" else f"{field} is shorter than {limit} characters"
+        )
     return f"{field} is longer than {limit} characters"
 
 
