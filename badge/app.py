@@ -1,35 +1,44 @@
-"""create_app(settings): routes, middleware and the lifespan that owns every resource."""
+"""create_app(settings): the route table, middleware and the lifespan that owns every resource."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 from starlette.applications import Starlette
+from starlette.endpoints import HTTPEndpoint
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from badge.admin import admin_routes
-from badge.assets import static_routes
+from badge.admin import reports
+from badge.admin import shops as admin
+from badge.admin.auth import AdminGuard, TokenCache
+from badge.assets import serve_static
 from badge.compression import Compression
-from badge.embed import embed_routes
+from badge.embed import EmbedScript, embed_page
+from badge.errorpages import handle_exception
 from badge.errors import BadgeError
-from badge.home import home_routes
+from badge.home import Home, favicon
 from badge.hotpath import BadgeHotPath, HotPathStats
 from badge.http import DefaultCacheControl
 from badge.lifespan import make_lifespan
-from badge.openapi import openapi_routes
+from badge.openapi import OpenApi
 from badge.ratelimit import RateLimit
 from badge.settings import Settings
 from badge.state import app_state
-from badge.verify.routes import verify_routes
+from badge.verify.api import BadgeChecker, VerifyApi
+from badge.verify.lookup import HistoryCache
+from badge.verify.pages import Pages
+from badge.verify.report import submit_report
 
 logger = logging.getLogger("badge")
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 async def healthz(request: Request) -> Response:
@@ -77,41 +86,57 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=content_type, headers={"cache-control": "no-store"})
 
 
-def wants_json(request: Request) -> bool:
-    path = request.url.path
-    return path.startswith(("/api/", "/admin/")) or "application/json" in request.headers.get(
-        "accept", ""
-    )
+def endpoint(**handlers: Endpoint) -> type[HTTPEndpoint]:
+    """One route for a path served by several handlers, dispatched by Starlette's
+    HTTPEndpoint: HEAD follows GET, and a 405 lists every method the path allows."""
+    return type("Endpoint", (HTTPEndpoint,), {m: staticmethod(h) for m, h in handlers.items()})
 
 
-async def badge_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BadgeError)
-    if wants_json(request):
-        return JSONResponse(
-            {"error": exc.code, "message": exc.message},
-            status_code=exc.status,
-            headers={"cache-control": "no-store"},
-        )
-    return PlainTextResponse(exc.message + "\n", status_code=exc.status)
+def routes() -> list[BaseRoute]:
+    """Every route, in one place. `/b/{id}.svg|png`, nearly all traffic, is not here: it
+    is answered before routing by badge/hotpath.py (BadgeApp below puts it in front).
 
-
-async def http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if wants_json(request):
-        return JSONResponse(
-            {"error": "http_error", "message": exc.detail},
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
-    return PlainTextResponse(f"{exc.detail}\n", status_code=exc.status_code, headers=exc.headers)
-
-
-def core_routes() -> list[BaseRoute]:
+    Built per app, so each app (and each test) has its own caches and upload limiter.
+    """
+    checker = BadgeChecker()
+    pages = Pages(checker, HistoryCache())
+    api = VerifyApi(checker)
+    get_head = ["GET", "HEAD"]
     return [
-        Route("/healthz", healthz, methods=["GET", "HEAD"]),
-        Route("/readyz", readyz, methods=["GET", "HEAD"]),
+        Route("/", Home().page, methods=get_head),
+        Route("/favicon.ico", favicon, methods=get_head),
+        Route("/static/{path:path}", serve_static, methods=get_head),
+        Route("/v/{shop_id}", pages.shop, methods=["GET"]),
+        Route("/v/{shop_id}/report", submit_report, methods=["POST"]),
+        Route("/verify", endpoint(get=pages.lookup, post=pages.check)),
+        Route("/embed.js", EmbedScript().serve, methods=get_head),
+        Route("/embed/{shop_id}", embed_page, methods=get_head),
+        Route("/api/v1/shops/{shop_id}", api.shop, methods=["GET"]),
+        Route("/api/v1/lookup", api.lookup, methods=["GET"]),
+        Route("/api/v1/verify", api.verify, methods=["POST", "OPTIONS"]),
+        Mount(
+            admin.PREFIX,
+            routes=[
+                Route("/shops", endpoint(get=admin.list_shops, post=admin.create_shop)),
+                Route("/shops/{shop_id}", endpoint(get=admin.get_shop, patch=admin.update_shop)),
+                Route("/shops/{shop_id}/state", admin.set_state, methods=["POST"]),
+                Route("/shops/{shop_id}/history", admin.history, methods=["GET"]),
+                Route("/shops/{shop_id}/sightings", admin.shop_sightings, methods=["GET"]),
+                Route("/sightings", admin.sightings, methods=["GET"]),
+                # Before /reports/{report_id}, which would take "summary" for an id.
+                Route("/reports/summary", admin.summary, methods=["GET"]),
+                Route("/reports", reports.list_reports, methods=["GET"]),
+                Route("/reports/{report_id}", reports.show_report, methods=["GET"]),
+                Route("/reports/{report_id}/close", reports.close_report, methods=["POST"]),
+            ],
+            # One token cache per app, made here rather than at import time.
+            middleware=[Middleware(AdminGuard, tokens=TokenCache())],
+        ),
+        Route("/openapi.json", OpenApi().serve, methods=get_head),
+        Route("/healthz", healthz, methods=get_head),
+        Route("/readyz", readyz, methods=get_head),
         Route("/metrics", metrics, methods=["GET"]),
-        Route("/.well-known/jwks.json", jwks, methods=["GET", "HEAD"]),
+        Route("/.well-known/jwks.json", jwks, methods=get_head),
     ]
 
 
@@ -134,19 +159,10 @@ class BadgeApp(Starlette):
 def create_app(settings: Settings) -> Starlette:
     stats = HotPathStats()
 
-    routes: list[BaseRoute] = [
-        *core_routes(),
-        *home_routes(),
-        *verify_routes(),
-        *embed_routes(),
-        *admin_routes(),
-        *openapi_routes(),
-        *static_routes(),
-    ]
-    exception_handlers = {BadgeError: badge_error, HTTPException: http_error}
+    exception_handlers = {BadgeError: handle_exception, HTTPException: handle_exception}
     return BadgeApp(
         stats=stats,
-        routes=routes,
+        routes=routes(),
         # Badges skip it: the hot path sends coded forms prepared when each variant is built.
         middleware=[Middleware(Compression)],
         exception_handlers=exception_handlers,

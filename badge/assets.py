@@ -16,7 +16,6 @@ from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from badge.http import etag_matches
 
@@ -130,7 +129,3 @@ def _single_range(header: str | None, size: int) -> tuple[int, int] | str | None
     if start >= size or end < start:
         return "unsatisfiable"
     return start, end
-
-
-def static_routes() -> list[BaseRoute]:
-    return [Route("/static/{path:path}", serve_static, methods=["GET", "HEAD"])]

@@ -15,9 +15,7 @@ from urllib.parse import urlencode, urlsplit
 from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from badge.errors import BadgeError
 from badge.http import conditional, strong_etag
 from badge.i18n import LANG_NAMES, gettext_for
 from badge.purge import surrogate_header_dict
@@ -162,18 +160,14 @@ async def embed_page(request: Request) -> Response:
         }
         for choice in LANGS
     ]
-    try:
-        entry = await live_entry(state, str(request.path_params["shop_id"]))
-    except BadgeError as exc:
-        context = {"switcher": switcher, "status": exc.status, "detail": exc.message}
-        return html(lang, "error.html", context, status=exc.status, cache="no-store", vary="")
+    entry = await live_entry(state, str(request.path_params["shop_id"]))
     shop = entry.shop
     if shop is None:
-        context = {"switcher": switcher, "came_from": None}
-        return html(lang, "not_found.html", context, status=404)
+        missing: dict[str, object] = {"switcher": switcher, "came_from": None}
+        return html(lang, "not_found.html", missing, status=404)
     width, height = SIZES[size]
     public_url = state["settings"].public_url
-    context = {
+    context: dict[str, object] = {
         "switcher": switcher,
         "shop": shop,
         "state": public_state(shop),
@@ -203,10 +197,3 @@ async def embed_page(request: Request) -> Response:
     response = html(lang, "embed.html", context)
     response.headers.update(surrogate_header_dict(shop.id))
     return response
-
-
-def embed_routes() -> list[BaseRoute]:
-    return [
-        Route("/embed.js", EmbedScript().serve, methods=["GET", "HEAD"]),
-        Route("/embed/{shop_id}", embed_page, methods=["GET", "HEAD"]),
-    ]

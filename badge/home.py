@@ -8,7 +8,6 @@ from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from badge.state import app_state
 from badge.verify.pages import html, request_lang, switcher
@@ -59,10 +58,3 @@ async def favicon(request: Request) -> Response:
         media_type="image/vnd.microsoft.icon",
         headers={"cache-control": ICON_CACHE, "x-content-type-options": "nosniff"},
     )
-
-
-def home_routes() -> list[BaseRoute]:
-    return [
-        Route("/", Home().page, methods=["GET", "HEAD"]),
-        Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
-    ]

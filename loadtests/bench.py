@@ -46,7 +46,8 @@ FLOOD_LUA = """
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format("GET", "%s?lang=nl&size=m&d=h" .. n .. "-" .. math.random(1, 1000000000) .. ".example")
+  local host = "h" .. n .. "-" .. math.random(1, 1000000000) .. ".example"
+  return wrk.format("GET", "%s?lang=nl&size=m&d=" .. host)
 end
 """
 

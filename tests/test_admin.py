@@ -258,7 +258,13 @@ class TestShops:
             pytest.param(b"[1, 2]", "JSON object", id="array"),
             pytest.param(b'{"name": NaN}', "not valid JSON", id="nan"),
             pytest.param(b"\xff\xfe", "UTF-8", id="not-utf8"),
-            pytest.param(b"[" * 30_000 + b"]" * 30_000, "nests too deeply", id="deep-nesting"),
+            # Refused at the first byte of the unexpected value, never parsed deeper.
+            pytest.param(b"[" * 30_000 + b"]" * 30_000, "JSON object", id="deep-nesting"),
+            pytest.param(
+                b'{"name": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+                "name must be a string",
+                id="deep-nesting-in-a-field",
+            ),
             pytest.param(b'{"name": "\\ud800"}', "surrogate", id="lone-surrogate"),
         ],
     )

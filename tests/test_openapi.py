@@ -8,6 +8,7 @@ from typing import Any
 
 import openapi_spec_validator
 import pytest
+from starlette.endpoints import HTTPEndpoint
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
 
@@ -32,7 +33,12 @@ def served(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, set
             else:
                 yield prefix + route.path + "/{path}", {"get"}
         elif isinstance(route, Route):
-            methods = {m.lower() for m in (route.methods or {"GET"})} - {"head"}
+            if isinstance(route.endpoint, type) and issubclass(route.endpoint, HTTPEndpoint):
+                # Dispatched by method name (badge.app.endpoint).
+                names = {"get", "post", "put", "patch", "delete", "options"}
+                methods = {m for m in names if hasattr(route.endpoint, m)}
+            else:
+                methods = {m.lower() for m in (route.methods or {"GET"})} - {"head"}
             yield prefix + route.path, methods
 
 

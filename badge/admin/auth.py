@@ -15,10 +15,9 @@ from typing import Final
 
 import anyio
 from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from badge.errors import Unauthorized
 from badge.registry.base import Registry
 
 # Tokens from `badge tokens create` are about 47 characters; anything far longer is noise.
@@ -108,21 +107,12 @@ class AdminGuard:
         if token is not None:
             name = await self.tokens.identify(scope["state"]["registry"], token)
         if name is None:
-            message = (
+            raise Unauthorized(
                 "send an admin API token as `Authorization: Bearer <token>`"
                 if token is None
-                else "this token is not valid"
+                else "this token is not valid",
+                headers={"www-authenticate": 'Bearer realm="keurmerk-admin"'},
             )
-            response = JSONResponse(
-                {"error": "unauthorized", "message": message},
-                status_code=401,
-                headers={
-                    "www-authenticate": 'Bearer realm="keurmerk-admin"',
-                    "cache-control": "no-store",
-                },
-            )
-            await response(scope, receive, send)
-            return
         scope["admin_actor"] = f"api:{name}"
 
         async def send_no_store(message: Message) -> None:
@@ -132,17 +122,6 @@ class AdminGuard:
                 message = {**message, "headers": headers}
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_no_store)
-        except HTTPException as exc:
-            # Raised by the router itself (no such path, wrong method), outside any route's
-            # own error handling; answered here so it is JSON and no-store like the rest.
-            response = JSONResponse(
-                {"error": _HTTP_CODES.get(exc.status_code, "http_error"), "message": exc.detail},
-                status_code=exc.status_code,
-                headers={**(exc.headers or {}), "cache-control": "no-store"},
-            )
-            await response(scope, receive, send)
-
-
-_HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed"}
+        # The router's 404 and 405 under this prefix, and every refusal, go to the one
+        # error handler (badge/errorpages.py), which answers /admin/ in JSON, no-store.
+        await self.app(scope, receive, send_no_store)

@@ -9,28 +9,29 @@ from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
-from badge.admin.body import check_fields, read_json, string
-from badge.admin.shops import DEFAULT_LIMIT, MAX_LIMIT, _actor, _int_param, _registry, _run
-from badge.errors import NotFound, ValidationError
+from badge import schemas
+from badge.admin.body import read_model
+from badge.admin.shops import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    _actor,
+    _found,
+    _int_param,
+    _path_id,
+    _registry,
+    _run,
+)
+from badge.errors import ValidationError
 from badge.registry import rules
-from badge.registry.model import REPORT_STATUSES, Report, ReportStatus
+from badge.registry.model import REPORT_STATUSES, ReportStatus
 
 STATUS_CHOICES: Final = frozenset(REPORT_STATUSES)
+_HINTS: Final = {"resolution": "a resolution is required: say what was done"}
 
 
 def _report_id(request: Request) -> str:
-    report_id = str(request.path_params["report_id"])
-    if not rules.is_report_id(report_id):
-        raise NotFound(f"no report with id {report_id[:40]!r}")
-    return report_id
-
-
-def _found(report: Report | None, report_id: str) -> Report:
-    if report is None:
-        raise NotFound(f"no report with id {report_id}")
-    return report
+    return _path_id(request, "report_id", rules.is_report_id, "report")
 
 
 async def list_reports(request: Request) -> Response:
@@ -55,29 +56,17 @@ async def list_reports(request: Request) -> Response:
 async def show_report(request: Request) -> Response:
     report_id = _report_id(request)
     registry = _registry(request)
-    report = _found(await _run(lambda: registry.get_report(report_id)), report_id)
+    report = _found(await _run(lambda: registry.get_report(report_id)), "report", report_id)
     return JSONResponse(report.to_json())
 
 
 async def close_report(request: Request) -> Response:
     report_id = _report_id(request)
-    data = await read_json(request)
-    check_fields(data, allowed=frozenset({"resolution"}), required=frozenset({"resolution"}))
-    resolution = string(data, "resolution")
-    if resolution is None or not resolution.strip():
-        raise ValidationError("a resolution is required: say what was done")
+    body = await read_model(request, schemas.ReportClose, hints=_HINTS)
+    resolution = body.resolution
     registry = _registry(request)
     actor = _actor(request)
     report = await _run(
         lambda: registry.close_report(report_id, actor=actor, resolution=resolution)
     )
     return JSONResponse(report.to_json())
-
-
-def report_routes() -> list[BaseRoute]:
-    """Relative to the admin prefix; `/reports/summary` (shops.py) is matched before these."""
-    return [
-        Route("/reports", list_reports, methods=["GET"]),
-        Route("/reports/{report_id}", show_report, methods=["GET"]),
-        Route("/reports/{report_id}/close", close_report, methods=["POST"]),
-    ]

@@ -12,23 +12,16 @@ from datetime import date, timedelta
 from typing import Final, TypeVar
 
 import anyio
+from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
-from badge.admin.body import (
-    JsonObject,
-    check_fields,
-    read_json,
-    required_string,
-    string,
-    string_list,
-)
+from badge import schemas
+from badge.admin.body import read_model
 from badge.errors import NotFound, ValidationError
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import Shop
-from badge.routing import by_method
 from badge.state import app_state
 from badge.timeutil import today
 from badge.vocabulary import PUBLIC_STATES
@@ -42,9 +35,17 @@ _DATES: Final = ("certified_since", "valid_until", "last_audit")
 _EDITABLE: Final = frozenset(
     {"name", "display_name", "legal_name", "enterprise_number", "domains", "categories", *_DATES}
 )
-CREATE_FIELDS: Final = _EDITABLE | {"state"}
-# Every edit carries a reason, kept in the history with what changed.
-UPDATE_FIELDS: Final = _EDITABLE | {"reason"}
+_REASON: Final = "a reason is required; it is kept in the shop's history"
+_CREATE_HINTS: Final = {
+    "legal_name": "missing required field: legal_name",
+    "domains": "missing required field: domains (a list of domain names)",
+}
+_UPDATE_HINTS: Final = {
+    "state": f"change the state with POST {PREFIX}/shops/{{id}}/state, which records a reason",
+    # Every edit carries a reason, kept in the history with what changed.
+    "reason": _REASON,
+}
+_STATE_HINTS: Final = {"reason": _REASON}
 
 T = TypeVar("T")
 
@@ -64,29 +65,36 @@ def _actor(request: Request) -> str:
     return actor
 
 
+def _path_id(request: Request, name: str, valid: Callable[[str], bool], what: str) -> str:
+    """An id from the path; one that cannot exist is a 404 before any registry call."""
+    value = str(request.path_params[name])
+    if not valid(value):
+        raise NotFound(f"no {what} with id {value[:40]!r}")
+    return value
+
+
+def _found(value: T | None, what: str, ident: str) -> T:
+    if value is None:
+        raise NotFound(f"no {what} with id {ident}")
+    return value
+
+
 def _shop_id(request: Request) -> str:
-    shop_id = str(request.path_params["shop_id"])
-    if not rules.is_shop_id(shop_id):
-        raise NotFound(f"no shop with id {shop_id[:40]!r}")
-    return shop_id
+    return _path_id(request, "shop_id", rules.is_shop_id, "shop")
 
 
 def _require(shop: Shop | None, shop_id: str) -> Shop:
-    if shop is None:
-        raise NotFound(f"no shop with id {shop_id}")
-    return shop
+    return _found(shop, "shop", shop_id)
 
 
 def _int_param(request: Request, name: str, default: int, *, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 9:
+    # Length first, so no huge string is converted; the bound is the one in the message.
+    if not raw.isdigit() or len(raw) > len(str(high)) or int(raw) > high:
         raise ValidationError(f"{name} must be a whole number from 0 to {high}")
-    value = int(raw)
-    if value > high:
-        raise ValidationError(f"{name} must be at most {high}")
-    return value
+    return int(raw)
 
 
 def _bool_param(request: Request, name: str) -> bool:
@@ -98,10 +106,17 @@ def _bool_param(request: Request, name: str) -> bool:
     raise ValidationError(f"{name} must be 1 or 0")
 
 
-def _display_name(data: JsonObject) -> str | None:
-    if "name" in data and "display_name" in data:
+def _display_name(name: object, display_name: object) -> str | None:
+    """`name` and `display_name` are one field under two names; send one."""
+    if (
+        name is not None
+        and name is not UNSET
+        and display_name is not None
+        and display_name is not UNSET
+    ):
         raise ValidationError("send name or display_name, not both")
-    return string(data, "name") if "name" in data else string(data, "display_name")
+    chosen = name if name is not None and name is not UNSET else display_name
+    return chosen if isinstance(chosen, str) else None
 
 
 async def list_shops(request: Request) -> Response:
@@ -125,24 +140,20 @@ async def list_shops(request: Request) -> Response:
 
 
 async def create_shop(request: Request) -> Response:
-    data = await read_json(request)
-    check_fields(data, allowed=CREATE_FIELDS)
-    name = _display_name(data)
+    body = await read_model(request, schemas.NewShop, hints=_CREATE_HINTS)
+    name = _display_name(body.name, body.display_name)
     if name is None:
         raise ValidationError("missing required field: name")
-    domains = string_list(data, "domains")
-    if domains is None:
-        raise ValidationError("missing required field: domains (a list of domain names)")
     new = rules.validate_new_shop(
         display_name=name,
-        legal_name=required_string(data, "legal_name"),
-        enterprise_number=required_string(data, "enterprise_number"),
-        domains=domains,
-        categories=string_list(data, "categories") or (),
-        state=string(data, "state") or "certified",
-        certified_since=string(data, "certified_since"),
-        valid_until=string(data, "valid_until"),
-        last_audit=string(data, "last_audit"),
+        legal_name=body.legal_name,
+        enterprise_number=body.enterprise_number,
+        domains=body.domains,
+        categories=body.categories or (),
+        state=body.state or "certified",
+        certified_since=body.certified_since,
+        valid_until=body.valid_until,
+        last_audit=body.last_audit,
         today=today(),
     )
     registry = _registry(request)
@@ -164,27 +175,23 @@ async def get_shop(request: Request) -> Response:
 
 async def update_shop(request: Request) -> Response:
     shop_id = _shop_id(request)
-    data = await read_json(request)
-    if "state" in data:
-        raise ValidationError(
-            f"change the state with POST {PREFIX}/shops/{{id}}/state, which records a reason"
-        )
-    check_fields(data, allowed=UPDATE_FIELDS)
-    if not set(data) - {"reason"}:
+    registry = _registry(request)
+    # An unknown shop is a 404 whatever the body says (the reason is checked after it).
+    _require(await _run(functools.partial(registry.get_shop, shop_id)), shop_id)
+    body = await read_model(request, schemas.ShopUpdate, hints=_UPDATE_HINTS)
+    sent = {name: value for name in _EDITABLE if (value := getattr(body, name)) is not UNSET}
+    if not sent:
         editable = ", ".join(sorted(_EDITABLE))
         raise ValidationError(f"nothing to update; send any of {editable}, and a reason")
-    cleared = sorted(name for name, value in data.items() if value is None)
-    if cleared:
-        raise ValidationError(f"{', '.join(cleared)} cannot be null; leave a field out to keep it")
-    name = _display_name(data)
-    legal_name = string(data, "legal_name")
-    enterprise_number = string(data, "enterprise_number")
-    domains = string_list(data, "domains")
-    categories = string_list(data, "categories")
+    name = _display_name(sent.get("name"), sent.get("display_name"))
+    legal_name = sent.get("legal_name")
+    enterprise_number = sent.get("enterprise_number")
+    domains = sent.get("domains")
+    categories = sent.get("categories")
     dates: dict[str, date | None] = {
-        field: rules.parse_date(string(data, field), field) for field in _DATES
+        field: rules.parse_date(sent.get(field), field) for field in _DATES
     }
-    reason = string(data, "reason")
+    reason = body.reason
     registry = _registry(request)
     actor = _actor(request)
 
@@ -213,12 +220,9 @@ async def update_shop(request: Request) -> Response:
 
 async def set_state(request: Request) -> Response:
     shop_id = _shop_id(request)
-    data = await read_json(request)
-    check_fields(data, allowed=frozenset({"state", "reason"}), required=frozenset({"state"}))
-    target = rules.parse_state(required_string(data, "state"))
-    reason = string(data, "reason")
-    if reason is None or not reason.strip():
-        raise ValidationError("a reason is required; it is kept in the shop's history")
+    body = await read_model(request, schemas.StateChange, hints=_STATE_HINTS)
+    target = rules.parse_state(body.state)
+    reason = body.reason
     registry = _registry(request)
     actor = _actor(request)
 
@@ -313,16 +317,3 @@ async def summary(request: Request) -> Response:
             "unregistered_sighting_hosts": unregistered_hosts,
         }
     )
-
-
-def shop_routes() -> list[BaseRoute]:
-    """Paths relative to PREFIX, where admin_routes() mounts them behind the guard."""
-    return [
-        by_method("/shops", {"GET": list_shops, "POST": create_shop}),
-        by_method("/shops/{shop_id}", {"GET": get_shop, "PATCH": update_shop}),
-        Route("/shops/{shop_id}/state", set_state, methods=["POST"]),
-        Route("/shops/{shop_id}/history", history, methods=["GET"]),
-        Route("/shops/{shop_id}/sightings", shop_sightings, methods=["GET"]),
-        Route("/sightings", sightings, methods=["GET"]),
-        Route("/reports/summary", summary, methods=["GET"]),
-    ]

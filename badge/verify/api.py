@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Final
 
 import anyio
@@ -49,6 +51,16 @@ def too_large(limit: int) -> str:
     return f"the upload is larger than {limit // 1024} KB; badge files are a few KB"
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A file or token we would not check: the form page shows it inline, the API as a
+    verdict-shaped answer, so neither goes through the error pages."""
+
+    status: int
+    code: str
+    message: str
+
+
 class BadgeChecker:
     """Turns an uploaded badge file or a pasted token into a verdict on the live state."""
 
@@ -62,6 +74,12 @@ class BadgeChecker:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.concurrency)
         return self._limiter
+
+    async def attempt(self, check: Awaitable[Verdict]) -> Verdict | Refusal:
+        try:
+            return await check
+        except BadgeError as exc:
+            return Refusal(exc.status, exc.code, exc.message)
 
     async def check_file(
         self, state: AppServices, data: bytes, content_type: str | None
@@ -129,13 +147,6 @@ def _replay(request: Request, body: bytes) -> Request:
     return Request(request.scope, receive)
 
 
-def refused(exc: BadgeError) -> dict[str, object]:
-    """A verdict-shaped answer for a file or token we would not check."""
-    body = not_genuine(exc.message).to_json()
-    body["error"] = exc.code
-    return body
-
-
 def token_from_json(body: bytes) -> str:
     try:
         data = json.loads(body)
@@ -153,12 +164,9 @@ class VerifyApi:
 
     async def shop(self, request: Request) -> Response:
         state = app_state(request)
-        try:
-            entry = await lookup.live_entry(state, str(request.path_params["shop_id"]))
-            if entry.shop is None:
-                raise NotFound("no shop with this id is in the Keurmerk register")
-        except BadgeError as exc:
-            return _error(exc)
+        entry = await lookup.live_entry(state, str(request.path_params["shop_id"]))
+        if entry.shop is None:
+            raise NotFound("no shop with this id is in the Keurmerk register")
         return JSONResponse(
             lookup.shop_json(entry.shop, state["settings"].public_url),
             headers={**READ_HEADERS, **surrogate_header_dict(entry.shop.id)},
@@ -167,15 +175,12 @@ class VerifyApi:
     async def lookup(self, request: Request) -> Response:
         state = app_state(request)
         raw = request.query_params.get("domain", "")
-        try:
-            if not raw.strip():
-                raise BadRequest("add ?domain=, for example ?domain=shop.be")
-            domain = rules.try_normalise_domain(raw)
-            if domain is None:
-                raise BadRequest("the domain is not a valid host name, for example shop.be")
-            shop = await lookup.find_by_domain(state, domain)
-        except BadgeError as exc:
-            return _error(exc)
+        if not raw.strip():
+            raise BadRequest("add ?domain=, for example ?domain=shop.be")
+        domain = rules.try_normalise_domain(raw)
+        if domain is None:
+            raise BadRequest("the domain is not a valid host name, for example shop.be")
+        shop = await lookup.find_by_domain(state, domain)
         if shop is None:
             body: dict[str, object] = {
                 "found": False,
@@ -194,28 +199,22 @@ class VerifyApi:
     async def verify(self, request: Request) -> Response:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers=PREFLIGHT_HEADERS)
+        outcome = await self.checker.attempt(self._verdict(request))
+        if isinstance(outcome, Refusal):
+            # The contract: even a refused file gets a verdict-shaped answer.
+            body = not_genuine(outcome.message).to_json()
+            body["error"] = outcome.code
+            return JSONResponse(body, status_code=outcome.status, headers=VERIFY_HEADERS)
+        return JSONResponse(outcome.to_json(), headers=VERIFY_HEADERS)
+
+    async def _verdict(self, request: Request) -> Verdict:
         state = app_state(request)
         content_type = request.headers.get("content-type", "")
         mime = content_type.split(";", 1)[0].strip().lower()
-        try:
-            if mime in ("multipart/form-data", "application/x-www-form-urlencoded"):
-                verdict = await self.checker.check_form(state, request)
-                return JSONResponse(verdict.to_json(), headers=VERIFY_HEADERS)
-            body = await read_body(request, MAX_UPLOAD_BYTES, too_large=too_large(MAX_UPLOAD_BYTES))
-            if mime == "application/json" or mime.endswith("+json"):
-                verdict = await self.checker.check_token(state, token_from_json(body))
-            else:
-                # The checker sniffs the bytes; the declared type only sharpens its message.
-                verdict = await self.checker.check_file(state, body, content_type or None)
-        except BadgeError as exc:
-            return JSONResponse(refused(exc), status_code=exc.status, headers=VERIFY_HEADERS)
-        return JSONResponse(verdict.to_json(), headers=VERIFY_HEADERS)
-
-
-def _error(exc: BadgeError) -> Response:
-    headers = dict(READ_HEADERS)
-    if exc.status >= 500:
-        headers["cache-control"] = "no-store"
-    return JSONResponse(
-        {"error": exc.code, "message": exc.message}, status_code=exc.status, headers=headers
-    )
+        if mime in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            return await self.checker.check_form(state, request)
+        body = await read_body(request, MAX_UPLOAD_BYTES, too_large=too_large(MAX_UPLOAD_BYTES))
+        if mime == "application/json" or mime.endswith("+json"):
+            return await self.checker.check_token(state, token_from_json(body))
+        # The checker sniffs the bytes; the declared type only sharpens its message.
+        return await self.checker.check_file(state, body, content_type or None)

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from badge.errors import BadgeError
 from badge.i18n import LANG_NAMES, jinja_environment, negotiate
 from badge.purge import surrogate_header_dict
 from badge.registry import rules
@@ -23,7 +22,7 @@ from badge.registry.model import Event, Shop
 from badge.state import AppServices, app_state
 from badge.timeutil import BRUSSELS
 from badge.verify import lookup
-from badge.verify.api import BadgeChecker
+from badge.verify.api import BadgeChecker, Refusal
 from badge.verify.check import MAX_UPLOAD_BYTES, SCREENSHOT_MESSAGE
 from badge.verify.formtoken import form_token
 from badge.verify.verdict import Verdict
@@ -117,10 +116,7 @@ class Pages:
         state = app_state(request)
         lang = request_lang(request)
         path = request.url.path
-        try:
-            entry = await lookup.live_entry(state, str(request.path_params["shop_id"]))
-        except BadgeError as exc:
-            return self.error(request, lang, exc)
+        entry = await lookup.live_entry(state, str(request.path_params["shop_id"]))
         hosts = lookup.own_hosts(state["settings"].public_url, request.url.hostname)
         came_from = lookup.referrer_host(request.headers.get("referer"), hosts)
         base: dict[str, object] = {"switcher": switcher(path, {}, lang)}
@@ -177,13 +173,10 @@ class Pages:
             "domain_input": echo(query.get("domain", "")),
             "q_input": echo(query.get("q", "")),
         }
-        try:
-            if "domain" in query:
-                context["domain_result"] = await self._domain_result(state, query["domain"])
-            if "q" in query:
-                context["search_result"] = await self._search_result(state, query["q"])
-        except BadgeError as exc:
-            return self.error(request, lang, exc)
+        if "domain" in query:
+            context["domain_result"] = await self._domain_result(state, query["domain"])
+        if "q" in query:
+            context["search_result"] = await self._search_result(state, query["q"])
         return html(lang, "verify.html", context, cache="no-cache")
 
     async def _domain_result(self, state: AppServices, raw: str) -> dict[str, object]:
@@ -215,28 +208,19 @@ class Pages:
             "domain_input": "",
             "q_input": "",
         }
-        try:
-            verdict = await self._check_form(request, state)
-        except BadgeError as exc:
+        outcome = await self.checker.attempt(self.checker.check_form(state, request))
+        if isinstance(outcome, Refusal):
+            # Shown inline, beside the form, so the visitor can try again at once.
             context["refusal"] = {
-                "status": exc.status,
-                "detail": exc.message,
-                "screenshot": exc.message == SCREENSHOT_MESSAGE,
+                "status": outcome.status,
+                "detail": outcome.message,
+                "screenshot": outcome.message == SCREENSHOT_MESSAGE,
             }
-            return html(lang, "verify.html", context, status=exc.status, cache="no-store", vary="")
-        context["verdict"] = verdict_view(verdict)
+            return html(
+                lang, "verify.html", context, status=outcome.status, cache="no-store", vary=""
+            )
+        context["verdict"] = verdict_view(outcome)
         return html(lang, "verify.html", context, cache="no-store", vary="")
-
-    async def _check_form(self, request: Request, state: AppServices) -> Verdict:
-        return await self.checker.check_form(state, request)
-
-    def error(self, request: Request, lang: Lang, exc: BadgeError) -> Response:
-        context = {
-            "switcher": switcher(request.url.path, {}, lang),
-            "status": exc.status,
-            "detail": exc.message,
-        }
-        return html(lang, "error.html", context, status=exc.status, cache="no-store", vary="")
 
 
 def history_rows(

@@ -14,13 +14,13 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
-from badge.errors import BadgeError, Forbidden, NotFound
+from badge.errors import Forbidden, NotFound
 from badge.http import read_body
 from badge.registry import rules
 from badge.state import app_state
 from badge.verify import lookup
 from badge.verify.formtoken import check_form_token
-from badge.verify.pages import Pages, html, request_lang, switcher
+from badge.verify.pages import html, request_lang, switcher
 
 MAX_FORM_BYTES: Final = 8 * 1024
 
@@ -40,38 +40,31 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-class Reports:
-    def __init__(self, pages: Pages) -> None:
-        self.pages = pages
-
-    async def submit(self, request: Request) -> Response:
-        """POST /v/{id}/report: store a consumer's report, answer with a thank-you page."""
-        state = app_state(request)
-        lang = request_lang(request)
-        shop_id = str(request.path_params["shop_id"])
-        try:
-            check_origin(request, state["settings"].public_url)
-            body = await read_body(request, MAX_FORM_BYTES, too_large="the report is too long")
-            form = dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=8))
-            entry = await lookup.live_entry(state, shop_id)
-            if entry.shop is None:
-                raise NotFound("no shop with this id is in the Keurmerk register")
-            check_form_token(state["keys"], form.get("token", ""), shop_id)
-            report = rules.validate_report(
-                shop_id,
-                form.get("site", ""),
-                form.get("referrer") or None,
-                form.get("note", ""),
-                lang,
-            )
-            registry = state["registry"]
-            stored = await lookup.ask_registry(lambda: registry.add_report(report))
-        except BadgeError as exc:
-            return self.pages.error(request, lang, exc)
-        context = {
-            "switcher": switcher(request.url.path, {}, lang),
-            "shop": entry.shop,
-            "site": rules.unicode_domain(stored.host),
-            "reference": stored.id,
-        }
-        return html(lang, "reported.html", context, status=201, cache="no-store", vary="")
+async def submit_report(request: Request) -> Response:
+    """POST /v/{id}/report: store a consumer's report, answer with a thank-you page."""
+    state = app_state(request)
+    lang = request_lang(request)
+    shop_id = str(request.path_params["shop_id"])
+    check_origin(request, state["settings"].public_url)
+    body = await read_body(request, MAX_FORM_BYTES, too_large="the report is too long")
+    form = dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=8))
+    entry = await lookup.live_entry(state, shop_id)
+    if entry.shop is None:
+        raise NotFound("no shop with this id is in the Keurmerk register")
+    check_form_token(state["keys"], form.get("token", ""), shop_id)
+    report = rules.validate_report(
+        shop_id,
+        form.get("site", ""),
+        form.get("referrer") or None,
+        form.get("note", ""),
+        lang,
+    )
+    registry = state["registry"]
+    stored = await lookup.ask_registry(lambda: registry.add_report(report))
+    context = {
+        "switcher": switcher(request.url.path, {}, lang),
+        "shop": entry.shop,
+        "site": rules.unicode_domain(stored.host),
+        "reference": stored.id,
+    }
+    return html(lang, "reported.html", context, status=201, cache="no-store", vary="")
