@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
-from badge.errors import Forbidden, NotFound
+from badge.errors import BadRequest, Forbidden, NotFound
 from badge.http import read_body
 from badge.registry import rules
 from badge.state import app_state
@@ -23,6 +23,8 @@ from badge.verify.formtoken import check_form_token
 from badge.verify.pages import html, request_lang, switcher
 
 MAX_FORM_BYTES: Final = 8 * 1024
+# token, site, referrer and note, with room to spare; more is not our form.
+MAX_FORM_FIELDS: Final = 8
 
 
 def check_origin(request: Request, public_url: str) -> None:
@@ -40,6 +42,16 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def _form(body: bytes) -> dict[str, str]:
+    """The report form's fields; a body with more fields than the form has is refused."""
+    try:
+        return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=MAX_FORM_FIELDS))
+    except ValueError:
+        raise BadRequest(
+            f"the report form has at most {MAX_FORM_FIELDS} fields; send it from the shop's page"
+        ) from None
+
+
 async def submit_report(request: Request) -> Response:
     """POST /v/{id}/report: store a consumer's report, answer with a thank-you page."""
     state = app_state(request)
@@ -47,7 +59,7 @@ async def submit_report(request: Request) -> Response:
     shop_id = str(request.path_params["shop_id"])
     check_origin(request, state["settings"].public_url)
     body = await read_body(request, MAX_FORM_BYTES, too_large="the report is too long")
-    form = dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=8))
+    form = _form(body)
     entry = await lookup.live_entry(state, shop_id)
     if entry.shop is None:
         raise NotFound("no shop with this id is in the Keurmerk register")

@@ -124,6 +124,12 @@ def test_the_form_token_is_bound_to_the_shop_and_expires(
         pytest.param({"site": "not a host!"}, 400, "not a website address", id="bad-site"),
         pytest.param({"site": "x.example", "note": "x" * 1001}, 400, "at most", id="long-note"),
         pytest.param({"site": "x.example", "note": "y" * 9000}, 413, "too long", id="huge"),
+        pytest.param(
+            {"site": "x.example", **{f"extra{i}": "1" for i in range(9)}},
+            400,
+            "at most 8 fields",
+            id="too-many-fields",
+        ),
     ],
 )
 def test_bad_reports_get_a_clear_error(
