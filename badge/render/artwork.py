@@ -92,7 +92,9 @@ def mark_node(mark: Mark, *, x: float, y: float, diameter: float) -> Node:
         (("transform", place),),
         (
             node("circle", f'cx="50" cy="50" r="50" fill="{fill}"'),
-            node("circle", f'cx="50" cy="50" r="45.5" fill="none" stroke="{ring}" stroke-width="1.4"'),
+            node(
+                "circle", f'cx="50" cy="50" r="45.5" fill="none" stroke="{ring}" stroke-width="1.4"'
+            ),
             *_SYMBOLS[mark],
         ),
     )

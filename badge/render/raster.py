@@ -1,8 +1,9 @@
 """Paints the badge's elements (scene.py) with cairo, straight from the tree: no SVG parsing.
 
-It reads the SVG subset scene.py allows the way cairosvg reads it (the same rounded
-rectangle curves, circle arcs, quadratic-to-cubic conversion and miter limit), so the
-PNG shows what a rasterised SVG of the same view shows.
+It knows the part of SVG the badge uses (g, defs and clipPath, rect, circle and path; fill,
+stroke and their width, caps and joins; translate and scale) and refuses anything else.
+It draws that part as cairosvg does (the same rounded-rectangle curves, circle arcs, path
+arithmetic and miter limit), so the PNG has the pixels of the rasterised SVG.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ _INITIAL: dict[str, str] = {
     "stroke-linecap": "butt",
     "stroke-linejoin": "miter",
 }
-_CAPS = {"butt": cairo.LINE_CAP_BUTT, "round": cairo.LINE_CAP_ROUND, "square": cairo.LINE_CAP_SQUARE}
+_CAPS = {
+    "butt": cairo.LINE_CAP_BUTT,
+    "round": cairo.LINE_CAP_ROUND,
+    "square": cairo.LINE_CAP_SQUARE,
+}
 _JOINS = {
     "miter": cairo.LINE_JOIN_MITER,
     "round": cairo.LINE_JOIN_ROUND,
@@ -34,6 +39,10 @@ _JOINS = {
 }
 # The cubic that stands in for a quarter circle in a rounded rectangle (cairosvg's too).
 _QUARTER = 4 * (2**0.5 - 1) / 3
+# Everything the painter reads; it refuses elements with anything else rather than
+# paint them differently from the SVG.
+_GEOMETRY = ("x", "y", "width", "height", "rx", "cx", "cy", "r", "d")
+_ATTRIBUTES = frozenset({*_INITIAL, *_GEOMETRY, "transform", "clip-path", "id"})
 _TRANSFORM = re.compile(r"(\w+)\(([^)]*)\)")
 _URL = re.compile(r"url\(#([\w-]+)\)")
 
@@ -60,6 +69,7 @@ class _Painter:
         self.clips: dict[str, Node] = {}
 
     def draw(self, item: Node, style: dict[str, str]) -> None:
+        _check(item)
         if item.tag == "defs":
             # Definitions paint nothing; the clip paths are used by id further on.
             self.clips.update((c.get("id"), c) for c in item.children if c.tag == "clipPath")
@@ -88,8 +98,15 @@ class _Painter:
         if match is None or match[1] not in self.clips:
             raise ValueError(f"no clip path {reference!r}")
         for shape in self.clips[match[1]].children:
+            _check(shape)
             _outline(self.context, shape)
         self.context.clip()
+
+
+def _check(item: Node) -> None:
+    unknown = [key for key, _value in item.attrs if key not in _ATTRIBUTES]
+    if unknown:
+        raise ValueError(f"cannot paint {', '.join(unknown)} on <{item.tag}>")
 
 
 def _outline(context: Any, shape: Node) -> None:
@@ -130,20 +147,24 @@ def _rect(context: Any, shape: Node) -> None:
 
 
 def _trace(context: Any, path: tuple[Command, ...]) -> None:
+    # A glyph line is a thousand or so segments: calling cairo directly skips cairocffi's
+    # status check after each one (half the time). A bad segment leaves the context in an
+    # error state, which the fill or clip that follows reports.
+    lib, pointer = cairo.cairo, context._pointer
     calls = {
-        "M": context.move_to,
-        "m": context.rel_move_to,
-        "L": context.line_to,
-        "l": context.rel_line_to,
-        "C": context.curve_to,
-        "c": context.rel_curve_to,
-        "Z": lambda: context.close_path(),
+        "M": lib.cairo_move_to,
+        "m": lib.cairo_rel_move_to,
+        "L": lib.cairo_line_to,
+        "l": lib.cairo_rel_line_to,
+        "C": lib.cairo_curve_to,
+        "c": lib.cairo_rel_curve_to,
+        "Z": lib.cairo_close_path,
     }
     for op, args in path:
         if op == "A":
             _arc(context, args)
         else:
-            calls[op](*args)
+            calls[op](pointer, *args)
 
 
 def _arc(context: Any, args: tuple[float, ...]) -> None:

@@ -13,24 +13,6 @@ from xml.sax.saxutils import escape
 
 Attrs = tuple[tuple[str, str], ...]
 
-# What raster.py paints; a tree using anything else would render differently there.
-TAGS = frozenset({"g", "defs", "clipPath", "rect", "circle", "path"})
-ATTRIBUTES = frozenset(
-    {
-        "transform",
-        "clip-path",
-        "id",
-        "fill",
-        "stroke",
-        "stroke-width",
-        "stroke-linecap",
-        "stroke-linejoin",
-        *("x", "y", "width", "height", "rx"),
-        *("cx", "cy", "r"),
-        "d",
-    }
-)
-
 _ATTRIBUTE = re.compile(r'([\w:-]+)="([^"]*)"')
 _QUOTE = {'"': "&quot;"}
 # Written with an end tag even when empty, as the badge always wrote its text group.
@@ -65,4 +47,3 @@ def _element(item: Node) -> str:
     if not item.children and item.tag not in _CONTAINERS:
         return f"<{item.tag}{attrs}/>"
     return f"<{item.tag}{attrs}>{to_svg(item.children)}</{item.tag}>"
-

@@ -78,7 +78,9 @@ def spread() -> list[tuple[str, BadgeView, str | None]]:
             "no-name": {"shop_name": None},
             "blank-name": {"shop_name": "  \u200b "},
             "unicode-name": {"shop_name": "Śklep «Zażółć» 東京 ﬁne"},
-            "wrapped-status": {"status_line": "Niet gecertificeerd: controleer deze webwinkel zelf"},
+            "wrapped-status": {
+                "status_line": "Niet gecertificeerd: controleer deze webwinkel zelf"
+            },
             "long-headline": {"headline": "BeCommerce Keurmerk voor webwinkels in België"},
             "escaped-label": {"label": "<b>&\"'</b> \x01 label"},
         }
