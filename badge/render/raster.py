@@ -111,6 +111,8 @@ def _check(item: Node) -> None:
 
 def _outline(context: Any, shape: Node) -> None:
     if shape.tag == "path":
+        # A path that opens with a relative moveto starts from the origin.
+        context.move_to(0, 0)
         _trace(context, commands(shape.get("d")))
     elif shape.tag == "circle":
         radius = float(shape.get("r", "0"))
