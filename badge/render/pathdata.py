@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 # ("M", (x, y)), ("L", (x, y)), ("C", (x1, y1, x2, y2, x, y)), their relative forms
@@ -18,72 +19,81 @@ from functools import lru_cache
 # angle2, sweep)): a circle arc in a frame at (x0, y0), rotated and squashed by ry / rx.
 Command = tuple[str, tuple[float, ...]]
 
-_TOKEN = re.compile(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_LETTERS = "MmLlHhVvCcSsQqTtAaZz"
+_SEGMENT = re.compile(f"([{_LETTERS}])([^{_LETTERS}]*)")
+_NUMBER_TEXT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBER = re.compile(_NUMBER_TEXT)
+_NUMBERS = re.compile(rf"(?:[\s,]*{_NUMBER_TEXT})*[\s,]*")
 _ARITY = {"M": 2, "L": 2, "H": 1, "V": 1, "C": 6, "S": 4, "Q": 4, "T": 2, "A": 7, "Z": 0}
 
 
 class _Pen:
+    """Turns SVG commands into cairo's, tracking the current point as cairosvg does."""
+
     def __init__(self) -> None:
         self.out: list[Command] = []
         self.x = self.y = 0.0
         self.start = (0.0, 0.0)
-        # From the previous curve's last control point to its end, for S and T.
-        self.cubic = self.quad = (0.0, 0.0)
+        # The last command's letter (upper case), and from its last control point to its
+        # end: S mirrors that control point after C or S, T after Q or T.
+        self.last = ""
+        self.reflect = (0.0, 0.0)
+        self.steps: dict[str, Callable[[bool, list[float]], None]] = {
+            "M": self._move,
+            "L": lambda rel, a: self._emit(rel, "L", (a[0], a[1])),
+            "H": lambda rel, a: self._emit(rel, "L", (a[0], 0.0 if rel else self.y)),
+            "V": lambda rel, a: self._emit(rel, "L", (0.0 if rel else self.x, a[0])),
+            "C": lambda rel, a: self._cubic(rel, a[0], a[1], a[2], a[3], a[4], a[5]),
+            "S": lambda rel, a: self._cubic(rel, *self._mirror(rel, "CS"), *a),
+            "Q": lambda rel, a: self._quad(rel, a[0], a[1], a[2], a[3]),
+            "T": lambda rel, a: self._quad(rel, *self._mirror(rel, "QT"), a[0], a[1]),
+            "A": self._arc,
+        }
 
-    def step(self, letter: str, a: list[float]) -> None:
+    def step(self, letter: str, numbers: list[float]) -> None:
         upper = letter.upper()
-        relative = letter != upper
-        # Where this command's numbers are measured from.
-        ox, oy = (0.0, 0.0) if relative else (self.x, self.y)
-        cubic, quad = self.cubic, self.quad
-        self.cubic = self.quad = (0.0, 0.0)
-        if upper == "M":
-            self._emit(letter, a[0], a[1])
-            self.start = (self.x, self.y)
-        elif upper == "L":
-            self._emit(letter, a[0], a[1])
-        elif upper == "H":
-            self._emit(letter, *((a[0], 0.0) if relative else (a[0], self.y)))
-        elif upper == "V":
-            self._emit(letter, *((0.0, a[0]) if relative else (self.x, a[0])))
-        elif upper in "CS":
-            head = tuple(a[:2]) if upper == "C" else (ox + cubic[0], oy + cubic[1])
-            *_, x2, y2, x, y = a
-            self._emit("c" if relative else "C", *head, x2, y2, x, y)
-            self.cubic = (x - x2, y - y2)
-        elif upper in "QT":
-            qx, qy = (a[0], a[1]) if upper == "Q" else (ox + quad[0], oy + quad[1])
-            x, y = a[-2], a[-1]
-            self._emit(
-                "c" if relative else "C",
-                qx * 2 / 3 + ox / 3,
-                qy * 2 / 3 + oy / 3,
-                qx * 2 / 3 + x / 3,
-                qy * 2 / 3 + y / 3,
-                x,
-                y,
-            )
-            self.quad = (x - qx, y - qy)
-        elif upper == "A":
-            end = (a[5], a[6]) if relative else (a[5] - self.x, a[6] - self.y)
-            self._arc(a[0], a[1], a[2], a[3] != 0, a[4] != 0, *end)
-        else:
+        if upper == "Z":
             self.out.append(("Z", ()))
             self.x, self.y = self.start
+        else:
+            self.steps[upper](letter != upper, numbers)
+        self.last = upper
 
-    def _emit(self, op: str, *args: float) -> None:
-        op = "l" if op in "hv" else "L" if op in "HV" else op
-        self.out.append((op, args))
-        if op.islower():
+    def _emit(self, relative: bool, op: str, args: tuple[float, ...]) -> None:
+        if relative:
+            self.out.append((op.lower(), args))
             self.x, self.y = self.x + args[-2], self.y + args[-1]
         else:
+            self.out.append((op, args))
             self.x, self.y = args[-2], args[-1]
 
-    def _arc(
-        self, rx: float, ry: float, degrees: float, large: bool, sweep: bool, dx: float, dy: float
+    def _move(self, relative: bool, a: list[float]) -> None:
+        self._emit(relative, "M", (a[0], a[1]))
+        self.start = (self.x, self.y)
+
+    def _mirror(self, relative: bool, after: str) -> tuple[float, float]:
+        dx, dy = self.reflect if self.last and self.last in after else (0.0, 0.0)
+        return (dx, dy) if relative else (self.x + dx, self.y + dy)
+
+    def _cubic(
+        self, rel: bool, x1: float, y1: float, x2: float, y2: float, x: float, y: float
     ) -> None:
+        self._emit(rel, "C", (x1, y1, x2, y2, x, y))
+        self.reflect = (x - x2, y - y2)
+
+    def _quad(self, relative: bool, qx: float, qy: float, x: float, y: float) -> None:
+        # The quadratic's cubic twin; in relative numbers the curve starts at (0, 0).
+        ox, oy = (0.0, 0.0) if relative else (self.x, self.y)
+        cubic = (qx * 2 / 3 + ox / 3, qy * 2 / 3 + oy / 3, qx * 2 / 3 + x / 3, qy * 2 / 3 + y / 3)
+        self._emit(relative, "C", (*cubic, x, y))
+        self.reflect = (x - qx, y - qy)
+
+    def _arc(self, relative: bool, a: list[float]) -> None:
+        rx, ry, degrees, large, sweep, dx, dy = a
+        if not relative:
+            dx, dy = dx - self.x, dy - self.y
         if not rx or not ry:
-            self._emit("l", dx, dy)
+            self._emit(True, "L", (dx, dy))
             return
         rotation, ratio = math.radians(degrees), ry / rx
         # In a frame at the start point, unrotated and stretched to a circle, the end point
@@ -94,12 +104,12 @@ class _Pen:
         chord = math.hypot(ex, ey)
         rx = max(rx, chord / 2)
         cx, cy = chord / 2, math.sqrt(max(rx**2 - (chord / 2) ** 2, 0.0))
-        if large == sweep:
+        if (large != 0) == (sweep != 0):
             cy = -cy
         ex, ey = _rotate(chord, 0, angle)
         cx, cy = _rotate(cx, cy, angle)
         start, end = math.atan2(0 - cy, 0 - cx), math.atan2(ey - cy, ex - cx)
-        arc = (self.x, self.y, rotation, ratio, cx, cy, rx, start, end, float(sweep))
+        arc = (self.x, self.y, rotation, ratio, cx, cy, rx, start, end, float(sweep != 0))
         self.out.append(("A", arc))
         self.x, self.y = self.x + dx, self.y + dy
 
@@ -111,26 +121,24 @@ def _rotate(x: float, y: float, angle: float) -> tuple[float, float]:
 @lru_cache(maxsize=512)
 def commands(d: str) -> tuple[Command, ...]:
     """Drawing commands for path data `d`; raises ValueError on data it cannot read."""
-    tokens = _TOKEN.findall(d)
+    d = d.strip()
+    if d and d[0] not in _LETTERS:
+        raise ValueError(f"path data starts with {d[0]!r}, not a command")
     pen = _Pen()
-    letter, i = "", 0
-    while i < len(tokens):
-        token = tokens[i]
-        if token.isalpha():
-            letter, i = token, i + 1
-            if letter.upper() not in _ARITY:
-                raise ValueError(f"unknown path command {letter!r}")
-            if letter in "Zz":
-                pen.step(letter, [])
-                continue
-        elif letter in ("", "Z", "z"):
-            raise ValueError("path data has numbers without a command")
+    for letter, text in _SEGMENT.findall(d):
         arity = _ARITY[letter.upper()]
-        values = tokens[i : i + arity]
-        if len(values) < arity or any(value.isalpha() for value in values):
-            raise ValueError(f"too few numbers for {letter!r} in path data")
-        pen.step(letter, [float(value) for value in values])
-        i += arity
-        # Numbers after a moveto's first pair are linetos.
-        letter = {"M": "L", "m": "l"}.get(letter, letter)
+        if not _NUMBERS.fullmatch(text):
+            raise ValueError(f"cannot read path data at {letter}{text[:20]!r}")
+        numbers = [float(number) for number in _NUMBER.findall(text)]
+        if arity == 0:
+            if numbers:
+                raise ValueError("numbers after a closepath")
+            pen.step(letter, numbers)
+            continue
+        if not numbers or len(numbers) % arity:
+            raise ValueError(f"{len(numbers)} numbers for {letter!r}, not a multiple of {arity}")
+        for i in range(0, len(numbers), arity):
+            pen.step(letter, numbers[i : i + arity])
+            # Numbers after a moveto's first pair are linetos.
+            letter = {"M": "L", "m": "l"}.get(letter, letter)
     return tuple(pen.out)
