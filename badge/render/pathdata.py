@@ -82,10 +82,9 @@ class _Pen:
         self.reflect = (x - x2, y - y2)
 
     def _quad(self, relative: bool, qx: float, qy: float, x: float, y: float) -> None:
-        # The quadratic's cubic twin; in relative numbers the curve starts at (0, 0).
+        # In relative numbers the curve starts at (0, 0).
         ox, oy = (0.0, 0.0) if relative else (self.x, self.y)
-        cubic = (qx * 2 / 3 + ox / 3, qy * 2 / 3 + oy / 3, qx * 2 / 3 + x / 3, qy * 2 / 3 + y / 3)
-        self._emit(relative, "C", (*cubic, x, y))
+        self._emit(relative, "C", cubic_of_quad(qx, qy, x, y, ox, oy))
         self.reflect = (x - qx, y - qy)
 
     def _arc(self, relative: bool, a: list[float]) -> None:
@@ -112,6 +111,13 @@ class _Pen:
         arc = (self.x, self.y, rotation, ratio, cx, cy, rx, start, end, float(sweep != 0))
         self.out.append(("A", arc))
         self.x, self.y = self.x + dx, self.y + dy
+
+
+def cubic_of_quad(
+    qx: float, qy: float, x: float, y: float, ox: float = 0.0, oy: float = 0.0
+) -> tuple[float, ...]:
+    """The cubic for a quadratic from (ox, oy) via (qx, qy) to (x, y), in cairosvg's arithmetic."""
+    return (qx * 2 / 3 + ox / 3, qy * 2 / 3 + oy / 3, qx * 2 / 3 + x / 3, qy * 2 / 3 + y / 3, x, y)
 
 
 def _rotate(x: float, y: float, angle: float) -> tuple[float, float]:

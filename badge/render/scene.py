@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from badge.render.pathdata import Command
+
 Attrs = tuple[tuple[str, str], ...]
 
 _ATTRIBUTE = re.compile(r'([\w:-]+)="([^"]*)"')
@@ -24,6 +26,9 @@ class Node:
     tag: str
     attrs: Attrs = ()
     children: tuple[Node, ...] = ()
+    # A path's `d` as drawing commands, when whoever wrote `d` has them at hand (text.py
+    # does): the painter then needn't read the data back. Not part of the SVG.
+    drawn: tuple[Command, ...] = ()
 
     def get(self, name: str, default: str = "") -> str:
         for key, value in self.attrs:

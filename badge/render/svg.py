@@ -247,5 +247,5 @@ def _place(lines: list[_Line], left: float, bottom: float, layout: _Layout) -> N
     for line, baseline in zip(lines, baselines, strict=True):
         path = text_path(line.text, x=left, y=top + baseline, size=line.size, weight=line.weight)
         if path.d:
-            paths.append(Node("path", (("fill", line.colour), ("d", path.d))))
+            paths.append(Node("path", (("fill", line.colour), ("d", path.d)), (), path.commands))
     return Node("g", (("transform", f"scale({number(1 / GRID)})"),), tuple(paths))

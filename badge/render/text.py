@@ -19,6 +19,9 @@ from typing import Any, Literal
 from fontTools.pens.recordingPen import DecomposingRecordingPen
 from fontTools.ttLib import TTFont
 
+from badge.render.pathdata import Command as DrawCommand
+from badge.render.pathdata import cubic_of_quad
+
 Weight = Literal["regular", "semibold", "bold"]
 
 GRID = 10
@@ -49,6 +52,8 @@ Command = tuple[str, tuple[Point | None, ...]]
 class TextPath:
     d: str  # path data in 1/GRID px units, absolute start then relative commands
     width: float  # advance width in px
+    # `d` as cairo drawing commands (pathdata.py), written with it: nothing to parse back.
+    commands: tuple[DrawCommand, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +202,7 @@ class _Writer:
 
     def __init__(self, x: int, y: int) -> None:
         self.parts: list[str] = []
+        self.drawn: list[DrawCommand] = []
         self.x, self.y = x, y
         self.last = ""
         self.control: GridPoint | None = None
@@ -225,6 +231,7 @@ class _Writer:
             letter, numbers = "h", numbers[:1]
         elif letter == "l" and numbers[0] == 0:
             letter, numbers = "v", numbers[1:]
+        self.drawn.append(self._drawn(letter, numbers, control))
         body = _join(numbers)
         # A repeated command letter may be left out (except after a moveto).
         if letter == self.last and letter != "m":
@@ -235,7 +242,21 @@ class _Writer:
         self.control = control
         self.x, self.y = points[-1]
 
+    def _drawn(self, letter: str, numbers: list[int], control: GridPoint | None) -> DrawCommand:
+        if letter in "qt" and control is not None:
+            qx, qy = control[0] - self.x, control[1] - self.y
+            return (
+                "c",
+                cubic_of_quad(float(qx), float(qy), float(numbers[-2]), float(numbers[-1])),
+            )
+        if letter == "h":
+            return ("l", (float(numbers[0]), 0.0))
+        if letter == "v":
+            return ("l", (0.0, float(numbers[0])))
+        return (letter, tuple(float(number) for number in numbers))
+
     def close(self, start: GridPoint) -> None:
+        self.drawn.append(("Z", ()))
         self.parts.append("z")
         self.last = "z"
         self.control = None
@@ -266,7 +287,9 @@ def _join(numbers: list[int]) -> str:
 
 
 @lru_cache(maxsize=2048)
-def _relative_path(text: str, size: float, weight: Weight) -> tuple[GridPoint | None, str, float]:
+def _relative_path(
+    text: str, size: float, weight: Weight
+) -> tuple[GridPoint | None, str, tuple[DrawCommand, ...], float]:
     font = _font(weight)
     scale = size * GRID / font.upm
     writer = _Writer(0, 0)
@@ -279,7 +302,7 @@ def _relative_path(text: str, size: float, weight: Weight) -> tuple[GridPoint | 
         if glyph is not None:
             _draw(writer, _outline(weight, glyph), grid)
         pen_x += advance
-    return writer.start, "".join(writer.parts), pen_x * size / font.upm
+    return writer.start, "".join(writer.parts), tuple(writer.drawn), pen_x * size / font.upm
 
 
 def _draw(
@@ -319,11 +342,12 @@ def _mid(a: GridPoint, b: GridPoint) -> GridPoint:
 
 def text_path(text: str, *, x: float, y: float, size: float, weight: Weight) -> TextPath:
     """Path data for `text` with its baseline starting at (x, y) px, in 1/GRID px units."""
-    start, body, width = _relative_path(text, size, weight)
+    start, body, drawn, width = _relative_path(text, size, weight)
     if start is None:
         return TextPath(d="", width=width)
+    x0, y0 = round(x * GRID) + start[0], round(y * GRID) + start[1]
     return TextPath(
-        d=f"M{round(x * GRID) + start[0]} {round(y * GRID) + start[1]}{body}", width=width
+        d=f"M{x0} {y0}{body}", width=width, commands=(("M", (float(x0), float(y0))), *drawn)
     )
 
 

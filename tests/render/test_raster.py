@@ -7,10 +7,11 @@ import cairosvg
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from badge.render.pathdata import commands
 from badge.render.png import render_png_view
 from badge.render.raster import rasterise
 from badge.render.scene import Node, node, to_svg
-from badge.render.svg import SIZES, render_svg
+from badge.render.svg import SIZES, drawing, render_svg
 from tests.render.views import spread
 
 SPREAD = spread()
@@ -69,6 +70,22 @@ def test_with_this_cairo_the_files_are_identical() -> None:
         if len(set(both_ways(index, scale))) != 1
     ]
     assert not different
+
+
+def test_text_paths_carry_the_commands_their_path_data_reads_as() -> None:
+    # text.py writes each line's `d` and its drawing commands in one pass; the painter
+    # uses the commands, the SVG the data. They must say the same.
+    def text_paths(item: Node) -> list[Node]:
+        own = [item] if item.tag == "path" and item.drawn else []
+        return own + [path for child in item.children for path in text_paths(child)]
+
+    checked = 0
+    for _case, view, _token in SPREAD:
+        for item in drawing(view):
+            for path in text_paths(item):
+                assert path.drawn == commands(path.get("d"))
+                checked += 1
+    assert checked >= 2 * len(SPREAD)
 
 
 def test_border_is_one_crisp_pixel_at_scale_one() -> None:
