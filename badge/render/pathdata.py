@@ -124,7 +124,8 @@ def _rotate(x: float, y: float, angle: float) -> tuple[float, float]:
     return x * math.cos(angle) - y * math.sin(angle), y * math.cos(angle) + x * math.sin(angle)
 
 
-@lru_cache(maxsize=512)
+# For the artwork's few paths; text comes with its commands (text.py).
+@lru_cache(maxsize=32)
 def commands(d: str) -> tuple[Command, ...]:
     """Drawing commands for path data `d`; raises ValueError on data it cannot read."""
     d = d.strip()

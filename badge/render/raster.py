@@ -113,7 +113,7 @@ def _outline(context: Any, shape: Node) -> None:
     if shape.tag == "path":
         # A path that opens with a relative moveto starts from the origin.
         context.move_to(0, 0)
-        _trace(context, shape.drawn or commands(shape.get("d")))
+        _trace(context, shape.drawn() if shape.drawn else commands(shape.get("d")))
     elif shape.tag == "circle":
         radius = float(shape.get("r", "0"))
         if radius:

@@ -8,6 +8,7 @@ the order it carries them), so the PNG is drawn from the same rounded numbers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -26,9 +27,9 @@ class Node:
     tag: str
     attrs: Attrs = ()
     children: tuple[Node, ...] = ()
-    # A path's `d` as drawing commands, when whoever wrote `d` has them at hand (text.py
-    # does): the painter then needn't read the data back. Not part of the SVG.
-    drawn: tuple[Command, ...] = ()
+    # A path's `d` as drawing commands, when whoever wrote `d` can give them (text.py
+    # can): the painter then needn't read the data back. Not part of the SVG.
+    drawn: Callable[[], tuple[Command, ...]] | None = None
 
     def get(self, name: str, default: str = "") -> str:
         for key, value in self.attrs:

@@ -1,4 +1,5 @@
-"""Text as SVG path data, so badges never depend on the fonts of whoever renders them.
+"""Text as SVG path data (and as cairo drawing commands for the PNG), so badges never
+depend on the fonts of whoever renders them.
 
 Glyph outlines come from the Source Sans Pro TTFs shipped in the `font_source_sans_pro`
 package. Paths are written on a grid of 1/GRID px with relative integer coordinates:
@@ -11,7 +12,7 @@ import io
 import threading
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -52,8 +53,16 @@ Command = tuple[str, tuple[Point | None, ...]]
 class TextPath:
     d: str  # path data in 1/GRID px units, absolute start then relative commands
     width: float  # advance width in px
-    # `d` as cairo drawing commands (pathdata.py), written with it: nothing to parse back.
-    commands: tuple[DrawCommand, ...] = ()
+    # The text, size and weight it was written for, to fetch its drawing commands by.
+    line: tuple[str, float, Weight] = field(default=("", 0.0, "regular"), compare=False)
+    origin: tuple[float, float] = (0.0, 0.0)  # the absolute start of `d`
+
+    def commands(self) -> tuple[DrawCommand, ...]:
+        """`d` as cairo drawing commands (pathdata.py), from the pass that wrote `d`."""
+        if not self.d:
+            return ()
+        _start, _body, drawn, _width = _written(*self.line)
+        return (("M", self.origin), *drawn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +296,15 @@ def _join(numbers: list[int]) -> str:
 
 
 @lru_cache(maxsize=2048)
-def _relative_path(
+def _relative_path(text: str, size: float, weight: Weight) -> tuple[GridPoint | None, str, float]:
+    start, body, _drawn, width = _written(text, size, weight)
+    return start, body, width
+
+
+# A line's drawing commands weigh some 90 KB, its path data 2: only the last few lines
+# (the headlines and states in use, the shop a PNG is being painted for) keep them.
+@lru_cache(maxsize=32)
+def _written(
     text: str, size: float, weight: Weight
 ) -> tuple[GridPoint | None, str, tuple[DrawCommand, ...], float]:
     font = _font(weight)
@@ -342,12 +359,15 @@ def _mid(a: GridPoint, b: GridPoint) -> GridPoint:
 
 def text_path(text: str, *, x: float, y: float, size: float, weight: Weight) -> TextPath:
     """Path data for `text` with its baseline starting at (x, y) px, in 1/GRID px units."""
-    start, body, drawn, width = _relative_path(text, size, weight)
+    start, body, width = _relative_path(text, size, weight)
     if start is None:
         return TextPath(d="", width=width)
     x0, y0 = round(x * GRID) + start[0], round(y * GRID) + start[1]
     return TextPath(
-        d=f"M{x0} {y0}{body}", width=width, commands=(("M", (float(x0), float(y0))), *drawn)
+        d=f"M{x0} {y0}{body}",
+        width=width,
+        line=(text, size, weight),
+        origin=(float(x0), float(y0)),
     )
 
 
