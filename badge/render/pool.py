@@ -32,10 +32,10 @@ class RenderPool:
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             # forkserver: workers never inherit this process's threads or sockets, and the
-            # server preloads the renderer so a new worker starts in milliseconds.
+            # server preloads the renderer's modules (cairocffi, fontTools) for them.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["badge.render.png"])
-            # Each worker lays out text, so it parses the fonts once, as it starts.
+            # Workers lay out text, so each parses the fonts (half a second) as it starts.
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context, initializer=load_fonts
             )
