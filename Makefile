@@ -9,6 +9,7 @@ TEST_STAMP := $(VENV)/.test-stamp
 CHECK_STAMP := $(VENV)/.check-stamp
 LOADTEST_STAMP := $(VENV)/.loadtest-stamp
 DOCS_STAMP := $(VENV)/.docs-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 
 .PHONY: install system-deps run demo test check format bench loadtest soak docs-images image clean
 
@@ -55,7 +56,7 @@ format: $(CHECK_STAMP)
 	$(BIN)/ruff format badge tests loadtests scripts
 	$(BIN)/ruff check --fix badge tests loadtests scripts
 
-bench: $(RUN_STAMP)
+bench: $(BENCH_STAMP)
 	bash scripts/system-deps.sh cairo wrk varnish nginx
 	$(BIN)/python loadtests/bench.py
 

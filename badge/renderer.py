@@ -47,14 +47,12 @@ class VariantRenderer:
         return svg.encode("utf-8")
 
     async def _rasterise(self, view: BadgeView, scale: int) -> bytes:
+        # Painted from the view with cairo (render/raster.py): no SVG is written or parsed.
         async with self.limiter:
-            svg = await anyio.to_thread.run_sync(lambda: svg_render.render_svg(view, token=None))
             if self.pool is not None:
-                pixels = await self.pool.png(svg, scale, None)
+                pixels = await self.pool.png(view, scale)
             else:
-                pixels = await anyio.to_thread.run_sync(
-                    lambda: png_render.render_png(svg, scale=scale, token=None)
-                )
+                pixels = await anyio.to_thread.run_sync(png_render.render_png_view, view, scale)
         self.raster_count += 1
         if len(self._pixels) >= PIXEL_CACHE_SIZE:
             self._pixels.pop(next(iter(self._pixels)))

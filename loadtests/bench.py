@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loadtests import edge_bench  # noqa: E402
+from loadtests import edge_bench, png_bench  # noqa: E402
 from tests.servers import Service, free_port  # noqa: E402
 
 # Servers on the first core, wrk on the last, so the two never fight over one core.
@@ -314,7 +314,8 @@ def main() -> None:
     not_modified = statistics.median(r.rps for r in results[f"GET {badge_path} (304)"])
     print(f"304 / 200 (same badge, req/s medians): {not_modified / ok:.2f}")
     flood(env, port, embed_path, embed_headers, f"/b/{other_id}.svg", options)
-    # png_bench: cold PNG renders (wired with the cairo renderer)
+    print()
+    print(png_bench.report(png_bench.run()), flush=True)
     if not options.skip_edge:
         edge_bench.run(
             env,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the Debian programs a chore needs are present; each make target names its own:
-#   cairo      libcairo2, which cairosvg draws PNG badges with (make run, tests, make bench)
+#   cairo      libcairo2, which paints the PNG badges (through cairocffi) (make run, tests, make bench)
 #   redis      redis-server (tests, make loadtest)
 #   wrk        the HTTP load generator (tests, make bench)
 #   chromium   headless browser (browser tests, make docs-images)

@@ -17,7 +17,7 @@ from badge.registry import rules
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.settings import Settings
-from tests.test_admin import TOKEN, new_shop_body
+from tests.admin.test_api import TOKEN, new_shop_body
 
 API = "/admin/api/v1"
 

@@ -1,4 +1,4 @@
-"""The badge marks, drawn by us as SVG paths in a 100×100 box (the circle's bounding box).
+"""The badge marks, drawn by us as SVG elements in a 100×100 box (the circle's bounding box).
 
 `certified` is the BeCommerce thumbs-up on the brand blue. Every other mark is grey and
 never shows the thumbs-up, so a badge that is not certified cannot pass for one.
@@ -7,6 +7,8 @@ never shows the thumbs-up, so a badge that is not certified cannot pass for one.
 from __future__ import annotations
 
 from typing import Literal
+
+from badge.render.scene import Node, node, to_svg
 
 Mark = Literal["certified", "neutral", "mismatch", "lookup", "error"]
 
@@ -41,26 +43,36 @@ THUMBS_UP = (
 
 # Stroked symbols: round caps keep them soft and legible down to 16 px.
 _QUESTION = (
-    '<path fill="none" stroke="#fff" stroke-width="9" stroke-linecap="round" '
-    'stroke-linejoin="round" d="M38.5 38.5a11.5 11.5 0 1 1 16.5 10.4c-3.2 1.6-5 4-5 7.6v2.2"/>'
-    '<circle fill="#fff" cx="50" cy="71.5" r="5.6"/>'
+    node(
+        "path",
+        'fill="none" stroke="#fff" stroke-width="9" stroke-linecap="round" '
+        'stroke-linejoin="round" d="M38.5 38.5a11.5 11.5 0 1 1 16.5 10.4c-3.2 1.6-5 4-5 7.6v2.2"',
+    ),
+    node("circle", 'fill="#fff" cx="50" cy="71.5" r="5.6"'),
 )
 _NOT_VALID = (
-    '<g fill="none" stroke="#fff" stroke-width="7.5">'
-    '<circle cx="50" cy="50" r="22"/><path d="M34.4 65.6 65.6 34.4"/></g>'
+    node(
+        "g",
+        'fill="none" stroke="#fff" stroke-width="7.5"',
+        node("circle", 'cx="50" cy="50" r="22"'),
+        node("path", 'd="M34.4 65.6 65.6 34.4"'),
+    ),
 )
 _MAGNIFIER = (
-    '<g fill="none" stroke="#fff" stroke-linecap="round">'
-    '<circle cx="44" cy="44" r="16" stroke-width="8"/>'
-    '<path stroke-width="10" d="M56 56 70 70"/></g>'
+    node(
+        "g",
+        'fill="none" stroke="#fff" stroke-linecap="round"',
+        node("circle", 'cx="44" cy="44" r="16" stroke-width="8"'),
+        node("path", 'stroke-width="10" d="M56 56 70 70"'),
+    ),
 )
 _EXCLAMATION = (
-    '<path stroke="#fff" stroke-width="10" stroke-linecap="round" d="M50 28v24"/>'
-    '<circle fill="#fff" cx="50" cy="70" r="6"/>'
+    node("path", 'stroke="#fff" stroke-width="10" stroke-linecap="round" d="M50 28v24"'),
+    node("circle", 'fill="#fff" cx="50" cy="70" r="6"'),
 )
 
-_SYMBOLS: dict[Mark, str] = {
-    "certified": f'<path fill="#fff" d="{THUMBS_UP}"/>',
+_SYMBOLS: dict[Mark, tuple[Node, ...]] = {
+    "certified": (node("path", f'fill="#fff" d="{THUMBS_UP}"'),),
     "neutral": _QUESTION,
     "mismatch": _NOT_VALID,
     "lookup": _MAGNIFIER,
@@ -68,18 +80,28 @@ _SYMBOLS: dict[Mark, str] = {
 }
 
 
-def mark_svg(mark: Mark, *, x: float, y: float, diameter: float) -> str:
+def mark_node(mark: Mark, *, x: float, y: float, diameter: float) -> Node:
     """The mark with its top-left corner at (x, y), `diameter` px wide."""
     fill = MARK_FILL[mark]
     # A faint inner ring gives the circle the finish of a seal; an opaque tint instead of
     # stroke-opacity keeps the colour count low for palette PNGs.
     ring = _mix(fill, "#ffffff", 0.3)
-    return (
-        f'<g transform="translate({number(x)} {number(y)}) scale({number(diameter / 100, 4)})">'
-        f'<circle cx="50" cy="50" r="50" fill="{fill}"/>'
-        f'<circle cx="50" cy="50" r="45.5" fill="none" stroke="{ring}" stroke-width="1.4"/>'
-        f"{_SYMBOLS[mark]}</g>"
+    place = f"translate({number(x)} {number(y)}) scale({number(diameter / 100, 4)})"
+    return Node(
+        "g",
+        (("transform", place),),
+        (
+            node("circle", f'cx="50" cy="50" r="50" fill="{fill}"'),
+            node(
+                "circle", f'cx="50" cy="50" r="45.5" fill="none" stroke="{ring}" stroke-width="1.4"'
+            ),
+            *_SYMBOLS[mark],
+        ),
     )
+
+
+def mark_svg(mark: Mark, *, x: float, y: float, diameter: float) -> str:
+    return to_svg((mark_node(mark, x=x, y=y, diameter=diameter),))
 
 
 def number(value: float, places: int = 2) -> str:

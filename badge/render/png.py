@@ -1,7 +1,7 @@
-"""The badge as PNG: cairosvg rasterises our SVG (with alpha outside the rounded card), and
-the signature is baked into one iTXt chunk right after IHDR.
+"""The badge as PNG: cairo paints the badge's elements (raster.py) with alpha outside the
+rounded card, and the signature is baked into one iTXt chunk right after IHDR.
 
-This is CPU work and synchronous; callers run it in a thread.
+This is CPU work and synchronous; callers run it in a worker process or a thread.
 """
 
 from __future__ import annotations
@@ -9,25 +9,28 @@ from __future__ import annotations
 import struct
 import zlib
 
-import cairosvg
-
 from badge.render.baking import PNG_KEYWORD
-from badge.render.svg import check_token
+from badge.render.raster import rasterise
+from badge.render.svg import SIZES, BadgeView, check_token, drawing
 
 SCALES = frozenset({1, 2, 3})
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def render_png(svg: str, *, scale: int, token: str | None) -> bytes:
-    if scale not in SCALES:
-        raise ValueError(f"scale must be 1, 2 or 3, not {scale!r}")
+def render_png_view(view: BadgeView, scale: int) -> bytes:
+    """The badge's pixels, unsigned: the caller bakes in the token with `bake`."""
+    _check_scale(scale)
+    nodes = drawing(view)  # first: it refuses a view it cannot draw
+    width, height = SIZES[view.size]
     # No background: the card paints itself white, and outside its rounded corners the
     # page shows through, as it does around the SVG. Cairo's own PNG is kept as it is:
     # re-encoding with Pillow saved about 2 % of the bytes for 3 to 6 times the time.
-    png: bytes = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
-    if token is None:
-        return png
-    return bake(png, token)
+    return rasterise(nodes, width=width, height=height, scale=scale)
+
+
+def _check_scale(scale: int) -> None:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be 1, 2 or 3, not {scale!r}")
 
 
 def bake(png: bytes, token: str) -> bytes:

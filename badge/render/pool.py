@@ -1,8 +1,8 @@
-"""PNG rasterising in a separate process.
+"""PNG rendering in a separate process.
 
-cairosvg holds the GIL for most of a render (tens of milliseconds at scale 3). In a
-thread, a burst of new PNG variants (a cold start, a wave of state changes) stalls the
-event loop and with it every warm badge. A worker process keeps the loop free.
+Laying out and painting a badge holds the GIL for milliseconds. In a thread, a burst of
+new PNG variants (a cold start, a wave of state changes) stalls the event loop and with
+it every warm badge. A worker process keeps the loop free.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from badge.render.png import render_png
+from badge.render.png import render_png_view
+from badge.render.svg import BadgeView
+from badge.render.text import load_fonts
 
 logger = logging.getLogger("badge.render")
 
@@ -30,10 +32,13 @@ class RenderPool:
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             # forkserver: workers never inherit this process's threads or sockets, and the
-            # server preloads the renderer so a new worker starts in milliseconds.
+            # server preloads the renderer's modules (cairocffi, fontTools) for them.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["badge.render.png"])
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            # Workers lay out text, so each parses the fonts (half a second) as it starts.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=load_fonts
+            )
         return self._executor
 
     def start(self) -> None:
@@ -44,11 +49,12 @@ class RenderPool:
         pool = self._pool()
         list(pool.map(_ready, range(self.workers)))
 
-    async def png(self, svg: str, scale: int, token: str | None) -> bytes:
+    async def png(self, view: BadgeView, scale: int) -> bytes:
+        """The badge's pixels at `scale`, unsigned: the caller bakes in the token (png.bake)."""
         loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(self._pool(), _job, svg, scale, token)
-            return await asyncio.wait_for(future, timeout=RENDER_TIMEOUT)
+            job = loop.run_in_executor(self._pool(), render_png_view, view, scale)
+            return await asyncio.wait_for(job, timeout=RENDER_TIMEOUT)
         except BrokenProcessPool:
             logger.error("PNG render worker died; starting a new one")
             self.close(wait=False)
@@ -63,7 +69,3 @@ class RenderPool:
 
 def _ready(_: int) -> bool:
     return True
-
-
-def _job(svg: str, scale: int, token: str | None) -> bytes:
-    return render_png(svg, scale=scale, token=token)

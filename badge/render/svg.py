@@ -1,5 +1,8 @@
 """The badge as SVG: a landscape seal with the mark on the left and text (as paths) on the right.
 
+`drawing` lays the badge out as elements (scene.py); `render_svg` spells them as SVG, and
+the PNG (png.py) paints the same elements with cairo.
+
 Output is deterministic (same view and token, same bytes) so it can be cached and
 ETagged, and compact because it is served on every page view of every certified shop.
 """
@@ -10,12 +13,13 @@ import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from badge.render.artwork import BRAND_BLUE, MARK_FILL, Mark, mark_svg, number
+from badge.render.artwork import BRAND_BLUE, MARK_FILL, Mark, mark_node, number
 from badge.render.baking import ELEMENT, NAMESPACE, PREFIX
+from badge.render.scene import Node, node, to_svg
 from badge.render.text import GRID, Weight, cap_height, fit_text, has_glyphs, text_path, wrap_text
 from badge.vocabulary import CATEGORY_COLOURS, LANGS, SIZES, Lang, Size
 
-__all__ = ["BadgeView", "Mark", "check_token", "render_svg"]
+__all__ = ["BadgeView", "Mark", "check_token", "drawing", "render_svg"]
 
 TITLE_ID = "kb-title"
 INK = "#1f2630"
@@ -85,10 +89,8 @@ def check_token(token: str) -> str:
 
 
 def render_svg(view: BadgeView, *, token: str | None) -> str:
-    if view.size not in SIZES or view.lang not in LANGS or view.mark not in MARK_FILL:
-        raise ValueError(f"cannot render {view.mark!r} at size {view.size!r} in {view.lang!r}")
+    nodes = drawing(view)
     width, height = SIZES[view.size]
-    layout = _LAYOUTS[view.size]
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:{PREFIX}="{NAMESPACE}" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -97,43 +99,64 @@ def render_svg(view: BadgeView, *, token: str | None) -> str:
     if token is not None:
         parts.append(f"<{PREFIX}:{ELEMENT}><![CDATA[{check_token(token)}]]></{PREFIX}:{ELEMENT}>")
     parts.append(f'<title id="{TITLE_ID}" xml:lang="{view.lang}">{_text_node(view.label)}</title>')
-    parts.append(_frame(view, width, height, layout))
+    parts.append(to_svg(nodes))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def drawing(view: BadgeView) -> tuple[Node, ...]:
+    """What the badge shows, as elements: the SVG spells them out, the PNG paints them."""
+    if view.size not in SIZES or view.lang not in LANGS or view.mark not in MARK_FILL:
+        raise ValueError(f"cannot render {view.mark!r} at size {view.size!r} in {view.lang!r}")
+    width, height = SIZES[view.size]
+    layout = _LAYOUTS[view.size]
     # Mark and text are centred in the space above the category bar, when there is one.
     inner = height - (layout.bar if _category_colours(view) else 0)
     diameter = height - 2 * layout.pad
     top = (inner - diameter) / 2
-    parts.append(mark_svg(view.mark, x=layout.pad, y=top, diameter=diameter))
-    parts.append(_text(view, width, inner, layout))
-    parts.append("</svg>")
-    return "".join(parts)
+    return (
+        *_frame(view, width, height, layout),
+        mark_node(view.mark, x=layout.pad, y=top, diameter=diameter),
+        _text(view, width, inner, layout),
+    )
 
 
 def _text_node(value: str) -> str:
     return escape(_XML_ILLEGAL.sub("", value), {'"': "&quot;", "'": "&apos;"})
 
 
-def _frame(view: BadgeView, width: int, height: int, layout: _Layout) -> str:
+def _frame(view: BadgeView, width: int, height: int, layout: _Layout) -> tuple[Node, ...]:
     radius = number(layout.radius)
     # The border sits on half-pixel coordinates so a 1 px line stays crisp at scale 1.
-    border = (
-        f'<rect x=".5" y=".5" width="{width - 1}" height="{height - 1}" rx="{radius}" '
-        f'fill="#fff" stroke="{BORDER}"/>'
+    border = node(
+        "rect",
+        f'x=".5" y=".5" width="{width - 1}" height="{height - 1}" rx="{radius}" '
+        f'fill="#fff" stroke="{BORDER}"',
     )
     colours = _category_colours(view)
     if not colours:
-        return border
+        return (border,)
     # Equal segments along the bottom edge, clipped to the rounded frame.
     segment = width / len(colours)
-    bars = "".join(
-        f'<rect x="{number(i * segment)}" y="{number(height - layout.bar)}" '
-        f'width="{number(segment + (0 if i == len(colours) - 1 else 0.5))}" '
-        f'height="{number(layout.bar)}" fill="{colour}"/>'
+    bars = tuple(
+        Node(
+            "rect",
+            (
+                ("x", number(i * segment)),
+                ("y", number(height - layout.bar)),
+                ("width", number(segment + (0 if i == len(colours) - 1 else 0.5))),
+                ("height", number(layout.bar)),
+                ("fill", colour),
+            ),
+        )
         for i, colour in enumerate(colours)
     )
-    clip = (
-        f'<clipPath id="kb-clip"><rect width="{width}" height="{height}" rx="{radius}"/></clipPath>'
+    clip = node("rect", f'width="{width}" height="{height}" rx="{radius}"')
+    return (
+        border,
+        Node("defs", (), (node("clipPath", 'id="kb-clip"', clip),)),
+        Node("g", (("clip-path", "url(#kb-clip)"),), bars),
     )
-    return f'{border}<defs>{clip}</defs><g clip-path="url(#kb-clip)">{bars}</g>'
 
 
 def _category_colours(view: BadgeView) -> list[str]:
@@ -144,7 +167,7 @@ def _category_colours(view: BadgeView) -> list[str]:
     return [colour for key, colour in CATEGORY_COLOURS.items() if key in chosen]
 
 
-def _text(view: BadgeView, width: int, inner: float, layout: _Layout) -> str:
+def _text(view: BadgeView, width: int, inner: float, layout: _Layout) -> Node:
     left = SIZES[view.size][1] - layout.pad + layout.gap
     room = width - left - layout.right
     certified = view.mark == "certified"
@@ -188,16 +211,16 @@ def _shop_line(name: str | None, room: float, layout: _Layout, *, below: float) 
     return _Line(text, fitted, "regular", SHOP_INK)
 
 
-def _place(lines: list[_Line], left: float, bottom: float, layout: _Layout) -> str:
+def _place(lines: list[_Line], left: float, bottom: float, layout: _Layout) -> Node:
     # Centre the block from the first line's cap height to the last baseline, which is
     # what the eye reads as the text's extent.
     baselines = [cap_height(lines[0].size, lines[0].weight)]
     for line in lines[1:]:
         baselines.append(baselines[-1] + line.size * layout.leading)
     top = (bottom - baselines[-1]) / 2
-    paths = []
+    paths: list[Node] = []
     for line, baseline in zip(lines, baselines, strict=True):
         path = text_path(line.text, x=left, y=top + baseline, size=line.size, weight=line.weight)
         if path.d:
-            paths.append(f'<path fill="{line.colour}" d="{path.d}"/>')
-    return f'<g transform="scale({number(1 / GRID)})">{"".join(paths)}</g>'
+            paths.append(Node("path", (("fill", line.colour), ("d", path.d)), (), path.commands))
+    return Node("g", (("transform", f"scale({number(1 / GRID)})"),), tuple(paths))

@@ -1,4 +1,5 @@
-"""Text as SVG path data, so badges never depend on the fonts of whoever renders them.
+"""Text as SVG path data (and as cairo drawing commands for the PNG), so badges never
+depend on the fonts of whoever renders them.
 
 Glyph outlines come from the Source Sans Pro TTFs shipped in the `font_source_sans_pro`
 package. Paths are written on a grid of 1/GRID px with relative integer coordinates:
@@ -11,13 +12,16 @@ import io
 import threading
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
 
 from fontTools.pens.recordingPen import DecomposingRecordingPen
 from fontTools.ttLib import TTFont
+
+from badge.render.pathdata import Command as DrawCommand
+from badge.render.pathdata import cubic_of_quad
 
 Weight = Literal["regular", "semibold", "bold"]
 
@@ -49,6 +53,16 @@ Command = tuple[str, tuple[Point | None, ...]]
 class TextPath:
     d: str  # path data in 1/GRID px units, absolute start then relative commands
     width: float  # advance width in px
+    # The text, size and weight it was written for, to fetch its drawing commands by.
+    line: tuple[str, float, Weight] = field(default=("", 0.0, "regular"), compare=False)
+    origin: tuple[float, float] = (0.0, 0.0)  # the absolute start of `d`
+
+    def commands(self) -> tuple[DrawCommand, ...]:
+        """`d` as cairo drawing commands (pathdata.py), from the pass that wrote `d`."""
+        if not self.d:
+            return ()
+        _start, _body, drawn, _width = _written(*self.line)
+        return (("M", self.origin), *drawn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +211,7 @@ class _Writer:
 
     def __init__(self, x: int, y: int) -> None:
         self.parts: list[str] = []
+        self.drawn: list[DrawCommand] = []
         self.x, self.y = x, y
         self.last = ""
         self.control: GridPoint | None = None
@@ -225,6 +240,7 @@ class _Writer:
             letter, numbers = "h", numbers[:1]
         elif letter == "l" and numbers[0] == 0:
             letter, numbers = "v", numbers[1:]
+        self.drawn.append(self._drawn(letter, numbers, control))
         body = _join(numbers)
         # A repeated command letter may be left out (except after a moveto).
         if letter == self.last and letter != "m":
@@ -235,7 +251,21 @@ class _Writer:
         self.control = control
         self.x, self.y = points[-1]
 
+    def _drawn(self, letter: str, numbers: list[int], control: GridPoint | None) -> DrawCommand:
+        if letter in "qt" and control is not None:
+            qx, qy = control[0] - self.x, control[1] - self.y
+            return (
+                "c",
+                cubic_of_quad(float(qx), float(qy), float(numbers[-2]), float(numbers[-1])),
+            )
+        if letter == "h":
+            return ("l", (float(numbers[0]), 0.0))
+        if letter == "v":
+            return ("l", (0.0, float(numbers[0])))
+        return (letter, tuple(float(number) for number in numbers))
+
     def close(self, start: GridPoint) -> None:
+        self.drawn.append(("Z", ()))
         self.parts.append("z")
         self.last = "z"
         self.control = None
@@ -267,6 +297,16 @@ def _join(numbers: list[int]) -> str:
 
 @lru_cache(maxsize=2048)
 def _relative_path(text: str, size: float, weight: Weight) -> tuple[GridPoint | None, str, float]:
+    start, body, _drawn, width = _written(text, size, weight)
+    return start, body, width
+
+
+# A line's drawing commands weigh some 90 KB, its path data 2: only the last few lines
+# (the headlines and states in use, the shop a PNG is being painted for) keep them.
+@lru_cache(maxsize=32)
+def _written(
+    text: str, size: float, weight: Weight
+) -> tuple[GridPoint | None, str, tuple[DrawCommand, ...], float]:
     font = _font(weight)
     scale = size * GRID / font.upm
     writer = _Writer(0, 0)
@@ -279,7 +319,7 @@ def _relative_path(text: str, size: float, weight: Weight) -> tuple[GridPoint | 
         if glyph is not None:
             _draw(writer, _outline(weight, glyph), grid)
         pen_x += advance
-    return writer.start, "".join(writer.parts), pen_x * size / font.upm
+    return writer.start, "".join(writer.parts), tuple(writer.drawn), pen_x * size / font.upm
 
 
 def _draw(
@@ -322,8 +362,12 @@ def text_path(text: str, *, x: float, y: float, size: float, weight: Weight) -> 
     start, body, width = _relative_path(text, size, weight)
     if start is None:
         return TextPath(d="", width=width)
+    x0, y0 = round(x * GRID) + start[0], round(y * GRID) + start[1]
     return TextPath(
-        d=f"M{round(x * GRID) + start[0]} {round(y * GRID) + start[1]}{body}", width=width
+        d=f"M{x0} {y0}{body}",
+        width=width,
+        line=(text, size, weight),
+        origin=(float(x0), float(y0)),
     )
 
 

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import zlib
 
-import cairosvg
 import pytest
 from PIL import Image
 
 from badge.errors import BadgeError
 from badge.render.baking import PNG_KEYWORD
-from badge.render.png import render_png
-from badge.render.svg import BadgeView, Mark, render_svg
+from badge.render.png import bake, render_png_view
+from badge.render.svg import BadgeView, Mark
 from badge.verify.check import extract_token
 from badge.vocabulary import SIZES, Size
 
@@ -19,14 +19,15 @@ TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJzaG9wLTEifQ.c2lnbmF0dXJl_-"
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def badge_svg(mark: Mark = "certified", size: Size = "m", token: str | None = TOKEN) -> str:
+def badge_view(mark: Mark = "certified", size: Size = "m") -> BadgeView:
     status = {
         "certified": "Gecertificeerd",
         "neutral": "Niet gecertificeerd: controleer",
         "mismatch": "Niet geldig voor deze site",
+        "lookup": "Controleer deze shop",
         "error": "Onbekende grootte: xl",
     }[mark]
-    view = BadgeView(
+    return BadgeView(
         mark=mark,
         size=size,
         lang="nl",
@@ -36,7 +37,14 @@ def badge_svg(mark: Mark = "certified", size: Size = "m", token: str | None = TO
         shop_name="Shop X",
         categories=("b2c_member", "b2b_member", "sponsor"),
     )
-    return render_svg(view, token=token)
+
+
+def badge_png(
+    mark: Mark = "certified", size: Size = "m", *, scale: int = 1, token: str | None = TOKEN
+) -> bytes:
+    """As the service serves it: the view's pixels, then the signature baked in."""
+    png = render_png_view(badge_view(mark, size), scale)
+    return png if token is None else bake(png, token)
 
 
 def chunk_types(png: bytes) -> list[bytes]:
@@ -54,16 +62,6 @@ def decode(png: bytes) -> Image.Image:
     return image
 
 
-# Three flat colours on whole pixels: no anti-aliasing, so a palette holds it exactly.
-FLAT_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="30" height="10">'
-    '<rect width="10" height="10" fill="#0b4f9c"/>'
-    '<rect x="10" width="10" height="10" fill="#ee8a00"/>'
-    '<rect x="20" width="10" height="10" fill="#fff"/>'
-    "</svg>"
-)
-
-
 @pytest.mark.parametrize(
     ("size", "scale"),
     [
@@ -73,7 +71,7 @@ FLAT_SVG = (
     ],
 )
 def test_pixel_size_is_css_size_times_scale(size: Size, scale: int) -> None:
-    image = decode(render_png(badge_svg(size=size), scale=scale, token=TOKEN))
+    image = decode(badge_png(size=size, scale=scale))
     width, height = SIZES[size]
     assert image.size == (width * scale, height * scale)
 
@@ -81,12 +79,26 @@ def test_pixel_size_is_css_size_times_scale(size: Size, scale: int) -> None:
 @pytest.mark.parametrize("scale", [pytest.param(s, id=str(s)) for s in (0, 4, -1)])
 def test_other_scales_are_refused(scale: int) -> None:
     with pytest.raises(ValueError, match="scale"):
-        render_png(badge_svg(), scale=scale, token=None)
+        render_png_view(badge_view(), scale)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"size": "xl"}, id="size"),
+        pytest.param({"lang": "es"}, id="lang"),
+        pytest.param({"mark": "revoked"}, id="mark"),
+    ],
+)
+def test_views_it_cannot_draw_are_refused(changes: dict[str, str]) -> None:
+    view = dataclasses.replace(badge_view(), **changes)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cannot render"):
+        render_png_view(view, 1)
 
 
 @pytest.mark.parametrize("scale", [pytest.param(s, id=f"{s}x") for s in (1, 2, 3)])
 def test_token_is_baked_once_right_after_ihdr(scale: int) -> None:
-    png = render_png(badge_svg(), scale=scale, token=TOKEN)
+    png = badge_png(scale=scale)
     assert png.startswith(SIGNATURE)
     types = chunk_types(png)
     assert types[0] == b"IHDR"
@@ -101,7 +113,7 @@ def test_token_is_baked_once_right_after_ihdr(scale: int) -> None:
 
 
 def test_itxt_chunk_layout() -> None:
-    png = render_png(badge_svg(), scale=1, token=TOKEN)
+    png = badge_png()
     offset = len(SIGNATURE) + 12 + 13  # past IHDR
     (length,) = struct.unpack(">I", png[offset : offset + 4])
     data = png[offset + 8 : offset + 8 + length]
@@ -111,7 +123,7 @@ def test_itxt_chunk_layout() -> None:
 
 
 def test_no_token_no_chunk() -> None:
-    png = render_png(badge_svg(token=None), scale=2, token=None)
+    png = badge_png(scale=2, token=None)
     assert b"iTXt" not in chunk_types(png)
     with pytest.raises(BadgeError):
         extract_token(png, "image/png")
@@ -126,22 +138,22 @@ def test_no_token_no_chunk() -> None:
     ],
 )
 def test_bad_token_is_refused(token: str) -> None:
+    plain = badge_png(token=None)
     with pytest.raises(ValueError, match="compact JWS"):
-        render_png(badge_svg(token=None), scale=1, token=token)
+        bake(plain, token)
 
 
-def test_pixels_are_cairos_own_and_the_token_adds_only_its_chunk() -> None:
-    plain = render_png(FLAT_SVG, scale=2, token=None)
-    signed = render_png(FLAT_SVG, scale=2, token=TOKEN)
-    expected = Image.open(io.BytesIO(cairosvg.svg2png(bytestring=FLAT_SVG.encode(), scale=2)))
-    assert decode(signed).tobytes() == expected.tobytes()
+def test_the_token_adds_only_its_chunk() -> None:
+    plain = badge_png(scale=2, token=None)
+    signed = bake(plain, TOKEN)
+    assert decode(signed).tobytes() == decode(plain).tobytes()
     chunk = 12 + len(PNG_KEYWORD) + 5 + len(TOKEN)
     assert len(signed) == len(plain) + chunk
     assert extract_token(signed, "image/png") == TOKEN
 
 
 def test_badge_keeps_alpha_for_its_rounded_corners() -> None:
-    image = decode(render_png(badge_svg(), scale=2, token=None))
+    image = decode(badge_png(scale=2, token=None))
     assert image.mode == "RGBA"
     assert image.getcolors(maxcolors=256) is None
 
@@ -152,7 +164,7 @@ def saturated_blue(pixel: tuple[int, ...]) -> bool:
 
 
 def test_certified_png_has_brand_blue() -> None:
-    image = decode(render_png(badge_svg("certified"), scale=1, token=None)).convert("RGB")
+    image = decode(badge_png("certified", token=None)).convert("RGB")
     colours = image.getcolors(maxcolors=1 << 16)
     assert colours is not None
     blue = sum(
@@ -161,9 +173,11 @@ def test_certified_png_has_brand_blue() -> None:
     assert blue > 500  # the circle alone is ~1,800 px at m
 
 
-@pytest.mark.parametrize("mark", [pytest.param(m, id=m) for m in ("neutral", "mismatch", "error")])
+@pytest.mark.parametrize(
+    "mark", [pytest.param(m, id=m) for m in ("neutral", "mismatch", "lookup", "error")]
+)
 def test_not_certified_png_has_no_saturated_blue(mark: Mark) -> None:
-    image = decode(render_png(badge_svg(mark), scale=2, token=None)).convert("RGB")
+    image = decode(badge_png(mark, scale=2, token=None)).convert("RGB")
     colours = image.getcolors(maxcolors=1 << 16)
     assert colours is not None
     assert not [
@@ -172,7 +186,7 @@ def test_not_certified_png_has_no_saturated_blue(mark: Mark) -> None:
 
 
 def test_card_is_white_and_corners_are_transparent() -> None:
-    image = decode(render_png(badge_svg(), scale=1, token=None)).convert("RGBA")
+    image = decode(badge_png(token=None)).convert("RGBA")
     width, height = SIZES["m"]
     assert image.getpixel((width - 8, 8)) == (255, 255, 255, 255)
     for corner in ((0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)):
@@ -180,5 +194,4 @@ def test_card_is_white_and_corners_are_transparent() -> None:
 
 
 def test_rendering_is_deterministic() -> None:
-    svg = badge_svg()
-    assert render_png(svg, scale=2, token=TOKEN) == render_png(svg, scale=2, token=TOKEN)
+    assert badge_png(scale=2) == badge_png(scale=2)

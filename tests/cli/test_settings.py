@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from badge.settings import table
-from tests.test_cli import Badge
+from tests.cli.test_shops import Badge
 
 SECRET_ENV = {
     "BADGE_PORT": "9100",
