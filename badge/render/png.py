@@ -11,7 +11,8 @@ import zlib
 
 from badge.render.baking import PNG_KEYWORD
 from badge.render.raster import rasterise
-from badge.render.svg import SIZES, BadgeView, check_token, drawing
+from badge.render.svg import BadgeView, check_token, drawing
+from badge.vocabulary import SIZES
 
 SCALES = frozenset({1, 2, 3})
 SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -11,7 +11,8 @@ from badge.render.pathdata import commands
 from badge.render.png import render_png_view
 from badge.render.raster import rasterise
 from badge.render.scene import Node, node, to_svg
-from badge.render.svg import SIZES, drawing, render_svg
+from badge.render.svg import drawing, render_svg
+from badge.vocabulary import SIZES
 from tests.render.views import spread
 
 SPREAD = spread()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from badge.render.svg import CATEGORY_COLOURS, LANGS, SIZES, BadgeView, Mark
+from badge.render.svg import BadgeView, Mark
+from badge.vocabulary import CATEGORY_COLOURS, LANGS, SIZES
 
 TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJzaG9wLTEifQ.c2lnbmF0dXJl_-"
 MARKS: tuple[Mark, ...] = ("certified", "neutral", "mismatch", "lookup", "error")
