@@ -89,7 +89,7 @@ def _require(shop: Shop | None, shop_id: str) -> Shop:
 
 def _int_param(request: Request, name: str, default: int, *, high: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     # Length first, so no huge string is converted; the bound is the one in the message.
     if not raw.isdigit() or len(raw) > len(str(high)) or int(raw) > high:

@@ -216,7 +216,8 @@ class TestShops:
         assert [s["display_name"] for s in page["shops"]] == ["Shop 2", "Shop 3"]
 
     @pytest.mark.parametrize(
-        "query", ["limit=-1", "limit=abc", "limit=1001", "offset=1e3", "limit=99999999999"]
+        "query",
+        ["limit=-1", "limit=", "limit=abc", "limit=1001", "offset=1e3", "limit=99999999999"],
     )
     def test_list_bad_paging(self, admin: TestClient, query: str) -> None:
         assert_error(admin.get(f"{API}/shops?{query}"), 400)
