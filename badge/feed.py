@@ -9,7 +9,7 @@ import anyio
 
 from badge import sightings
 from badge.badges import BadgeService
-from badge.hotpath import HotPathStats
+from badge.hotpath import HotPathStats, Sighted
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.settings import Settings
@@ -74,15 +74,14 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
     distinct host names delays no badge by more than a slice. Registry reads and the write
     run in threads.
     """
-    if not stats.referer_sightings and not stats.claim_sightings:
+    if not stats.sightings:
         return
-    referers = stats.referer_sightings.drain()
-    claims = stats.claim_sightings.drain()
+    drained = stats.sightings.drain()
     domains: dict[str, frozenset[str]] = {}
     collector = sightings.Collector(domains, IDNA_PER_FLUSH)
     later: list[Raw] = []
     entries = badges.entries
-    for n, item in enumerate(_raw(referers, claims), 1):
+    for n, item in enumerate(_raw(drained), 1):
         shop_id = item[0]
         if shop_id not in domains:
             entry = entries.get(shop_id)
@@ -113,13 +112,13 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
 Raw = tuple[str, sightings.Source, str, int]
 
 
-def _raw(
-    referers: Iterator[tuple[tuple[str, bytes], int]], claims: Iterator[tuple[tuple[str, str], int]]
-) -> Iterator[Raw]:
-    for (shop_id, netloc), hits in referers:
-        yield shop_id, "referer", netloc.decode("latin-1"), hits
-    for (shop_id, text), hits in claims:
-        yield shop_id, "claim", text, hits
+def _raw(drained: Iterator[tuple[Sighted, int]]) -> Iterator[Raw]:
+    """Each counted request's hits, once for its Referer host and once for its `d`."""
+    for (shop_id, netloc, claim), hits in drained:
+        if netloc is not None:
+            yield shop_id, "referer", netloc.decode("latin-1"), hits
+        if claim is not None:
+            yield shop_id, "claim", claim, hits
 
 
 def _domains(registry: Registry, shop_ids: list[str]) -> dict[str, frozenset[str]]:

@@ -25,10 +25,8 @@ from badge.vocabulary import DEFAULT_LANG, LANGS, SIZES, Format, Lang, Size
 _SIZES: Final = frozenset(SIZES)
 _LANGS: Final = frozenset(LANGS)
 _SCALES: Final = {b"1": 1, b"2": 2, b"3": 3}
-# Distinct (shop, host) pairs counted between two flushes, per source; `d` is anyone's to
-# set, so its tally is the smaller.
-MAX_REFERER_KEYS: Final = 8192
-MAX_CLAIM_KEYS: Final = 4096
+# Distinct (shop, Referer host, `d`) triples counted between two flushes.
+MAX_SIGHTING_KEYS: Final = 8192
 MAX_CACHED_QUERIES: Final = 4096
 # Embeds send `lang`, `size` and a host name of at most 253 characters: 1 KB is plenty, and
 # it bounds the query cache at 4 MB whatever is sent.
@@ -78,6 +76,7 @@ class BadgeQuery:
 
 
 _PLAIN: Final = BadgeQuery()
+Sighted = tuple[str, bytes | None, str | None]
 
 
 @dataclass(slots=True)
@@ -87,12 +86,9 @@ class HotPathStats:
     ok: int = 0
     responses: Counter[int] = field(default_factory=Counter)
     not_modified: int = 0
-    # (shop id, the Referer's host[:port] as sent) and (shop id, `d`) -> hits, apart and
-    # each bounded; normalised when a background task flushes them, not per request.
-    referer_sightings: Tally[tuple[str, bytes]] = field(
-        default_factory=lambda: Tally(MAX_REFERER_KEYS)
-    )
-    claim_sightings: Tally[tuple[str, str]] = field(default_factory=lambda: Tally(MAX_CLAIM_KEYS))
+    # (shop id, the Referer's host[:port] as sent, `d` as sent) -> hits, bounded; one count
+    # a request. Normalised and split by source when a background task flushes them.
+    sightings: Tally[Sighted] = field(default_factory=lambda: Tally(MAX_SIGHTING_KEYS))
 
 
 class BadgeHotPath:
@@ -137,11 +133,13 @@ class BadgeHotPath:
             elif name == b"accept-encoding":
                 accept_encoding = value
         shop_id = path[3:-4]
-        countable = len(shop_id) == ID_LENGTH  # only a well-formed id is worth a sighting
-        # The page showing the badge decides what it says (binding.py), not `d`.
-        page = None if referer is None else self._page(shop_id, referer, service, countable)
-        if query.host is not None and countable:
-            self.stats.claim_sightings.add((shop_id, query.host))
+        # The page showing the badge decides what it says (binding.py), not `d`. Browsers
+        # send the same few origins: one lookup of the raw header classifies it.
+        page = netloc = None
+        if referer is not None:
+            page, netloc = self._referers.get(referer) or self._classify(referer, service)
+        if (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH:
+            self.stats.sightings.add((shop_id, netloc, query.host))
         scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
         lang, size, claim = query.lang, query.size, query.site
         rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
@@ -182,16 +180,6 @@ class BadgeHotPath:
                 await self.prepared(scope, receive, send, shop_id)
                 return
         await self.app(scope, receive, send)
-
-    def _page(self, shop_id: str, referer: bytes, service: BadgeService, countable: bool) -> str:
-        """The Referer's class for binding.decide, counted as a sighting on the way."""
-        known = self._referers.get(referer)
-        if known is None:
-            known = self._classify(referer, service)
-        page, netloc = known
-        if netloc is not None and countable:
-            self.stats.referer_sightings.add((shop_id, netloc))
-        return page
 
     def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:
         """(the page's class for binding.decide, its host[:port] to count as a sighting)."""
