@@ -103,7 +103,7 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
             if n % FLUSH_SLICE == 0:
                 await anyio.sleep(0)
     if collector.skipped:
-        logger.warning("sightings: %d odd host names over the IDNA budget not recorded",
+        logger.warning("sightings: %d odd or one-off host names over the bounds not recorded",
                        collector.skipped)  # fmt: skip
     if collector.batch:
         await anyio.to_thread.run_sync(registry.record_sightings, collector.batch)

@@ -140,12 +140,20 @@ def normalise_host(raw: str) -> str | None:
 Batch = dict[tuple[str, Source], dict[str, Seen]]
 
 
+# Hosts one (shop, source) may bring to a flush before single hits are dropped: five times
+# the rows the registry keeps per shop and source.
+GROUP_CAP: Final = 5 * rules.MAX_SIGHTINGS_PER_SHOP
+
+
 class Collector:
     """A flush's raw hosts, normalised and grouped by shop and source, a few at a time.
 
     Plain ASCII hosts cost one regular expression. At most `idna_budget` others get the full
     IDNA treatment per flush; the rest are dropped and counted in `skipped`, so a flood of
-    odd host names costs a bounded amount of work whatever its size.
+    odd host names costs a bounded amount of work whatever its size. So does a flood of
+    distinct names for one shop: past GROUP_CAP hosts in a (shop, source), a host seen once
+    is dropped too (the stored rows keep at most MAX_SIGHTINGS_PER_SHOP of them anyway), so
+    the registry's write plans over a bounded batch.
     """
 
     def __init__(self, domains: dict[str, frozenset[str]], idna_budget: int) -> None:
@@ -170,4 +178,7 @@ class Collector:
                 return
         group = self.batch.setdefault((shop_id, source), {})
         before = group.get(host)
+        if before is None and hits == 1 and len(group) >= GROUP_CAP:
+            self.skipped += 1
+            return
         group[host] = Seen(hits + (before.hits if before else 0), host in domains)

@@ -194,6 +194,22 @@ def print_table(targets: Targets, results: dict[str, list[Result]]) -> None:
     )
 
 
+def revalidation(env: dict[str, str], port: int, path: str, inm: list[str], options: Any) -> None:
+    """The same badge as a 200 and as a 304, in back-to-back pairs of rounds."""
+    ratios: list[float] = []
+    with server("badge.app:app_from_env", env, port) as service:
+        url = f"{service.base}{path}"
+        wrk(url, 1, options.connections, inm)
+        for _ in range(options.rounds):
+            ok = wrk(url, options.seconds, options.connections, [])
+            not_modified = wrk(url, options.seconds, options.connections, inm)
+            ratios.append(not_modified.rps / ok.rps)
+    print(
+        f"\n304 / 200, same badge, {options.rounds} back-to-back pairs of rounds: median "
+        f"{statistics.median(ratios):.2f} (each: {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
+
+
 def flood(
     env: dict[str, str], port: int, measured: str, headers: list[str], flood_path: str, options: Any
 ) -> None:
@@ -310,9 +326,7 @@ def main() -> None:
     )
     results = side_by_side(env, env_base, port, targets, options)
     print_table(targets, results)
-    ok = statistics.median(r.rps for r in results[f"GET {badge_path} (200, bare)"])
-    not_modified = statistics.median(r.rps for r in results[f"GET {badge_path} (304)"])
-    print(f"304 / 200 (same badge, req/s medians): {not_modified / ok:.2f}")
+    revalidation(env, port, badge_path, inm, options)
     flood(env, port, embed_path, embed_headers, f"/b/{other_id}.svg", options)
     print()
     print(png_bench.report(png_bench.run()), flush=True)

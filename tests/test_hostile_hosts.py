@@ -6,7 +6,7 @@ import pytest
 
 from badge import binding, hotpath
 from badge.registry import rules
-from badge.sightings import Collector
+from badge.sightings import GROUP_CAP, Collector
 
 SAMPLES = [
     "shop.be",
@@ -106,3 +106,14 @@ def test_the_flush_bounds_idna_and_keeps_plain_hosts() -> None:
     assert sum(host.startswith("plain") for host in claims) == 10
     assert collector.skipped == 7
     assert ("bbbbbbbbbbbbbbbb", "claim") not in collector.batch
+
+
+def test_the_flush_bounds_one_shops_flood_of_one_off_hosts() -> None:
+    domains = {"aaaaaaaaaaaaaaaa": frozenset({"shop.be"})}
+    collector = Collector(domains, idna_budget=0)
+    for i in range(GROUP_CAP + 500):
+        collector.add("aaaaaaaaaaaaaaaa", "claim", f"junk{i}.example", 1)
+    collector.add("aaaaaaaaaaaaaaaa", "claim", "regular.example", 40)  # seen often: kept
+    claims = collector.batch[("aaaaaaaaaaaaaaaa", "claim")]
+    assert len(claims) == GROUP_CAP + 1 and claims["regular.example"].hits == 40
+    assert collector.skipped == 500
