@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 
 import anyio
@@ -23,6 +24,7 @@ MAX_FLUSH_LOOKUPS = 200
 FLUSH_SLICE = 500
 # Host names that are not plain ASCII, normalised with IDNA per flush; the rest are dropped.
 IDNA_PER_FLUSH = 500
+SKIPPED_LOG_INTERVAL = 60.0
 
 
 async def poll_registry(
@@ -58,15 +60,25 @@ async def poll_registry(
 
 
 async def flush_sightings(registry: Registry, badges: BadgeService, stats: HotPathStats) -> None:
+    skipped, told = 0, time.monotonic()
     while True:
         await anyio.sleep(SIGHTINGS_INTERVAL)
         try:
-            await flush_once(registry, badges, stats)
+            skipped += await flush_once(registry, badges, stats)
         except Exception as exc:
             logger.error("could not record badge sightings: %s", type(exc).__name__)
+        # A flood of host names is worth a line, not a line every flush.
+        if skipped and time.monotonic() - told >= SKIPPED_LOG_INTERVAL:
+            logger.warning(
+                "sightings: %d odd or one-off host names over the bounds not recorded in the "
+                "last %d s (a flood of made-up d= or Referer values?)",
+                skipped,
+                round(time.monotonic() - told),
+            )
+            skipped, told = 0, time.monotonic()
 
 
-async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathStats) -> None:
+async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathStats) -> int:
     """Normalise and group the hosts counted since the last flush, then write them.
 
     Everything on the event loop runs in slices of FLUSH_SLICE hosts with a yield between
@@ -75,7 +87,7 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
     run in threads.
     """
     if not stats.sightings:
-        return
+        return 0
     drained = stats.sightings.drain()
     domains: dict[str, frozenset[str]] = {}
     collector = sightings.Collector(domains, IDNA_PER_FLUSH)
@@ -102,11 +114,9 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
             collector.add(*item)
             if n % FLUSH_SLICE == 0:
                 await anyio.sleep(0)
-    if collector.skipped:
-        logger.warning("sightings: %d odd or one-off host names over the bounds not recorded",
-                       collector.skipped)  # fmt: skip
     if collector.batch:
         await anyio.to_thread.run_sync(registry.record_sightings, collector.batch)
+    return collector.skipped
 
 
 Raw = tuple[str, sightings.Source, str, int]
