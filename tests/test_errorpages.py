@@ -14,7 +14,8 @@ ADMIN = "/admin/api/v1"
 # (method, path, status, what the answer says): pages in the language asked for, the API
 # with its `error` code.
 ERRORS = [
-    pytest.param("GET", "/no-such-page?lang=fr", 404, "Détail technique", id="page-404"),
+    pytest.param("GET", "/no-such-page?lang=fr", 404, "Cette page n’existe pas", id="page-404"),
+    pytest.param("GET", "/no-such-page?lang=nl", 404, "Deze pagina bestaat niet", id="page-404-nl"),
     pytest.param("DELETE", "/verify?lang=de", 405, "Technisches Detail", id="page-405"),
     pytest.param("GET", "/v/abc/report?lang=en", 405, "Technical detail", id="report-405"),
     pytest.param("GET", "/api/v1/nothing", 404, "not_found", id="api-404"),
