@@ -26,6 +26,7 @@ OFF: Final = "off"  # the shop is not certified: one variant, whatever the page
 NEUTRAL: Final = "neutral"
 MISMATCH: Final = "mismatch"
 OWN: Final = "@"
+MAX_NETLOC_BYTES: Final = 260  # a host name (253) and a port
 
 
 def decide(certified: bool, domains: frozenset[str], referer: str | None, claim: str | None) -> str:
@@ -54,6 +55,19 @@ def variant_claims(site: str, own_host: str) -> dict[str, str]:
     if site == MISMATCH:
         return {"variant": "mismatch"}
     return {"variant": "certified", "site": own_host if site == OWN else site}
+
+
+def classify_referer(referer: bytes, own_netlocs: frozenset[bytes]) -> tuple[str, bytes | None]:
+    """A Referer header's class for `decide`, and its `host[:port]` to count as a sighting.
+
+    "" for an unreadable one (it matches no domain), OWN for our own pages (no sighting),
+    else the host as `referer_host` gives it."""
+    netloc = referer_netloc(referer)
+    if netloc is None or len(netloc) > MAX_NETLOC_BYTES:
+        return "", None
+    if netloc.lower() in own_netlocs:
+        return OWN, None
+    return referer_host(netloc), netloc
 
 
 def referer_netloc(referer: bytes) -> bytes | None:

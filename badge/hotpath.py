@@ -31,7 +31,6 @@ MAX_CACHED_QUERIES: Final = 4096
 # Embeds send `lang`, `size` and a host name of at most 253 characters: 1 KB is plenty, and
 # it bounds the query cache at 4 MB whatever is sent.
 MAX_QUERY_BYTES: Final = 1024
-MAX_HOST_CHARS: Final = 260  # a host name (253) and a port
 MAX_CACHED_REFERERS: Final = 4096
 # Cross-origin Referers are bare origins; a longer one is classified but never kept.
 MAX_CACHED_REFERER_BYTES: Final = 256
@@ -182,14 +181,8 @@ class BadgeHotPath:
         await self.app(scope, receive, send)
 
     def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:
-        """(the page's class for binding.decide, its host[:port] to count as a sighting)."""
-        netloc = binding.referer_netloc(referer)
-        if netloc is None or len(netloc) > MAX_HOST_CHARS:
-            known: tuple[str, bytes | None] = ("", None)  # unreadable: matches no domain
-        elif netloc in service.own_netlocs:
-            known = (binding.OWN, None)  # our own pages: no sighting
-        else:
-            known = (binding.referer_host(netloc), netloc)
+        """A Referer missing from the cache: classified (binding.py), and kept when short."""
+        known = binding.classify_referer(referer, service.own_netlocs)
         if len(referer) <= MAX_CACHED_REFERER_BYTES:
             if len(self._referers) >= MAX_CACHED_REFERERS:
                 self._referers.clear()
@@ -200,18 +193,17 @@ class BadgeHotPath:
         """A query string missing from the cache: bounded, parsed and (when final) kept."""
         if len(raw) > MAX_QUERY_BYTES:
             return BadRequestParam("query", "too long")
-        found = self._queries.get(raw)
-        if found is None:
-            try:
-                found = _parse_query(raw, self._idna)
-            except BadRequestParam as exc:
-                # Kept without its traceback, which would pin the parser's frame.
-                found = exc.with_traceback(None)
-            if isinstance(found, BadgeQuery) and not found.final:
-                return found
-            if len(self._queries) >= MAX_CACHED_QUERIES:
-                self._queries.clear()
-            self._queries[raw] = found
+        found: BadgeQuery | BadRequestParam
+        try:
+            found = _parse_query(raw, self._idna)
+        except BadRequestParam as exc:
+            # Kept without its traceback, which would pin the parser's frame.
+            found = exc.with_traceback(None)
+        if isinstance(found, BadgeQuery) and not found.final:
+            return found
+        if len(self._queries) >= MAX_CACHED_QUERIES:
+            self._queries.clear()
+        self._queries[raw] = found
         return found
 
     async def _plain(

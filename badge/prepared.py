@@ -112,10 +112,8 @@ def _keepable_referer(
     """No Referer, our own pages, or one of the shop's registered domains."""
     if referer is None:
         return True
-    netloc = binding.referer_netloc(referer)
-    if netloc is None:
-        return False
-    return netloc.lower() in service.own_netlocs or binding.referer_host(netloc) in domains
+    page, _ = binding.classify_referer(referer, service.own_netlocs)
+    return page == binding.OWN or page in domains
 
 
 def _keepable(messages: list[Message]) -> Prepared | None:

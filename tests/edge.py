@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.servers import ROOT, free_port, get, wait_for
+from tests.servers import ROOT, end, free_port, get, wait_for
 
 VCL_DIR = ROOT / "deploy" / "varnish"
 VARNISHD = "/usr/sbin/varnishd"
@@ -129,12 +129,7 @@ class Varnish:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            end(self.process)
             if self.process.stderr is not None:
                 self.process.stderr.close()
             self.process = None
@@ -211,11 +206,6 @@ class Nginx:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            end(self.process)
             self.process = None
         shutil.rmtree(self.work, ignore_errors=True)

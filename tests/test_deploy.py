@@ -26,7 +26,16 @@ import pytest
 
 from tests.edge import Varnish
 from tests.pg import PostgresCluster
-from tests.servers import ROOT, RedisServer, cli, free_port, get, token_claims, wait_for
+from tests.servers import (
+    ROOT,
+    RedisServer,
+    cli,
+    end,
+    free_port,
+    get,
+    token_claims,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.server, pytest.mark.redis, pytest.mark.postgres]
 
@@ -71,12 +80,7 @@ class Instance:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            end(self.process)
             self.process = None
 
 
