@@ -215,7 +215,7 @@ async def listen(
                 logger.debug("invalidation bus still down (%s)", type(exc).__name__)
         finally:
             try:
-                await asyncio.wait_for(pubsub.aclose(), timeout=0.5)  # type: ignore[no-untyped-call]
+                await asyncio.wait_for(pubsub.aclose(), timeout=0.5)
                 await asyncio.wait_for(client.aclose(), timeout=0.5)
             except Exception:  # noqa: S110 - the connection is already broken
                 pass
