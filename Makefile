@@ -9,6 +9,9 @@ UV := $(BIN)/uv
 # `make test` everything (see pyproject.toml). uv never fetches a Python of its own.
 SYNC := $(UV) sync --frozen --inexact
 export UV_PYTHON_DOWNLOADS := never
+# The platform's certificate store, as pip and curl use it, so a machine whose TLS goes
+# through its own CA reaches the index without further set-up.
+export UV_SYSTEM_CERTS ?= 1
 # The tests that start no process: a quick loop, and what `make upgrade` runs.
 QUICK_TESTS := not server and not redis and not postgres and not browser and not container
 
