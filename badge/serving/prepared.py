@@ -20,9 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from badge.registry.rules import ID_LENGTH
 from badge.serving import binding
 from badge.serving.service import BadgeService
+from badge.web.routes import prepared_prefixes
 
-PAGE_PREFIX: Final = "/v/"
-API_PREFIX: Final = "/api/v1/shops/"
+# The route table's paths that prepared bytes may answer (badge/web/routes.py).
+PREFIXES: Final = prepared_prefixes()
 # Headers longer than this are never part of a key: such a request takes the app's path.
 MAX_KEY_HEADER: Final = 256
 MAX_PREPARED_PER_SHOP: Final = 64
@@ -36,13 +37,11 @@ Prepared = tuple[Message, Message]
 
 def shop_id_of(path: str) -> str | None:
     """The shop id of a path this module answers, or None."""
-    if path.startswith(PAGE_PREFIX):
-        shop_id = path[len(PAGE_PREFIX) :]
-    elif path.startswith(API_PREFIX):
-        shop_id = path[len(API_PREFIX) :]
-    else:
-        return None
-    return shop_id if len(shop_id) == ID_LENGTH and "/" not in shop_id else None
+    for prefix in PREFIXES:
+        if path.startswith(prefix):
+            shop_id = path[len(prefix) :]
+            return shop_id if len(shop_id) == ID_LENGTH and "/" not in shop_id else None
+    return None
 
 
 class PreparedResponses:
