@@ -187,6 +187,13 @@ def capture(server: Server, target: Target, work: Path) -> Path:
     return stem.with_suffix(".json")
 
 
+def baseline(spec: Path, env: dict[str, str]) -> Server:
+    """Raw uvicorn replaying one captured response, on a port of its own."""
+    port = free_port()
+    command = [sys.executable, "-m", "loadtests.baseline", str(spec)]
+    return Server(command, dict(env, BADGE_PORT=str(port)), port)
+
+
 Rounds = dict[str, list[Result]]
 
 
@@ -349,15 +356,7 @@ def main() -> None:
         )
         with ExitStack() as stack:
             baselines = {
-                name: stack.enter_context(
-                    running(
-                        Server(
-                            [sys.executable, "-m", "loadtests.baseline", str(spec)],
-                            env,
-                            free_port(),
-                        )
-                    )
-                )
+                name: stack.enter_context(running(baseline(spec, env)))
                 for name, spec in specs.items()
             }
             mine, base = side_by_side(ours, baselines, targets, options)
