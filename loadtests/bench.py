@@ -321,6 +321,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--skip-edge", action="store_true", help="leave out Varnish and nginx")
     parser.add_argument("--only-http", action="store_true", help="leave out PNG renders and edge")
+    parser.add_argument("--skip-flood", action="store_true", help="leave out the host flood")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk (make bench installs it when root)")
@@ -363,7 +364,8 @@ def main() -> None:
         print_table(targets, mine, base)
         revalidation(mine, ok.name, targets[-1].name)
         embed = targets[1]
-        flood(ours, embed.path, embed.headers, f"/b/{other_id}.svg", options)
+        if not options.skip_flood:
+            flood(ours, embed.path, embed.headers, f"/b/{other_id}.svg", options)
     if not options.only_http:
         print()
         print(png_bench.report(png_bench.run()), flush=True)
