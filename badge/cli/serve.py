@@ -64,8 +64,8 @@ def settings_with(host: str | None, port: int | None, workers: int | None) -> Se
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How `badge serve` runs uvicorn; `make bench` starts its baseline with the same."""
-    from badge.logs import log_config
-    from badge.server import PROTOCOL
+    from badge.platform.logs import log_config
+    from badge.platform.server import PROTOCOL
 
     return {
         "factory": True,
