@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Final, cast
 from urllib.parse import unquote_plus
@@ -233,14 +234,15 @@ class BadgeHotPath:
         body = rendered.forms[IDENTITY].body_message
         await send(_EMPTY_BODY if scope["method"] == "HEAD" else body)
 
-    async def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared)."""
+    def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
+        """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared).
+
+        The handler's coroutine is returned for the caller to await: no frame of our own."""
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             shop_id = prepared.shop_id_of(path)
             if shop_id is not None:
-                await self.prepared(scope, receive, send, shop_id)
-                return
-        await self.app(scope, receive, send)
+                return self.prepared(scope, receive, send, shop_id)
+        return self.app(scope, receive, send)
 
     def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:
         """A Referer missing from the cache: classified (binding.py), and kept when short."""
