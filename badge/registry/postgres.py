@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from badge.errors import Unavailable, ValidationError
 from badge.registry import schema
+from badge.registry.records import RecordStore
 from badge.registry.store import LockName, Row, SQLRegistry, Tx, migrate
 
 _APPEND_ONLY: Final = """\
@@ -81,7 +82,7 @@ class _Cursor(Tx):
         self._cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCKS[name],))
 
 
-class PostgresRegistry(SQLRegistry):
+class PostgresRegistry(SQLRegistry, RecordStore):
     """A small connection pool; every method checks out one connection for its work."""
 
     DOMAINS = (

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from badge.errors import ValidationError
 from badge.registry import schema
+from badge.registry.records import RecordStore
 from badge.registry.store import LockName, Row, SQLRegistry, Tx, migrate
 
 _APPEND_ONLY: Final = """\
@@ -77,7 +78,7 @@ class _Connection(Tx):
         """Nothing to take: BEGIN IMMEDIATE lets one writer at a time in already."""
 
 
-class SQLiteRegistry(SQLRegistry):
+class SQLiteRegistry(SQLRegistry, RecordStore):
     # json_group_array has no ORDER BY before SQLite 3.44: pairs, put in order by _decode.
     DOMAINS = (
         "(SELECT json_group_array(json_array(d.position, d.domain)) "

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from badge.platform.http import conditional, strong_etag
 from badge.state import app_state
 from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SCALES, SIZES
-from badge.web import api_models
+from badge.web import api_models, patterns
 from badge.web.routes import ADMIN_PREFIX as PREFIX
 from badge.web.routes import rules_for
 
@@ -45,8 +45,8 @@ def _path(pattern: str, description: str) -> Json:
 
 # Every parameter the document uses, by the name it has in the request.
 PARAMETERS: Final[dict[str, Json]] = {
-    "id": _path(api_models.SHOP_ID_PATTERN, "The shop's public id: 16 of a-z and 2-9."),
-    "report_id": _path(api_models.REPORT_ID_PATTERN, "The report's id: `r` and 16 of a-z, 2-9."),
+    "id": _path(patterns.SHOP_ID_PATTERN, "The shop's public id: 16 of a-z and 2-9."),
+    "report_id": _path(patterns.REPORT_ID_PATTERN, "The report's id: `r` and 16 of a-z, 2-9."),
     "lang": _query({"type": "string", "examples": list(LANGS)}, _LANG_FALLBACK),
     "size": _query(
         {"type": "string", "examples": list(SIZES)},
@@ -66,7 +66,7 @@ PARAMETERS: Final[dict[str, Json]] = {
     ),
     "scale": _query({"type": "integer", "enum": list(SCALES), "default": 1}, "Pixel ratio."),
     "lookup-domain": _query(
-        {"type": "string", "maxLength": 253, "pattern": api_models.ASCII_HOST_PATTERN},
+        {"type": "string", "maxLength": 253, "pattern": patterns.ASCII_HOST_PATTERN},
         "A host name or URL (IDN in its punycode form; the Unicode form is read too).",
         required=True,
     ),
@@ -80,7 +80,7 @@ PARAMETERS: Final[dict[str, Json]] = {
     ),
     "status": _query({"type": "string", "enum": ["", "open", "closed"]}, "Filter; empty is all."),
     "shop_id": _query(
-        {"type": "string", "pattern": f"^(?:{api_models.SHOP_ID_PATTERN[1:-1]})?$"},
+        {"type": "string", "pattern": f"^(?:{patterns.SHOP_ID_PATTERN[1:-1]})?$"},
         "Only this shop's reports; empty is all.",
     ),
     "unregistered": _query(
