@@ -16,8 +16,18 @@ from pathlib import Path
 from tests.servers import ROOT, end, free_port, get, wait_for
 
 VCL_DIR = ROOT / "deploy" / "varnish"
+PARAMS = VCL_DIR / "varnishd.params"
 VARNISHD = "/usr/sbin/varnishd"
 NGINX = "/usr/sbin/nginx"
+# varnishd's workdir holds its shared-memory log, written on every request: on tmpfs, as
+# compose.yaml has it, never on disk.
+WORKDIR_ROOT = Path("/dev/shm")
+
+
+def shipped_params() -> list[str]:
+    """deploy/varnish/varnishd.params as `name=value` strings, the way compose passes them."""
+    lines = (line.split("#", 1)[0].strip() for line in PARAMS.read_text().splitlines())
+    return [line for line in lines if line]
 
 
 def site_vcl(
@@ -72,10 +82,10 @@ class Varnish:
         self.backends = list(backends)
         self.prefix = list(prefix)
         self.storage = storage
-        # Extra `-p name=value` runtime parameters.
-        self.params = list(params)
+        # The shipped runtime parameters, then extra `-p name=value` ones (later ones win).
+        self.params = [*shipped_params(), *params]
         self.purgers = list(purgers)
-        self.work = Path(tempfile.mkdtemp(prefix="badge-varnish-"))
+        self.work = Path(tempfile.mkdtemp(prefix="badge-varnish-", dir=WORKDIR_ROOT))
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -126,6 +136,18 @@ class Varnish:
             return get(self.base + path, timeout=2)[0] == 200
 
         return check
+
+    def counters(self, *names: str) -> dict[str, int]:
+        """varnishstat's current values of counters such as `MAIN.n_gunzip`."""
+        shown = subprocess.run(
+            ["varnishstat", "-n", str(self.work / "n"), "-1", *(f"-f{n}" for n in names)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
+        values = {line.split()[0]: int(line.split()[1]) for line in shown.splitlines() if line}
+        return {name: values[name] for name in names}
 
     def stop(self) -> None:
         if self.process is not None:
