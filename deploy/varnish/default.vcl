@@ -83,10 +83,12 @@ sub vcl_recv {
     }
     # A fragment is never sent by browsers and means nothing to the service.
     set req.url = regsub(req.url, "#.*$", "");
-    # Sorting puts `?size=m&lang=nl` and `?lang=nl&size=m` in one object. It must never change
-    # what a request means: a repeated name (the last one wins in the service) or a
-    # percent-encoded name (decoded by the service, so possibly a repeat) keeps its order.
-    if (req.url !~ "[?&]([^=&]*)(=[^&]*)?&(.*&)?\1(=|&|$)" && req.url !~ "[?&][^=&]*%") {
+    # Sorting puts `?size=m&lang=nl` and `?lang=nl&size=m` in one object, but it must never
+    # change what a request means: std.querysort also reorders a repeated name, of which the
+    # service reads the last. So only a badge query of plain badge parameters, each named
+    # once, is sorted; anything else keeps its order (and gets an object of its own).
+    if (req.url ~ "^/b/[^?]*\?((lang|size|scale|d)=[^&]*(&|$))+$"
+        && req.url !~ "[?&]lang=.*&lang=|[?&]size=.*&size=|[?&]scale=.*&scale=|[?&]d=.*&d=") {
         set req.url = std.querysort(req.url);
     }
     # A badge depends on the Referer's host (registered domain, foreign, none), never on the
