@@ -185,10 +185,12 @@ sub vcl_deliver {
     unset resp.http.Cache-Tag;
     # The long edge lifetime is ours alone: a cache in front of this one is not purged.
     # And how long the object sat here says nothing of its freshness, since every change
-    # purges it: an Age past the browser's max-age would make every view a revalidation.
+    # purges it: the edge answers as the service would now. An Age, or the stored Date, past
+    # the browser's max-age would make every page view a revalidation.
     if (resp.http.Surrogate-Control) {
         unset resp.http.Surrogate-Control;
         unset resp.http.Age;
+        set resp.http.Date = now;
     }
     if (obj.hits > 0) {
         set resp.http.X-Cache = "HIT";
