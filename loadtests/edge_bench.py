@@ -158,7 +158,7 @@ def run(
             "Varnish hit, If-None-Match (304)": Target(url, not_modified, pids[0], 304),
         }
         if trial_params:
-            trial = f"Varnish + {' '.join(trial_params)} (200)"
+            trial = "Varnish + the trial parameters (200)"
             targets[trial] = Target(varnishes[1].base + badge_path, headers, pids[1], 200)
             _cached(targets[trial].url, headers, trial)
         for name, target in targets.items():
@@ -175,6 +175,8 @@ def run(
             varnish.stop()
         backend.stop()
     _report(results, len(body), badge_path, referer)
+    if trial_params:
+        print(f"trial parameters: {' '.join(trial_params)}")
     for varnish_before, varnish_after in zip(before, after, strict=True):
         changes = ", ".join(
             f"{name} {varnish_before[name]} -> {varnish_after[name]}" for name in varnish_before

@@ -82,7 +82,9 @@ sub vcl_recv {
         return (pass);
     }
     # A fragment is never sent by browsers and means nothing to the service.
-    set req.url = regsub(req.url, "#.*$", "");
+    if (req.url ~ "#") {
+        set req.url = regsub(req.url, "#.*$", "");
+    }
     # Sorting puts `?size=m&lang=nl` and `?lang=nl&size=m` in one object, but it must never
     # change what a request means: std.querysort also reorders a repeated name, of which the
     # service reads the last. So only a badge query of plain badge parameters, each named
@@ -100,7 +102,10 @@ sub vcl_recv {
         } elsif (req.http.Referer ~ "^(?i)https?://[a-z0-9.-]+(:[0-9]*)?(?:[/?#]|$)") {
             set req.http.X-Referer-Host = std.tolower(regsub(req.http.Referer,
                 "^(?i)https?://([a-z0-9.-]+?)\.?(?::[0-9]*)?(?:[/?#].*)?$", "\1"));
-            set req.http.Referer = "https://" + req.http.X-Referer-Host + "/";
+            # Browsers send cross-origin Referers in this form already.
+            if (req.http.Referer != "https://" + req.http.X-Referer-Host + "/") {
+                set req.http.Referer = "https://" + req.http.X-Referer-Host + "/";
+            }
         } else {
             # Anything odd (user info, an IPv6 literal, another scheme) is keyed on and
             # passed on as sent: the service decides, and the object is never shared.
@@ -142,6 +147,9 @@ sub vcl_backend_response {
     if (!beresp.http.xkey) {
         set beresp.http.xkey = "keurmerk";
     }
+    # The same keys for other CDNs: not ours to keep (xkey stays, it reads the object's).
+    unset beresp.http.Surrogate-Key;
+    unset beresp.http.Cache-Tag;
     # Our responses are small (a badge is a few KB, a page tens of KB): take each one whole
     # before passing it on, so an instance that dies mid-body never reaches a client as a
     # truncated response.
@@ -181,8 +189,6 @@ sub vcl_backend_error {
 
 sub vcl_deliver {
     unset resp.http.xkey;
-    unset resp.http.Surrogate-Key;
-    unset resp.http.Cache-Tag;
     # The long edge lifetime is ours alone: a cache in front of this one is not purged.
     # And how long the object sat here says nothing of its freshness, since every change
     # purges it: the edge answers as the service would now. An Age, or the stored Date, past
