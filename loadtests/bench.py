@@ -333,7 +333,8 @@ def main() -> None:
     if not options.skip_edge:
         edge_bench.run(
             env,
-            badge_path,
+            embed_path,
+            referer=embed_headers[0].removeprefix("Referer: "),
             wrk=wrk,
             pin_server=PIN_SERVER,
             flags=UVICORN_FLAGS,
