@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, Unpack
 
 from badge.registry import model
-from badge.sightings import Batch
+from badge.serving.sightings import Batch
 from badge.vocabulary import State
 
 

@@ -32,7 +32,7 @@ sub strip_unkeyed {
 }
 
 # The service prepares each badge as br, gzip and identity, and picks br, else gzip, else
-# none (badge/http.py). Varnish's own gzip handling is off (deploy/varnish/varnishd.params),
+# none (badge/platform/http.py). Varnish's own gzip handling is off (deploy/varnish/varnishd.params),
 # so it stores what the service sends, one object per coding (Vary: Accept-Encoding): the
 # header is cut down to the one coding the service would pick, so the few browser spellings
 # share three objects. A coding is accepted unless its q is 0; `*` stands for the unnamed.
@@ -58,7 +58,7 @@ sub vcl_recv {
     if (req.url == "/varnish-health") {
         return (synth(200, "ok"));
     }
-    # Purges by surrogate key, sent by every instance on every state change (badge.purge).
+    # Purges by surrogate key, sent by every instance on every state change (badge.platform.purge).
     if (req.method == "PURGE") {
         if (client.ip !~ purgers) {
             return (synth(403, "purging is not allowed from here"));
