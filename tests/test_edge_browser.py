@@ -118,6 +118,9 @@ def test_a_revocation_reaches_the_browser_within_its_max_age(
             first = shown()
             (tmp_path / "certified.png").write_bytes(first)
             assert blue_pixels(first) > 500, "the shop's own page shows the thumbs-up"
+            # Chromium accepts Brotli, and gets the Brotli bytes the service prepared.
+            loaded = badge_requests[0].response()
+            assert loaded is not None and loaded.all_headers()["content-encoding"] == "br"
             first_load = instance_badges(service) - reached
 
             # Past the browser's max-age and stale-while-revalidate: the browser asks again,
