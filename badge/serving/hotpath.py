@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Final, cast
 from urllib.parse import unquote_plus
@@ -18,6 +19,8 @@ from badge.platform.http import IDENTITY, etag_matches, pick_coding
 from badge.registry import rules
 from badge.registry.rules import ID_LENGTH
 from badge.serving import binding, prepared
+from badge.serving.entries import Entry
+from badge.serving.responses import Form
 from badge.serving.service import ERROR_TEXTS, BadgeService, ErrorKind
 from badge.serving.sightings import Tally
 from badge.vocabulary import DEFAULT_LANG, LANGS, SIZES, Format, Lang, Size
@@ -34,6 +37,9 @@ MAX_QUERY_BYTES: Final = 1024
 MAX_CACHED_REFERERS: Final = 4096
 # Cross-origin Referers are bare origins; a longer one is classified but never kept.
 MAX_CACHED_REFERER_BYTES: Final = 256
+# Answers kept for the fast path: bounded like the caches above, so at most about 6 MB.
+MAX_WARM: Final = 4096
+MAX_ACCEPT_BYTES: Final = 256
 # Hosts that are not plain ASCII need IDNA (tens of microseconds each): at most this many a
 # second on the event loop, whoever sends them.
 IDNA_PER_SECOND: Final = 100
@@ -76,6 +82,19 @@ class BadgeQuery:
 
 _PLAIN: Final = BadgeQuery()
 Sighted = tuple[str, bytes | None, str | None]
+WarmKey = tuple[str, bytes, bytes | None, bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Warm:
+    """What a badge request resolved to: the form to send, from which entry, and the
+    sighting it counts. Valid while `entry` is the shop's current, usable entry."""
+
+    shop_id: str
+    entry: Entry | None
+    form: Form
+    status: int
+    sighted: Sighted | None
 
 
 @dataclass(slots=True)
@@ -98,6 +117,8 @@ class BadgeHotPath:
         self._queries: dict[bytes, BadgeQuery | BadRequestParam] = {}
         # A raw Referer header -> (its class for binding.decide, host[:port] to count).
         self._referers: dict[bytes, tuple[str, bytes | None]] = {}
+        # (path, raw query, Referer, Accept-Encoding) as sent -> what they were answered with.
+        self._warm: dict[WarmKey, Warm] = {}
         self._idna = Budget(IDNA_PER_SECOND)
         self.prepared = prepared.PreparedResponses(app)
 
@@ -111,15 +132,6 @@ class BadgeHotPath:
         if method != "GET" and method != "HEAD":
             await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
             return
-        raw_query: bytes = scope["query_string"]
-        # Embeds send the same few query strings: parsed once (bounds first), then looked up.
-        query = self._queries.get(raw_query) if raw_query else _PLAIN
-        if query is None:
-            query = self._query(raw_query)
-        service: BadgeService = scope["state"]["badges"]
-        if isinstance(query, BadRequestParam):
-            await self._bad_query(scope, send, service, query, fmt)
-            return
         # One pass over the request headers for the three we read.
         if_none_match: bytes | None = None
         referer: bytes | None = None
@@ -131,22 +143,20 @@ class BadgeHotPath:
                 referer = value
             elif name == b"accept-encoding":
                 accept_encoding = value
-        shop_id = path[3:-4]
-        # The page showing the badge decides what it says (binding.py), not `d`. Browsers
-        # send the same few origins: one lookup of the raw header classifies it.
-        page = netloc = None
-        if referer is not None:
-            page, netloc = self._referers.get(referer) or self._classify(referer, service)
-        if (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH:
-            self.stats.sightings.add((shop_id, netloc, query.host))
-        scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
-        lang, size, claim = query.lang, query.size, query.site
-        rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
-        if rendered is None:
-            rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
-        # The form for the client's Accept-Encoding, compressed when the variant was built.
-        form = rendered.forms[IDENTITY if accept_encoding is None else pick_coding(accept_encoding)]
-        if rendered.status == 200:
+        raw_query: bytes = scope["query_string"]
+        service: BadgeService = scope["state"]["badges"]
+        # The fast path: embeds send the same few requests over and over, and one lookup
+        # finds what an earlier one with this path, query, Referer and Accept-Encoding got,
+        # while the shop's entry it came from is still the one to serve.
+        warm = self._warm.get((path, raw_query, referer, accept_encoding))
+        if warm is None or not service.serves(warm.shop_id, warm.entry, _monotonic()):
+            warm = await self._resolve(scope, send, service, fmt, referer, accept_encoding)
+            if warm is None:
+                return
+        if warm.sighted is not None:
+            self.stats.sightings.add(warm.sighted)
+        form = warm.form
+        if warm.status == 200:
             if if_none_match is not None and etag_matches(if_none_match, form.etag):
                 self.stats.not_modified += 1
                 await send(form.not_modified_start)
@@ -154,9 +164,62 @@ class BadgeHotPath:
                 return
             self.stats.ok += 1
         else:
-            self.stats.responses[rendered.status] += 1
+            self.stats.responses[warm.status] += 1
         await send(form.start)
         await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
+
+    async def _resolve(
+        self,
+        scope: Scope,
+        send: Send,
+        service: BadgeService,
+        fmt: Format,
+        referer: bytes | None,
+        accept_encoding: bytes | None,
+    ) -> Warm | None:
+        """A request the fast path has not seen (or whose entry changed): the query and the
+        Referer classified, the variant found or made, and the answer kept when it may be
+        reused. None when a bad query has been answered already."""
+        path: str = scope["path"]
+        raw_query: bytes = scope["query_string"]
+        # Embeds send the same few query strings: parsed once (bounds first), then looked up.
+        query = self._queries.get(raw_query) if raw_query else _PLAIN
+        if query is None:
+            query = self._query(raw_query)
+        if isinstance(query, BadRequestParam):
+            await self._bad_query(scope, send, service, query, fmt)
+            return None
+        shop_id = path[3:-4]
+        # The page showing the badge decides what it says (binding.py), not `d`. Browsers
+        # send the same few origins: one lookup of the raw header classifies it.
+        page = netloc = None
+        if referer is not None:
+            page, netloc = self._referers.get(referer) or self._classify(referer, service)
+        counted = (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH
+        sighted = (shop_id, netloc, query.host) if counted else None
+        scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
+        lang, size, claim = query.lang, query.size, query.site
+        rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
+        entry = None if rendered is None else service.entries.get(shop_id)
+        if rendered is None:
+            rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
+        # The form for the client's Accept-Encoding, compressed when the variant was built.
+        form = rendered.forms[IDENTITY if accept_encoding is None else pick_coding(accept_encoding)]
+        warm = Warm(shop_id, entry, form, rendered.status, sighted)
+        if entry is not None and self._reusable(query, referer, accept_encoding):
+            if len(self._warm) >= MAX_WARM:
+                self._warm.clear()
+            self._warm[(path, raw_query, referer, accept_encoding)] = warm
+        return warm
+
+    @staticmethod
+    def _reusable(query: BadgeQuery, referer: bytes | None, accept_encoding: bytes | None) -> bool:
+        """Kept only for requests whose parts are kept too: short, and classified for good."""
+        return (
+            query.final
+            and (referer is None or len(referer) <= MAX_CACHED_REFERER_BYTES)
+            and (accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES)
+        )
 
     async def _bad_query(
         self, scope: Scope, send: Send, service: BadgeService, bad: BadRequestParam, fmt: Format
@@ -171,14 +234,15 @@ class BadgeHotPath:
         body = rendered.forms[IDENTITY].body_message
         await send(_EMPTY_BODY if scope["method"] == "HEAD" else body)
 
-    async def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared)."""
+    def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
+        """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared).
+
+        The handler's coroutine is returned for the caller to await: no frame of our own."""
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             shop_id = prepared.shop_id_of(path)
             if shop_id is not None:
-                await self.prepared(scope, receive, send, shop_id)
-                return
-        await self.app(scope, receive, send)
+                return self.prepared(scope, receive, send, shop_id)
+        return self.app(scope, receive, send)
 
     def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:
         """A Referer missing from the cache: classified (binding.py), and kept when short."""
