@@ -109,6 +109,8 @@ class EmbedScript:
                 "x-content-type-options": "nosniff",
                 "cross-origin-resource-policy": "cross-origin",
                 "access-control-allow-origin": "*",
+                # About no shop: an edge purge of everything (`keurmerk`) drops it too.
+                **surrogate_header_dict(None),
             }
             found = self._prepared[public_url] = Prepared(body, etag, headers)
         return found
