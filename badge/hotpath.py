@@ -7,11 +7,13 @@ and bytes. Anything unusual (a miss, a bad parameter) falls to the slower code i
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Final, cast
 from urllib.parse import unquote_plus
 
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge import binding, prepared
@@ -39,7 +41,15 @@ MAX_CACHED_REFERER_BYTES: Final = 256
 IDNA_PER_SECOND: Final = 100
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 _FORMATS: Final[dict[str, Format]] = {".svg": "svg", ".png": "png"}
+_ROUTES: Final[dict[Format, str]] = {"svg": "/b/{id}.svg", "png": "/b/{id}.png"}
+# Upper bounds of the request latency buckets in nanoseconds (+Inf follows): from a warm
+# badge (tens of microseconds) to a page that waited on the registry.
+LATENCY_BOUNDS: Final[tuple[float, ...]] = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+)  # fmt: skip
+LATENCY_BOUNDS_NS: Final = tuple(round(seconds * 1e9) for seconds in LATENCY_BOUNDS)
 _monotonic = time.monotonic
+_perf_ns = time.perf_counter_ns
 
 
 class BadRequestParam(ValueError):
@@ -78,6 +88,9 @@ _PLAIN: Final = BadgeQuery()
 Sighted = tuple[str, bytes | None, str | None]
 
 
+Timing = tuple[str, str, int]
+
+
 @dataclass(slots=True)
 class HotPathStats:
     """Cheap counters, read by /metrics; a Prometheus call per request would cost more."""
@@ -85,9 +98,30 @@ class HotPathStats:
     ok: int = 0
     responses: Counter[int] = field(default_factory=Counter)
     not_modified: int = 0
+    # Badge requests the in-memory lookup could not answer (loaded, rendered or refused).
+    misses: int = 0
+    # (route template, badge variant or "-", status) -> requests per latency bucket
+    # (LATENCY_BOUNDS_NS, then +Inf), then the sum of their nanoseconds. Routes come from
+    # the route table, variants and statuses from small fixed sets: bounded.
+    timings: dict[Timing, list[int]] = field(default_factory=dict)
     # (shop id, the Referer's host[:port] as sent, `d` as sent) -> hits, bounded; one count
     # a request. Normalised and split by source when a background task flushes them.
     sightings: Tally[Sighted] = field(default_factory=lambda: Tally(MAX_SIGHTING_KEYS))
+    # Hosts the sightings flush could not record, by reason (the tally's own evictions are
+    # counted by the tally).
+    sightings_dropped: Counter[str] = field(default_factory=Counter)
+
+    def observe(self, route: str, variant: str, status: int, nanoseconds: int) -> None:
+        key = (route, variant, status)
+        counts = self.timings.get(key)
+        if counts is None:
+            counts = self.timings[key] = [0] * (len(LATENCY_BOUNDS_NS) + 2)
+        counts[bisect_left(LATENCY_BOUNDS_NS, nanoseconds)] += 1
+        counts[-1] += nanoseconds
+
+    def drop_sightings(self, reason: str, hosts: int) -> None:
+        if hosts:
+            self.sightings_dropped[reason] += hosts
 
 
 class BadgeHotPath:
@@ -107,9 +141,11 @@ class BadgeHotPath:
         if fmt is None or scope["type"] != "http":
             await self._other(scope, receive, send, path)
             return
+        started = _perf_ns()
         method = scope["method"]
         if method != "GET" and method != "HEAD":
             await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
+            self.stats.observe(_ROUTES[fmt], "error", 405, _perf_ns() - started)
             return
         raw_query: bytes = scope["query_string"]
         # Embeds send the same few query strings: parsed once (bounds first), then looked up.
@@ -119,6 +155,7 @@ class BadgeHotPath:
         service: BadgeService = scope["state"]["badges"]
         if isinstance(query, BadRequestParam):
             await self._bad_query(scope, send, service, query, fmt)
+            self.stats.observe(_ROUTES[fmt], "error", 400, _perf_ns() - started)
             return
         # One pass over the request headers for the three we read.
         if_none_match: bytes | None = None
@@ -143,6 +180,7 @@ class BadgeHotPath:
         lang, size, claim = query.lang, query.size, query.site
         rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
         if rendered is None:
+            self.stats.misses += 1
             rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
         # The form for the client's Accept-Encoding, compressed when the variant was built.
         form = rendered.forms[IDENTITY if accept_encoding is None else pick_coding(accept_encoding)]
@@ -151,12 +189,14 @@ class BadgeHotPath:
                 self.stats.not_modified += 1
                 await send(form.not_modified_start)
                 await send(_EMPTY_BODY)
+                self.stats.observe(_ROUTES[fmt], rendered.variant, 304, _perf_ns() - started)
                 return
             self.stats.ok += 1
         else:
             self.stats.responses[rendered.status] += 1
         await send(form.start)
         await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
+        self.stats.observe(_ROUTES[fmt], rendered.variant, rendered.status, _perf_ns() - started)
 
     async def _bad_query(
         self, scope: Scope, send: Send, service: BadgeService, bad: BadRequestParam, fmt: Format
@@ -173,12 +213,32 @@ class BadgeHotPath:
 
     async def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Not a badge: a shop's page or API document may be prepared (badge.prepared)."""
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            shop_id = prepared.shop_id_of(path)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = _perf_ns()
+        root: str = scope.get("root_path", "")
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        shop_id = prepared.shop_id_of(path) if scope["method"] in ("GET", "HEAD") else None
+        try:
             if shop_id is not None:
-                await self.prepared(scope, receive, send, shop_id)
-                return
-        await self.app(scope, receive, send)
+                await self.prepared(scope, receive, sending, shop_id)
+            else:
+                await self.app(scope, receive, sending)
+        except Exception:
+            status = status or 500  # uvicorn answers 500 when nothing was sent
+            raise
+        finally:
+            if status:
+                route = _route_of(scope, root, None if shop_id is None else path)
+                self.stats.observe(route, "-", status, _perf_ns() - started)
 
     def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:
         """A Referer missing from the cache: classified (binding.py), and kept when short."""
@@ -222,6 +282,21 @@ class BadgeHotPath:
         }
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+def _route_of(scope: Scope, root: str, prepared_path: str | None) -> str:
+    """The route template that answered (Starlette leaves it in the scope; a mount adds its
+    prefix to root_path), or the prepared response's; "unmatched" for anything else."""
+    route = scope.get("route")
+    if isinstance(route, Mount):
+        # Refused by the mount's middleware (the admin guard) before its own routes.
+        return route.path + "/*"
+    if isinstance(route, Route):
+        mounted: str = scope.get("root_path", "")
+        return mounted[len(root) :] + route.path
+    if prepared_path is not None:
+        return "/v/{shop_id}" if prepared_path.startswith("/v/") else "/api/v1/shops/{shop_id}"
+    return "unmatched"
 
 
 def _lang_hint(query: bytes) -> Lang:

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from badge.errors import ValidationError
 from badge.registry import schema
+from badge.registry.calls import CallStats
 from badge.registry.store import LockName, Row, SQLRegistry, Tx, migrate
 
 _APPEND_ONLY: Final = """\
@@ -54,6 +55,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE events ADD COLUMN changes TEXT;
     """,
 )
+
+# What counts as the database failing (a lock wait that timed out, a full disk), not as an
+# answer such as a refused duplicate.
+_FAILURES: Final = (sqlite3.OperationalError,)
 
 # Columns SQLite keeps as JSON text.
 _JSON: Final = frozenset({"categories", "changes"})
@@ -92,6 +97,7 @@ class SQLiteRegistry(SQLRegistry):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.calls = CallStats()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -102,7 +108,7 @@ class SQLiteRegistry(SQLRegistry):
 
     @contextmanager
     def _write(self) -> Iterator[Tx]:
-        with self._lock:
+        with self.calls.measure("write", _FAILURES), self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield _Connection(self._db)
@@ -114,7 +120,7 @@ class SQLiteRegistry(SQLRegistry):
 
     @contextmanager
     def _reading(self) -> Iterator[Tx]:
-        with self._lock:
+        with self.calls.measure("read", _FAILURES), self._lock:
             yield _Connection(self._db)
 
     def close(self) -> None:
