@@ -144,8 +144,7 @@ class BadgeHotPath:
         started = _perf_ns()
         method = scope["method"]
         if method != "GET" and method != "HEAD":
-            await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
-            self.stats.observe(_ROUTES[fmt], "error", 405, _perf_ns() - started)
+            await self._not_allowed(send, fmt, started)
             return
         raw_query: bytes = scope["query_string"]
         # Embeds send the same few query strings: parsed once (bounds first), then looked up.
@@ -154,8 +153,7 @@ class BadgeHotPath:
             query = self._query(raw_query)
         service: BadgeService = scope["state"]["badges"]
         if isinstance(query, BadRequestParam):
-            await self._bad_query(scope, send, service, query, fmt)
-            self.stats.observe(_ROUTES[fmt], "error", 400, _perf_ns() - started)
+            await self._bad_query(scope, send, service, query, fmt, started)
             return
         # One pass over the request headers for the three we read.
         if_none_match: bytes | None = None
@@ -199,7 +197,13 @@ class BadgeHotPath:
         self.stats.observe(_ROUTES[fmt], rendered.variant, rendered.status, _perf_ns() - started)
 
     async def _bad_query(
-        self, scope: Scope, send: Send, service: BadgeService, bad: BadRequestParam, fmt: Format
+        self,
+        scope: Scope,
+        send: Send,
+        service: BadgeService,
+        bad: BadRequestParam,
+        fmt: Format,
+        started: int,
     ) -> None:
         """A prepared error badge; what was wrong with this request goes in a header only."""
         raw_query: bytes = scope["query_string"]
@@ -210,6 +214,11 @@ class BadgeHotPath:
         await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
         body = rendered.forms[IDENTITY].body_message
         await send(_EMPTY_BODY if scope["method"] == "HEAD" else body)
+        self.stats.observe(_ROUTES[fmt], "error", rendered.status, _perf_ns() - started)
+
+    async def _not_allowed(self, send: Send, fmt: Format, started: int) -> None:
+        await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
+        self.stats.observe(_ROUTES[fmt], "error", 405, _perf_ns() - started)
 
     async def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Not a badge: a shop's page or API document may be prepared (badge.prepared)."""
