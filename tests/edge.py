@@ -127,12 +127,20 @@ class Varnish:
 
         return check
 
-    def stop(self) -> None:
+    def restart(self) -> None:
+        """varnishd stopped and started again on the same port: its cache starts empty."""
+        self._end()
+        self.start()
+
+    def _end(self) -> None:
         if self.process is not None:
             end(self.process)
             if self.process.stderr is not None:
                 self.process.stderr.close()
             self.process = None
+
+    def stop(self) -> None:
+        self._end()
         shutil.rmtree(self.work, ignore_errors=True)
 
 

@@ -176,32 +176,34 @@ class Outage:
     statuses: dict[int, int] = field(default_factory=dict)
     errors_5xx: int = 0
     refused: int = 0
-    # (seconds into the outage, each instance's answer, each one's change feed age)
-    timeline: list[tuple[float, list[str], list[float]]] = field(default_factory=list)
+    # (seconds into the outage when asked, instance, its answer, its change feed age)
+    timeline: list[tuple[float, int, str, float]] = field(default_factory=list)
     registry_errors: float = 0
     ready_after: float = 0
     certified_after: float = 0
     change_after: float = 0
 
-    @property
-    def kept(self) -> float:
-        """How long into the outage every instance still served the last state."""
-        return max((t for t, states, _ in self.timeline if set(states) == {"certified"}),
-                   default=0.0)  # fmt: skip
+    def kept(self, instance: int) -> float:
+        """Until when into the outage the instance still served the last state."""
+        times = [t for t, i, state, _ in self.timeline if i == instance and state == "certified"]
+        return max(times, default=0.0)
 
-    @property
-    def neutral_at(self) -> float | None:
-        return min((t for t, states, _ in self.timeline if "certified" not in states),
-                   default=None)  # fmt: skip
+    def neutral_at(self, instance: int) -> float | None:
+        times = [t for t, i, state, _ in self.timeline if i == instance and state != "certified"]
+        return min(times, default=None)
 
     def line(self) -> str:
-        neutral = "never" if self.neutral_at is None else f"{self.neutral_at:.1f} s"
-        answers = sorted({state for _, states, _ in self.timeline for state in states})
+        instances = sorted({i for _, i, _, _ in self.timeline})
+        kept = [f"{self.kept(i):.1f}" for i in instances]
+        neutral = [f"{n:.1f}" if (n := self.neutral_at(i)) is not None else "never"
+                   for i in instances]  # fmt: skip
+        answers = sorted({state for _, _, state, _ in self.timeline})
         return (
             f"{self.requests} requests at the edge ({self.during} during the outage), "
             f"{self.errors_5xx} 5xx, statuses {self.statuses}, {self.refused} connection "
-            f"errors; instances answered {answers}: the last state for {self.kept:.1f} s, "
-            f"neutral from {neutral}; registry errors counted {self.registry_errors:.0f}; "
+            f"errors; instances answered {answers}: last state served until {kept} s, "
+            f"neutral from {neutral} s into the outage (per instance); registry errors "
+            f"counted {self.registry_errors:.0f}; "
             f"ready {self.ready_after:.1f} s and certified {self.certified_after:.1f} s after "
             f"the restart; the next change at the edge {self.change_after * 1000:.0f} ms after "
             f"the CLI made it"
@@ -223,10 +225,12 @@ def outage_under_load(s: Stack, down: list[Callable[[], None]],
             stop()
         down_at = time.monotonic()
         while time.monotonic() - down_at < OUTAGE:
-            states = [direct_state(i, s.shop) for i in s.instances]
-            ages = [metric(i, "badge_change_feed_age_seconds") for i in s.instances]
-            seen.timeline.append((round(time.monotonic() - down_at, 1), states, ages))
-            time.sleep(0.5)
+            for n, instance in enumerate(s.instances):
+                asked = round(time.monotonic() - down_at, 1)
+                state = direct_state(instance, s.shop)
+                age = metric(instance, "badge_change_feed_age_seconds")
+                seen.timeline.append((asked, n, state, age))
+            time.sleep(0.25)
         seen.during = load.total - before
         for start in up:
             start()
@@ -266,7 +270,7 @@ def test_a_postgres_stopped_for_30_s_under_load(
     assert seen.errors_5xx == 0 and seen.refused == 0
     assert seen.during > 100
     assert seen.registry_errors >= 1
-    assert seen.kept >= OUTAGE - 1.5
+    assert all(seen.kept(n) >= OUTAGE - 1.5 for n in range(len(s.instances)))
     assert seen.change_after < 1.0
 
 
@@ -286,15 +290,17 @@ def test_b_postgres_and_redis_stopped_for_30_s_under_load(
     )
     assert seen.errors_5xx == 0 and seen.refused == 0
     assert seen.during > 100
-    neutral_at = seen.neutral_at
-    assert neutral_at is not None
-    assert seen.kept >= STALE_LIMIT - 1.5 and neutral_at <= STALE_LIMIT + 3.0
-    answers = {state for _, states, _ in seen.timeline for state in states}
+    for n in range(len(s.instances)):
+        neutral_at = seen.neutral_at(n)
+        # The last state until the bound, then neutral: a request that misses the cache
+        # waits for the registry's connect timeout (3 s) before it answers 503.
+        assert STALE_LIMIT - 1.5 <= seen.kept(n) <= STALE_LIMIT + 1.0, seen.timeline
+        assert neutral_at is not None and neutral_at <= STALE_LIMIT + 4.0, seen.timeline
+    answers = {state for _, _, state, _ in seen.timeline}
     assert answers <= {"certified", "HTTP 503"}, answers
     # Never the thumbs-up from a cache the change feed and the bus stopped vouching for.
-    for at, states, ages in seen.timeline:
-        for state, age in zip(states, ages, strict=True):
-            assert state != "certified" or age <= STALE_LIMIT + 1.0, (at, states, ages)
+    for at, n, state, age in seen.timeline:
+        assert state != "certified" or age <= STALE_LIMIT + 1.0, (at, n, state, age)
     assert seen.change_after < 1.0
 
 
@@ -309,8 +315,7 @@ def test_c_varnish_restarted_under_load(stack: Stack, capsys: pytest.CaptureFixt
         before_total = load.total
         before_served = served()
         stopped_at = time.monotonic()
-        s.varnish.stop()
-        s.varnish.start()
+        s.varnish.restart()
         restarted = time.monotonic() - stopped_at
         after_start = load.total
         wait_for(lambda: load.total - after_start >= 600, 30, "load after the restart")
