@@ -211,9 +211,9 @@ class Outage:
 
 
 def outage_under_load(s: Stack, down: list[Callable[[], None]],
-                      up: list[Callable[[], None]], state: str) -> Outage:  # fmt: skip
+                      up: list[Callable[[], None]], change_to: str) -> Outage:  # fmt: skip
     """Stop what `down` stops for OUTAGE seconds under embed load, start it again, then check
-    that badges come back and that a change (to `state`) reaches the edge."""
+    that badges come back and that a change (to `change_to`) reaches the edge."""
     for instance in s.instances:
         assert direct_state(instance, s.shop) == "certified"
     seen = Outage()
@@ -242,10 +242,10 @@ def outage_under_load(s: Stack, down: list[Callable[[], None]],
             wait_for(lambda i=instance: direct_state(i, s.shop) == "certified", 15, "certified")
         seen.certified_after = time.monotonic() - up_at
         # The next change reaches the edge: made by the CLI, purged by the instances.
-        result = cli(s.env, "shops", "set-state", s.other, state, "--reason", "fault test")
+        result = cli(s.env, "shops", "set-state", s.other, change_to, "--reason", "fault test")
         assert result.returncode == 0, result.stderr
         changed_at = time.monotonic()
-        wait_for(lambda: edge_state(s, s.other) == state, 5, "the change at the edge")
+        wait_for(lambda: edge_state(s, s.other) == change_to, 5, "the change at the edge")
         seen.change_after = time.monotonic() - changed_at
     seen.requests, seen.statuses = load.total, dict(load.statuses)
     seen.errors_5xx, seen.refused = load.errors_5xx(), load.refused
