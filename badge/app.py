@@ -19,23 +19,23 @@ from starlette.types import ASGIApp
 from badge.admin import reports
 from badge.admin import shops as admin
 from badge.admin.auth import AdminGuard, TokenCache
-from badge.assets import serve_static
-from badge.compression import Compression
-from badge.embed import EmbedScript, embed_page
-from badge.errorpages import handle_exception
 from badge.errors import BadgeError
-from badge.home import Home, favicon
-from badge.hotpath import BadgeHotPath, HotPathStats
-from badge.http import DefaultCacheControl
 from badge.lifespan import make_lifespan
-from badge.openapi import OpenApi
-from badge.ratelimit import RateLimit
+from badge.platform.compression import Compression
+from badge.platform.http import DefaultCacheControl
+from badge.platform.ratelimit import RateLimit
+from badge.serving.hotpath import BadgeHotPath, HotPathStats
 from badge.settings import Settings
 from badge.state import app_state
 from badge.verify.api import BadgeChecker, VerifyApi
 from badge.verify.lookup import HistoryCache
 from badge.verify.pages import Pages
 from badge.verify.report import submit_report
+from badge.web.assets import serve_static
+from badge.web.embed import EmbedScript, embed_page
+from badge.web.error_responses import handle_exception
+from badge.web.home import Home, favicon
+from badge.web.openapi import OpenApi
 
 logger = logging.getLogger("badge")
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -94,7 +94,7 @@ def endpoint(**handlers: Endpoint) -> type[HTTPEndpoint]:
 
 def routes() -> list[BaseRoute]:
     """Every route, in one place. `/b/{id}.svg|png`, nearly all traffic, is not here: it
-    is answered before routing by badge/hotpath.py (BadgeApp below puts it in front).
+    is answered before routing by badge/serving/hotpath.py (BadgeApp below puts it in front).
 
     Built per app, so each app (and each test) has its own caches and upload limiter.
     """

@@ -15,9 +15,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from markupsafe import Markup
 
-from badge.assets import static_url
-from badge.timeutil import BRUSSELS
+from badge.platform.timeutil import BRUSSELS
 from badge.vocabulary import DEFAULT_LANG, LANGS, Lang
+from badge.web.assets import static_url
 
 DOMAIN: Final = "messages"
 

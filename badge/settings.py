@@ -184,7 +184,7 @@ class Settings:
         False, "uvicorn access log; off by default because it halves badge throughput"
     )
     log_level: str = setting("info", "how much the service logs", choices=LOG_LEVELS)
-    # Overload and slow clients (badge serve): see badge/server.py.
+    # Overload and slow clients (badge serve): see badge/platform/server.py.
     limit_concurrency: int = setting(
         4096,
         f"{SERVE}: open connections plus running requests past which a new request gets an "
@@ -204,7 +204,7 @@ class Settings:
         "the connection is closed",
         within=(0.5, 600),
     )
-    # Requests per client per window; 0 turns a limit off. See badge/ratelimit.py.
+    # Requests per client per window; 0 turns a limit off. See badge/platform/ratelimit.py.
     rate_window: int = setting(
         60, "length of a rate-limit window, in seconds (fixed windows)", within=(1, 3600)
     )

@@ -125,7 +125,7 @@ def start_own(stack: ExitStack) -> Plan:
     redis_server.start()
     stack.callback(redis_server.stop)
     # One load generator is one client: per-client rate limits would throttle it, not the
-    # service, so they are off here (tests/test_ratelimit.py covers them).
+    # service, so they are off here (tests/platform/test_ratelimit.py covers them).
     env = service_env(
         work,
         BADGE_REDIS_URL=redis_server.url,

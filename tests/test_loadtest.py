@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from loadtests.run_locust import parser, read_shops_file, run
+from tests.platform.test_metrics import add_shop
 from tests.servers import ROOT, RedisServer, Service, service_env
-from tests.test_metrics import add_shop
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
 

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.platform.test_metrics import add_shop
+from tests.platform.test_purge import RecordingEdge
 from tests.servers import (
     ROOT,
     RedisServer,
@@ -32,8 +34,6 @@ from tests.servers import (
     service_env,
     wait_for,
 )
-from tests.test_metrics import add_shop
-from tests.test_purge import RecordingEdge
 
 pytestmark = [pytest.mark.server, pytest.mark.redis, pytest.mark.prometheus]
 

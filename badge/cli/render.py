@@ -31,8 +31,8 @@ def render(
     """Write the shop's current badge, signed, to a file."""
     import anyio
 
-    from badge import binding
-    from badge.badges import BadgeService
+    from badge.serving import binding
+    from badge.serving.service import BadgeService
     from badge.signing import KeyStore
 
     settings = load_settings()

@@ -24,8 +24,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     check_port_free(bind_host, bind_port)
     import uvicorn
 
-    from badge.logs import log_config
-    from badge.server import PROTOCOL
+    from badge.platform.logs import log_config
+    from badge.platform.server import PROTOCOL
     from badge.signing import KeyStore
 
     try:

@@ -11,7 +11,7 @@ from typing import Protocol, Unpack
 
 from badge.registry import model
 from badge.registry.calls import CallStats
-from badge.sightings import Batch
+from badge.serving.sightings import Batch
 from badge.vocabulary import State
 
 

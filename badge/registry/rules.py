@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import idna
 
 from badge.errors import Conflict, ValidationError
+from badge.platform.timeutil import BRUSSELS
 from badge.registry import lookalike
 from badge.registry.model import (
     NewReport,
@@ -27,7 +28,6 @@ from badge.registry.model import (
     ShopEdit,
     plain,
 )
-from badge.timeutil import BRUSSELS
 from badge.vocabulary import CATEGORIES, STATES, Category, State
 
 _ID_ALPHABET: Final = "abcdefghijkmnpqrstuvwxyz23456789"

@@ -14,7 +14,7 @@ sub vcl_recv {
     if (req.url == "/varnish-health") {
         return (synth(200, "ok"));
     }
-    # Purges by surrogate key, sent by every instance on every state change (badge.purge).
+    # Purges by surrogate key, sent by every instance on every state change (badge.platform.purge).
     if (req.method == "PURGE") {
         if (client.ip !~ purgers) {
             return (synth(403, "purging is not allowed from here"));

@@ -1,0 +1,129 @@
+"""What a badge says: a pure function of the live state, the query and the requesting page.
+
+Nothing here loads, caches, signs or renders. The badge service asks `decide` for the
+site class and the view of a variant; the renderers draw the view; binding.py holds the
+rule for the page that shows the badge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from badge.registry.model import Shop
+from badge.render.svg import BadgeView, Mark
+from badge.serving import binding
+from badge.serving.wording import (
+    CERTIFIED_LINE,
+    ERROR_LABEL,
+    HEADLINE,
+    LABEL,
+    LABEL_LOOKUP,
+    LABEL_MISMATCH,
+    LABEL_UNKNOWN,
+    LOOKUP_LINE,
+    MISMATCH_LINE,
+    NEUTRAL_LINE,
+    NEUTRAL_SHORT,
+    state_word,
+    t,
+)
+from badge.vocabulary import Format, Lang, PublicState, Size
+
+# (shop id, format, language, size, scale, site class); the site class is binding.decide's.
+VariantKey = tuple[str, Format, Lang, Size, int, str]
+ErrorKind = Literal["lang", "size", "scale", "d", "query"]
+# What an error badge says. The bad value itself goes in the X-Badge-Error header.
+ERROR_TEXTS: Final[dict[ErrorKind, str]] = {
+    "lang": "lang? (nl, fr, de, en)",
+    "size": "size? (s, m, l)",
+    "scale": "scale? (1, 2, 3)",
+    "d": "d: not a host name",
+    "query": "query string too long",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One badge variant's meaning: its site class (part of the cache key) and its look."""
+
+    site: str
+    view: BadgeView
+
+
+def decide(
+    shop: Shop,
+    state: PublicState,
+    lang: Lang,
+    size: Size,
+    referer: str | None,
+    claim: str | None,
+) -> Decision:
+    """The badge a page gets. `referer` is the Referer's class (binding.referer_host, or
+    binding.OWN), `claim` is `d` normalised ("" for no host name); both may be None."""
+    site = binding.decide(state == "certified", frozenset(shop.domains), referer, claim)
+    return Decision(site, badge_view(shop, state, site, lang, size))
+
+
+def retarget(site: str, certified: bool, domains: frozenset[str]) -> tuple[str, ...]:
+    """The site classes that take the place of `site` after a change of the shop: what the
+    pages that got `site` before get now."""
+    if not certified:
+        return (binding.OFF,)
+    if site == binding.OFF:
+        # Not certified before: its own sites are the pages that will ask.
+        return tuple(sorted(domains))
+    if site in (binding.NEUTRAL, binding.MISMATCH, binding.OWN) or site in domains:
+        return (site,)
+    return (binding.MISMATCH,)  # a domain the shop no longer has
+
+
+def badge_view(shop: Shop, state: PublicState, site: str, lang: Lang, size: Size) -> BadgeView:
+    """What a variant of a known shop shows, for its site class."""
+    mark: Mark
+    name = shop.display_name
+    if site == binding.OFF or state != "certified":
+        mark, line = "neutral", NEUTRAL_SHORT if size == "s" else NEUTRAL_LINE
+        label = t(lang, LABEL, shop=name, state=state_word(lang, state))
+    elif site == binding.MISMATCH:
+        mark, line = "mismatch", MISMATCH_LINE
+        label = t(lang, LABEL_MISMATCH, shop=name)
+    elif site == binding.NEUTRAL:
+        mark, line = "lookup", LOOKUP_LINE
+        label = t(lang, LABEL_LOOKUP, shop=name)
+    else:
+        mark, line = "certified", CERTIFIED_LINE
+        label = t(lang, LABEL, shop=name, state=state_word(lang, state))
+    return _view(mark, size, lang, t(lang, line), label, name, shop.categories)
+
+
+def unknown_view(lang: Lang, size: Size) -> BadgeView:
+    """No such shop, or the registry is out of reach: a neutral badge that names nobody."""
+    return _view("neutral", size, lang, t(lang, NEUTRAL_LINE), t(lang, LABEL_UNKNOWN), None, ())
+
+
+def error_view(kind: ErrorKind, lang: Lang) -> BadgeView:
+    """A fixed text per kind, never the bad value, so no request makes us draw anything new."""
+    text = ERROR_TEXTS[kind]
+    return _view("error", "m", lang, text, t(lang, ERROR_LABEL, error=text), None, ())
+
+
+def _view(
+    mark: Mark,
+    size: Size,
+    lang: Lang,
+    status_line: str,
+    label: str,
+    shop_name: str | None,
+    categories: tuple[str, ...],
+) -> BadgeView:
+    return BadgeView(
+        mark=mark,
+        size=size,
+        lang=lang,
+        headline=t(lang, HEADLINE),
+        status_line=status_line,
+        label=label,
+        shop_name=shop_name,
+        categories=categories if mark == "certified" else (),
+    )
