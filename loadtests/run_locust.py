@@ -39,7 +39,7 @@ from tests.servers import RedisServer, Service, cli, free_port, service_env  # n
 LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
 REPORTS = ROOT / "var" / "loadtest"
 # A browser's clock in the run, so revalidations at max-age happen in short runs too.
-DEFAULT_TIME_SCALE = 20.0
+DEFAULT_TIME_SCALE = 60.0
 
 
 @dataclass

@@ -197,7 +197,7 @@ class _RegistryCollector(Collector):
             "Registry transactions that failed: unreachable, timed out, no free connection",
             labels=["kind"],
         )
-        for kind, seen in self.registry.calls.snapshot().items():
+        for kind, seen in self.registry.call_stats.snapshot().items():
             latency.add_metric([kind], _buckets(REGISTRY_BOUNDS, seen.buckets), seen.seconds)
             errors.add_metric([kind], seen.errors)
         yield latency

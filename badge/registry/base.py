@@ -17,7 +17,7 @@ from badge.vocabulary import State
 
 class Registry(Protocol):
     # Latency and failures of its transactions, for /metrics.
-    calls: CallStats
+    call_stats: CallStats
 
     def create_shop(self, shop: model.NewShop, *, actor: str) -> model.Shop: ...
 

@@ -100,7 +100,7 @@ class PostgresRegistry(SQLRegistry):
         self, url: str, *, connect_timeout: float = 3.0, statement_timeout: float = 2.0
     ) -> None:
         self._statement_timeout_ms = max(1, round(statement_timeout * 1000))
-        self.calls = CallStats()
+        self.call_stats = CallStats()
         password = urlsplit(url).password
         self._secrets = {password, unquote(password)} - {""} if password else set()
         # libpq counts whole seconds and treats 1 as 2.
@@ -167,7 +167,7 @@ class PostgresRegistry(SQLRegistry):
     @contextmanager
     def _connection(self, *, write: bool) -> Iterator[Tx]:
         """A cursor on a pooled connection; `write` wraps the block in one transaction."""
-        with self.calls.measure("write" if write else "read", (Unavailable,)):
+        with self.call_stats.measure("write" if write else "read", (Unavailable,)):
             yield from self._checked_out(write=write)
 
     def _checked_out(self, *, write: bool) -> Iterator[Tx]:

@@ -97,7 +97,7 @@ class SQLiteRegistry(SQLRegistry):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self.calls = CallStats()
+        self.call_stats = CallStats()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -108,7 +108,7 @@ class SQLiteRegistry(SQLRegistry):
 
     @contextmanager
     def _write(self) -> Iterator[Tx]:
-        with self.calls.measure("write", _FAILURES), self._lock:
+        with self.call_stats.measure("write", _FAILURES), self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield _Connection(self._db)
@@ -120,7 +120,7 @@ class SQLiteRegistry(SQLRegistry):
 
     @contextmanager
     def _reading(self) -> Iterator[Tx]:
-        with self.calls.measure("read", _FAILURES), self._lock:
+        with self.call_stats.measure("read", _FAILURES), self._lock:
             yield _Connection(self._db)
 
     def close(self) -> None:

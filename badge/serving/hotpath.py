@@ -42,8 +42,9 @@ IDNA_PER_SECOND: Final = 100
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 _FORMATS: Final[dict[str, Format]] = {".svg": "svg", ".png": "png"}
 _ROUTES: Final[dict[Format, str]] = {"svg": "/b/{id}.svg", "png": "/b/{id}.png"}
-# Upper bounds of the request latency buckets in nanoseconds (+Inf follows): from a warm
-# badge (tens of microseconds) to a page that waited on the registry.
+# Upper bounds of the request latency buckets in seconds (+Inf follows), compared in whole
+# nanoseconds per request: from a warm badge (tens of microseconds) to a page that waited
+# on the registry.
 LATENCY_BOUNDS: Final[tuple[float, ...]] = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 )  # fmt: skip
