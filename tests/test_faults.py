@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from badge.errors import Unavailable
+from badge.registry.postgres import PostgresRegistry
 from tests.edge import Varnish
 from tests.pg import PostgresCluster
 from tests.servers import RedisServer, cli, free_port, get, token_claims, wait_for
@@ -26,6 +28,8 @@ pytestmark = [pytest.mark.server, pytest.mark.redis, pytest.mark.postgres, pytes
 
 STALE_LIMIT = 12.0
 OUTAGE = 30.0
+# Seconds from the restart until every instance is ready again.
+RECOVERY = 10.0
 
 
 @dataclass
@@ -270,6 +274,8 @@ def test_a_postgres_stopped_for_30_s_under_load(
     assert seen.errors_5xx == 0 and seen.refused == 0
     assert seen.during > 100
     assert seen.registry_errors >= 1
+    # The registry's pool retries at once, not after a backoff as long as the outage.
+    assert seen.ready_after < RECOVERY
     assert all(seen.kept(n) >= OUTAGE - 1.5 for n in range(len(s.instances)))
     assert seen.change_after < 1.0
 
@@ -298,6 +304,7 @@ def test_b_postgres_and_redis_stopped_for_30_s_under_load(
         assert neutral_at is not None and neutral_at <= STALE_LIMIT + 4.0, seen.timeline
     answers = {state for _, _, state, _ in seen.timeline}
     assert answers <= {"certified", "HTTP 503"}, answers
+    assert seen.ready_after < RECOVERY
     # Never the thumbs-up from a cache the change feed and the bus stopped vouching for.
     for at, n, state, age in seen.timeline:
         assert state != "certified" or age <= STALE_LIMIT + 1.0, (at, n, state, age)
@@ -335,3 +342,40 @@ def test_c_varnish_restarted_under_load(stack: Stack, capsys: pytest.CaptureFixt
     # Coalescing: the instances see about one fetch per object and scrape, not one per
     # client request.
     assert reached <= 4 * objects + 2 * len(s.instances) * 4, reached
+
+
+def test_d_the_registry_reconnects_at_once_when_postgres_returns(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pool's own retries back off (1 s, doubling): without a bound, a 20 s outage
+    leaves the next attempt ten seconds or more after the database is back."""
+    registry = PostgresRegistry(stack.env["BADGE_DATABASE_URL"])
+    try:
+        registry.ping()
+        stack.pg.halt()
+        down_at = time.monotonic()
+        failed = 0
+        while time.monotonic() - down_at < 20:
+            with pytest.raises(Unavailable):
+                registry.ping()
+            failed += 1
+        stack.pg.resume()
+        up_at = time.monotonic()
+
+        def answers() -> bool:
+            try:
+                registry.ping()
+            except Unavailable:
+                return False
+            return True
+
+        wait_for(answers, 30, "the registry after the outage")
+        back_after = time.monotonic() - up_at
+    finally:
+        registry.close()
+    report(
+        capsys,
+        f"(d) registry pool: {failed} pings failed during a 20 s outage; answering again "
+        f"{back_after:.1f} s after PostgreSQL was back",
+    )
+    assert back_after < 5.0

@@ -62,6 +62,10 @@ _LOCKS: Final[dict[LockName, int]] = {
 
 POOL_MIN: Final = 1
 POOL_MAX: Final = 8
+# psycopg_pool retries a lost connection with a delay doubling from 1 s: after a 30 s outage
+# its next attempt may be 30 s away, and instances stay unready that long after the database
+# is back. Giving up after a few seconds lets the next request start a fresh attempt at once.
+RECONNECT_WINDOW: Final = 4.0
 
 
 class _Cursor(Tx):
@@ -118,6 +122,7 @@ class PostgresRegistry(SQLRegistry):
             check=ConnectionPool.check_connection,
             # How long a request waits for a free connection before it gets a 503.
             timeout=connect_timeout,
+            reconnect_timeout=RECONNECT_WINDOW,
             name="badge-registry",
         )
         try:
