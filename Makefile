@@ -15,7 +15,7 @@ export UV_SYSTEM_CERTS ?= 1
 # The tests that start no process: a quick loop, and what `make upgrade` runs.
 QUICK_TESTS := not server and not redis and not postgres and not browser and not container
 
-.PHONY: install system-deps run demo test check format bench loadtest soak docs-images image \
+.PHONY: install system-deps run demo test check format bench profile loadtest soak docs-images image \
 	lock upgrade clean
 
 # uv itself comes from requirements/uv.txt, exported from the lock with every wheel's hash.
@@ -65,6 +65,12 @@ bench: $(UV)
 	$(SYNC) --extra bench
 	bash scripts/system-deps.sh cairo wrk varnish nginx
 	$(BIN)/python loadtests/bench.py
+
+# Where `badge serve` spends the embed-shaped request, sampled with py-spy under wrk.
+profile: $(UV)
+	$(SYNC) --extra bench
+	bash scripts/system-deps.sh cairo wrk
+	$(BIN)/python loadtests/profile.py
 
 # The container image, with docker, podman or the shared `oci` tool (scripts/container.sh).
 IMAGE ?= keurmerk-badge

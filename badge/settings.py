@@ -194,8 +194,9 @@ class Settings:
     header_timeout: float = setting(
         10.0,
         f"{SERVE}: seconds a client has to send its request line and headers, from connecting "
-        "(or from the previous response on a kept-alive connection); then `408` and the "
-        "connection is closed",
+        "(or, on a kept-alive connection, from the first byte of its next request); then `408` "
+        "and the connection is closed. Checked once a second, so the cut comes up to a second "
+        "later",
         within=(0.5, 300),
     )
     body_timeout: float = setting(

@@ -40,10 +40,12 @@ async def poll_registry(
     while True:
         try:
             with anyio.fail_after(max(1.0, settings.poll_interval * 4)):
-                cursor, changed = await anyio.to_thread.run_sync(
-                    registry.changes_since, cursor, abandon_on_cancel=True
+                # One trip to a worker thread per poll: each one is a GIL hand-over that
+                # the event loop pays for between requests.
+                cursor, changed, rotated = await anyio.to_thread.run_sync(
+                    _poll_once, registry, keys, cursor, abandon_on_cancel=True
                 )
-                if await anyio.to_thread.run_sync(keys.reload_if_changed, abandon_on_cancel=True):
+                if rotated:
                     # A rotated key signs from now on; re-sign cached badges.
                     badges.invalidate_all()
             for shop_id in changed:
@@ -57,6 +59,12 @@ async def poll_registry(
                 logger.error("registry change feed failing: %s", type(exc).__name__)
                 failing = True
         await anyio.sleep(settings.poll_interval)
+
+
+def _poll_once(registry: Registry, keys: KeyStore, cursor: int) -> tuple[int, list[str], bool]:
+    """The registry's changes since `cursor`, and whether the signing keys changed on disk."""
+    cursor, changed = registry.changes_since(cursor)
+    return cursor, changed, keys.reload_if_changed()
 
 
 async def flush_sightings(registry: Registry, badges: BadgeService, stats: HotPathStats) -> None:

@@ -5,10 +5,15 @@ sends its request line and headers a byte at a time (or never) holds the connect
 ever, and so does one that announces a body and never sends it. Here each connection gets:
 
 - a header timeout: the request line and headers must arrive within
-  `BADGE_HEADER_TIMEOUT` seconds of the connection opening (or of the previous response,
-  on a keep-alive connection), else a 408 and the connection is closed;
+  `BADGE_HEADER_TIMEOUT` seconds of the connection opening (or of the first byte of the
+  next request, on a keep-alive connection), else a 408 and the connection is closed;
 - a body timeout: a request body must arrive within `BADGE_BODY_TIMEOUT` seconds of its
   headers, else the connection is closed (the application sees a disconnect).
+
+Nothing of this runs per request: one sweep a second looks at each open connection's
+state (uvicorn's own request cycle says which part of a request it waits for) and closes
+those that have waited past their deadline. A slow client is cut off at most one sweep
+after its deadline.
 
 uvicorn's own `limit_concurrency` 503 gets a Cache-Control and a Retry-After here too.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from typing import Any, Final
 
 from starlette.types import Receive, Scope, Send
@@ -26,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from badge.settings import Settings
 
 PROTOCOL: Final = "badge.platform.server:BadgeHttpProtocol"
+SWEEP_SECONDS: Final = 1.0
 _TIMEOUT_408: Final = (
     b"HTTP/1.1 408 Request Timeout\r\n"
     b"content-type: text/plain; charset=utf-8\r\n"
@@ -35,6 +42,7 @@ _TIMEOUT_408: Final = (
     b"\r\n"
     b"request timeout\n"
 )
+_monotonic = time.monotonic
 
 
 @functools.cache
@@ -63,69 +71,94 @@ async def overloaded(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class Sweeper:
+    """The open connections of one event loop, checked against their deadlines each sweep.
+
+    The timer runs only while connections are open, so an idle server does no work.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+        self.loop = loop
+        self.interval = interval
+        self.connections: set[BadgeHttpProtocol] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, connection: BadgeHttpProtocol) -> None:
+        self.connections.add(connection)
+        if self._timer is None:
+            self._timer = self.loop.call_later(self.interval, self.sweep)
+
+    def discard(self, connection: BadgeHttpProtocol) -> None:
+        self.connections.discard(connection)
+
+    def sweep(self) -> None:
+        now = _monotonic()
+        # A copy: closing a transport may drop its connection from the set.
+        for connection in tuple(self.connections):
+            connection.check_deadline(now)
+        self._timer = self.loop.call_later(self.interval, self.sweep) if self.connections else None
+
+
+_sweepers: dict[asyncio.AbstractEventLoop, Sweeper] = {}
+
+
+def sweeper_for(
+    loop: asyncio.AbstractEventLoop, header_timeout: float, body_timeout: float
+) -> Sweeper:
+    found = _sweepers.get(loop)
+    if found is None:
+        # Once a second; more often only when a timeout is shorter than two sweeps.
+        interval = min(SWEEP_SECONDS, header_timeout / 2, body_timeout / 2)
+        found = _sweepers[loop] = Sweeper(loop, interval)
+    return found
+
+
 class BadgeHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.header_timeout, self.body_timeout = _timeouts()
-        self._read_timer: asyncio.TimerHandle | None = None
-        self._awaiting_headers = False
-
-    def _arm(self, seconds: float, *, headers: bool) -> None:
-        self._disarm()
-        self._awaiting_headers = headers
-        self._read_timer = self.loop.call_later(seconds, self._read_timed_out)
-
-    def _disarm(self) -> None:
-        if self._read_timer is not None:
-            self._read_timer.cancel()
-            self._read_timer = None
-
-    def _read_timed_out(self) -> None:
-        self._read_timer = None
-        if self.transport.is_closing():
-            return
-        if self._awaiting_headers and (self.cycle is None or self.cycle.response_complete):
-            # No application has this request yet: answer for it.
-            self.transport.write(_TIMEOUT_408)
-        self.transport.close()
+        self.sweeper = sweeper_for(self.loop, self.header_timeout, self.body_timeout)
+        # What the connection waits for, as (request cycle, waiting for headers), and since
+        # when. The cycle is uvicorn's, made anew for each request: None before the first.
+        self._waiting: tuple[object, bool] | None = None
+        self._waiting_since = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm(self.header_timeout, headers=True)
+        self._waiting, self._waiting_since = (None, True), _monotonic()
+        self.sweeper.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self.sweeper.discard(self)
         super().connection_lost(exc)
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        # A keep-alive connection starting its next request: its headers are on the clock.
-        if self._read_timer is None:
-            self._arm(self.header_timeout, headers=True)
-
-    def on_headers_complete(self) -> None:
-        self._disarm()
-        super().on_headers_complete()
-        if self.parser is not None and self._expects_body():
-            self._arm(self.body_timeout, headers=False)
-
-    def _expects_body(self) -> bool:
-        for name, value in self.headers:
-            if name == b"content-length":
-                return value.strip() not in (b"", b"0")
-            if name == b"transfer-encoding":
-                return True
-        return False
-
-    def on_message_complete(self) -> None:
-        self._disarm()
-        super().on_message_complete()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        # A pipelined request may already be parsed; otherwise uvicorn's keep-alive timer
-        # covers the idle time and on_message_begin re-arms ours for the next headers.
-        self._disarm()
+    def check_deadline(self, now: float) -> None:
+        """The sweep's look at this connection: closed when its client is too slow."""
+        transport = self.transport
+        if transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            if self.timeout_keep_alive_task is not None:
+                # Idle between requests, no byte of the next one yet: uvicorn's keep-alive
+                # timeout closes it.
+                self._waiting = None
+                return
+            headers, limit = True, self.header_timeout
+        elif cycle.more_body:
+            headers, limit = False, self.body_timeout
+        else:
+            # The application has the whole request: no client deadline.
+            self._waiting = None
+            return
+        waiting = (cycle, headers)
+        if self._waiting != waiting:
+            self._waiting, self._waiting_since = waiting, now
+        elif now - self._waiting_since >= limit:
+            if headers:
+                # No application has this request yet: answer for it.
+                transport.write(_TIMEOUT_408)
+            transport.close()
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
         if app is service_unavailable:

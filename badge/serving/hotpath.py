@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Final, cast
 from urllib.parse import unquote_plus
@@ -20,6 +21,8 @@ from badge.platform.http import IDENTITY, etag_matches, pick_coding
 from badge.registry import rules
 from badge.registry.rules import ID_LENGTH
 from badge.serving import binding, prepared
+from badge.serving.entries import Entry
+from badge.serving.responses import Form
 from badge.serving.service import ERROR_TEXTS, BadgeService, ErrorKind
 from badge.serving.sightings import Tally
 from badge.vocabulary import DEFAULT_LANG, LANGS, SIZES, Format, Lang, Size
@@ -36,6 +39,9 @@ MAX_QUERY_BYTES: Final = 1024
 MAX_CACHED_REFERERS: Final = 4096
 # Cross-origin Referers are bare origins; a longer one is classified but never kept.
 MAX_CACHED_REFERER_BYTES: Final = 256
+# Answers kept for the fast path: bounded like the caches above, so at most about 6 MB.
+MAX_WARM: Final = 4096
+MAX_ACCEPT_BYTES: Final = 256
 # Hosts that are not plain ASCII need IDNA (tens of microseconds each): at most this many a
 # second on the event loop, whoever sends them.
 IDNA_PER_SECOND: Final = 100
@@ -87,6 +93,21 @@ class BadgeQuery:
 
 _PLAIN: Final = BadgeQuery()
 Sighted = tuple[str, bytes | None, str | None]
+WarmKey = tuple[str, bytes, bytes | None, bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Warm:
+    """What a badge request resolved to: the form to send, from which entry, and the
+    sighting it counts. Valid while `entry` is the shop's current, usable entry."""
+
+    shop_id: str
+    entry: Entry | None
+    form: Form
+    status: int
+    sighted: Sighted | None
+    # What the badge shows, for the latency metrics (Rendered.variant).
+    variant: str
 
 
 Timing = tuple[str, str, int]
@@ -133,8 +154,10 @@ class BadgeHotPath:
         self._queries: dict[bytes, BadgeQuery | BadRequestParam] = {}
         # A raw Referer header -> (its class for binding.decide, host[:port] to count).
         self._referers: dict[bytes, tuple[str, bytes | None]] = {}
+        # (path, raw query, Referer, Accept-Encoding) as sent -> what they were answered with.
+        self._warm: dict[WarmKey, Warm] = {}
         self._idna = Budget(IDNA_PER_SECOND)
-        self.prepared = prepared.PreparedResponses(app)
+        self.prepared = prepared.PreparedResponses(app, stats.observe)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -147,15 +170,6 @@ class BadgeHotPath:
         if method != "GET" and method != "HEAD":
             await self._not_allowed(send, fmt, started)
             return
-        raw_query: bytes = scope["query_string"]
-        # Embeds send the same few query strings: parsed once (bounds first), then looked up.
-        query = self._queries.get(raw_query) if raw_query else _PLAIN
-        if query is None:
-            query = self._query(raw_query)
-        service: BadgeService = scope["state"]["badges"]
-        if isinstance(query, BadRequestParam):
-            await self._bad_query(scope, send, service, query, fmt, started)
-            return
         # One pass over the request headers for the three we read.
         if_none_match: bytes | None = None
         referer: bytes | None = None
@@ -167,35 +181,87 @@ class BadgeHotPath:
                 referer = value
             elif name == b"accept-encoding":
                 accept_encoding = value
+        raw_query: bytes = scope["query_string"]
+        service: BadgeService = scope["state"]["badges"]
+        # The fast path: embeds send the same few requests over and over, and one lookup
+        # finds what an earlier one with this path, query, Referer and Accept-Encoding got,
+        # while the shop's entry it came from is still the one to serve.
+        warm = self._warm.get((path, raw_query, referer, accept_encoding))
+        if warm is None or not service.serves(warm.shop_id, warm.entry, _monotonic()):
+            warm = await self._resolve(scope, send, service, fmt, referer, accept_encoding, started)
+            if warm is None:
+                return
+        if warm.sighted is not None:
+            self.stats.sightings.add(warm.sighted)
+        form = warm.form
+        if warm.status == 200:
+            if if_none_match is not None and etag_matches(if_none_match, form.etag):
+                self.stats.not_modified += 1
+                await send(form.not_modified_start)
+                await send(_EMPTY_BODY)
+                self.stats.observe(_ROUTES[fmt], warm.variant, 304, _perf_ns() - started)
+                return
+            self.stats.ok += 1
+        else:
+            self.stats.responses[warm.status] += 1
+        await send(form.start)
+        await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
+        self.stats.observe(_ROUTES[fmt], warm.variant, warm.status, _perf_ns() - started)
+
+    async def _resolve(
+        self,
+        scope: Scope,
+        send: Send,
+        service: BadgeService,
+        fmt: Format,
+        referer: bytes | None,
+        accept_encoding: bytes | None,
+        started: int,
+    ) -> Warm | None:
+        """A request the fast path has not seen (or whose entry changed): the query and the
+        Referer classified, the variant found or made, and the answer kept when it may be
+        reused. None when a bad query has been answered already."""
+        path: str = scope["path"]
+        raw_query: bytes = scope["query_string"]
+        # Embeds send the same few query strings: parsed once (bounds first), then looked up.
+        query = self._queries.get(raw_query) if raw_query else _PLAIN
+        if query is None:
+            query = self._query(raw_query)
+        if isinstance(query, BadRequestParam):
+            await self._bad_query(scope, send, service, query, fmt, started)
+            return None
         shop_id = path[3:-4]
         # The page showing the badge decides what it says (binding.py), not `d`. Browsers
         # send the same few origins: one lookup of the raw header classifies it.
         page = netloc = None
         if referer is not None:
             page, netloc = self._referers.get(referer) or self._classify(referer, service)
-        if (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH:
-            self.stats.sightings.add((shop_id, netloc, query.host))
+        counted = (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH
+        sighted = (shop_id, netloc, query.host) if counted else None
         scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
         lang, size, claim = query.lang, query.size, query.site
         rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
+        entry = None if rendered is None else service.entries.get(shop_id)
         if rendered is None:
             self.stats.misses += 1
             rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
         # The form for the client's Accept-Encoding, compressed when the variant was built.
         form = rendered.forms[IDENTITY if accept_encoding is None else pick_coding(accept_encoding)]
-        if rendered.status == 200:
-            if if_none_match is not None and etag_matches(if_none_match, form.etag):
-                self.stats.not_modified += 1
-                await send(form.not_modified_start)
-                await send(_EMPTY_BODY)
-                self.stats.observe(_ROUTES[fmt], rendered.variant, 304, _perf_ns() - started)
-                return
-            self.stats.ok += 1
-        else:
-            self.stats.responses[rendered.status] += 1
-        await send(form.start)
-        await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
-        self.stats.observe(_ROUTES[fmt], rendered.variant, rendered.status, _perf_ns() - started)
+        warm = Warm(shop_id, entry, form, rendered.status, sighted, rendered.variant)
+        if entry is not None and self._reusable(query, referer, accept_encoding):
+            if len(self._warm) >= MAX_WARM:
+                self._warm.clear()
+            self._warm[(path, raw_query, referer, accept_encoding)] = warm
+        return warm
+
+    @staticmethod
+    def _reusable(query: BadgeQuery, referer: bytes | None, accept_encoding: bytes | None) -> bool:
+        """Kept only for requests whose parts are kept too: short, and classified for good."""
+        return (
+            query.final
+            and (referer is None or len(referer) <= MAX_CACHED_REFERER_BYTES)
+            and (accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES)
+        )
 
     async def _bad_query(
         self,
@@ -221,34 +287,15 @@ class BadgeHotPath:
         await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
         self.stats.observe(_ROUTES[fmt], "error", 405, _perf_ns() - started)
 
-    async def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared)."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = _perf_ns()
-        root: str = scope.get("root_path", "")
-        status = 0
+    def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
+        """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared).
 
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        shop_id = prepared.shop_id_of(path) if scope["method"] in ("GET", "HEAD") else None
-        try:
+        The handler's coroutine is returned for the caller to await: no frame of our own."""
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            shop_id = prepared.shop_id_of(path)
             if shop_id is not None:
-                await self.prepared(scope, receive, sending, shop_id)
-            else:
-                await self.app(scope, receive, sending)
-        except Exception:
-            status = status or 500  # uvicorn answers 500 when nothing was sent
-            raise
-        finally:
-            if status:
-                route = _route_of(scope, root, None if shop_id is None else path)
-                self.stats.observe(route, "-", status, _perf_ns() - started)
+                return self.prepared(scope, receive, send, shop_id)
+        return self.app(scope, receive, send)
 
     def _classify(self, referer: bytes, service: BadgeService) -> tuple[str, bytes | None]:
         """A Referer missing from the cache: classified (binding.py), and kept when short."""
@@ -294,9 +341,41 @@ class BadgeHotPath:
         await send({"type": "http.response.body", "body": body})
 
 
-def _route_of(scope: Scope, root: str, prepared_path: str | None) -> str:
-    """The route template that answered (Starlette leaves it in the scope; a mount adds its
-    prefix to root_path), or the prepared response's; "unmatched" for anything else."""
+class RouteTimer:
+    """Times every request the router answers (the badge hot path and prepared responses
+    time their own), by the route template that answered it."""
+
+    def __init__(self, app: ASGIApp, stats: HotPathStats) -> None:
+        self.app = app
+        self.stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = _perf_ns()
+        root: str = scope.get("root_path", "")
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            status = status or 500  # uvicorn answers 500 when nothing was sent
+            raise
+        finally:
+            if status:
+                self.stats.observe(_route_of(scope, root), "-", status, _perf_ns() - started)
+
+
+def _route_of(scope: Scope, root: str) -> str:
+    """The route template that answered: Starlette leaves the route in the scope, and a
+    mount adds its prefix to root_path. "unmatched" for anything else (a 404, a 429)."""
     route = scope.get("route")
     if isinstance(route, Mount):
         # Refused by the mount's middleware (the admin guard) before its own routes.
@@ -304,8 +383,6 @@ def _route_of(scope: Scope, root: str, prepared_path: str | None) -> str:
     if isinstance(route, Route):
         mounted: str = scope.get("root_path", "")
         return mounted[len(root) :] + route.path
-    if prepared_path is not None:
-        return "/v/{shop_id}" if prepared_path.startswith("/v/") else "/api/v1/shops/{shop_id}"
     return "unmatched"
 
 

@@ -173,6 +173,16 @@ class BadgeService:
         site = binding.decide(entry.certified, entry.domains, referer, claim)
         return entry.variants.get((shop_id, fmt, lang, size, scale, site))
 
+    def serves(self, shop_id: str, entry: Entry | None, now: float) -> bool:
+        """Whether `entry` is still the shop's entry, and usable now: what the hot path asks
+        before it reuses an answer made from it (`EntryCache.usable`, inline as above)."""
+        return (
+            entry is not None
+            and self.entries.get(shop_id) is entry
+            and now < entry.refresh_at
+            and now - self.cache.fresh_at <= self.stale_limit
+        )
+
     async def get(
         self,
         shop_id: str,

@@ -944,3 +944,48 @@ def test_a_hanging_registry_does_not_hang_the_request(
     elapsed = anyio.run(scenario)
     print(f"\nhanging registry answered with 503 after {elapsed:.2f} s")
     assert elapsed < 3.0
+
+
+def test_an_answer_from_a_replaced_entry_is_not_reused(
+    outage: tuple[BadgeService, FlakyRegistry, list[float], Shop], settings: Settings
+) -> None:
+    """The hot path reuses an answer only while the entry it came from is the shop's entry
+    and usable: a reload during a quiet change feed makes a new one, and the old one stays
+    out even when the feed is back (it may describe an older state)."""
+    service, _, now, shop = outage
+
+    async def scenario() -> None:
+        await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        first = service.entries[shop.id]
+        assert service.serves(shop.id, first, now[0])
+        now[0] += settings.stale_limit + 1
+        assert not service.serves(shop.id, first, now[0])
+        await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        second = service.entries[shop.id]
+        assert second is not first
+        service.mark_fresh()
+        assert service.serves(shop.id, second, now[0])
+        assert not service.serves(shop.id, first, now[0])
+        assert not service.serves(shop.id, None, now[0])
+
+    anyio.run(scenario)
+
+
+def test_the_hot_paths_kept_answers_are_bounded(
+    shops: dict[str, Shop], client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from badge.serving import hotpath
+
+    monkeypatch.setattr(hotpath, "MAX_WARM", 8)
+    hot = cast(Any, client.app).middleware_stack
+    assert isinstance(hot, hotpath.BadgeHotPath)
+    ident = shops["certified"].id
+    for number in range(30):
+        url = f"/b/{ident}.svg?d=shop{number}.example"
+        first, again = client.get(url), client.get(url)
+        assert again.content == first.content
+        assert len(hot._warm) <= 8
+    # A request that is not kept for good (an over-long Referer) is answered, not kept.
+    hot._warm.clear()
+    client.get(f"/b/{ident}.svg", headers={"referer": "https://" + "a" * 300 + ".be/"})
+    assert hot._warm == {}
