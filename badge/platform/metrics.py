@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -60,18 +59,18 @@ class _BadgeCollector(Collector):
             "by route template and badge variant (- for other routes)",
             labels=["route", "variant"],
         )
-        by_series: dict[tuple[str, str], list[int]] = {}
-        by_status: Counter[tuple[str, str]] = Counter()
+        by_series: dict[tuple[str, str], list[float]] = {}
+        by_status: dict[tuple[str, str], float] = {}
         # A snapshot first: a request finishing meanwhile may add a key.
         for (route, variant, status), counts in list(self.stats.timings.items()):
             merged = by_series.setdefault((route, variant), [0] * len(counts))
             for index, count in enumerate(counts):
                 merged[index] += count
-            by_status[(route, str(status))] += sum(counts[:-1])
-        for (route, variant), counts in sorted(by_series.items()):
-            latency.add_metric(
-                [route, variant], _buckets(LATENCY_BOUNDS, counts[:-1]), counts[-1] / 1e9
+            by_status[(route, str(status))] = by_status.get((route, str(status)), 0) + sum(
+                counts[:-1]
             )
+        for (route, variant), counts in sorted(by_series.items()):
+            latency.add_metric([route, variant], _buckets(LATENCY_BOUNDS, counts[:-1]), counts[-1])
         yield latency
         responses = CounterMetricFamily(
             "badge_http_responses", "Responses by route template and HTTP status",
@@ -224,10 +223,10 @@ class _KeysCollector(Collector):
         )
 
 
-def _buckets(bounds: Sequence[float], counts: Sequence[int]) -> list[tuple[str, float]]:
+def _buckets(bounds: Sequence[float], counts: Sequence[float]) -> list[tuple[str, float]]:
     """Per-bucket counts (the last one +Inf) as Prometheus' cumulative `le` buckets."""
     found: list[tuple[str, float]] = []
-    running = 0
+    running = 0.0
     for bound, count in zip((*bounds, float("inf")), counts, strict=True):
         running += count
         found.append(("+Inf" if bound == float("inf") else str(bound), running))

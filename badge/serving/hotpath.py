@@ -48,15 +48,12 @@ IDNA_PER_SECOND: Final = 100
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 _FORMATS: Final[dict[str, Format]] = {".svg": "svg", ".png": "png"}
 _ROUTES: Final[dict[Format, str]] = {"svg": "/b/{id}.svg", "png": "/b/{id}.png"}
-# Upper bounds of the request latency buckets in seconds (+Inf follows), compared in whole
-# nanoseconds per request: from a warm badge (tens of microseconds) to a page that waited
-# on the registry.
+# Upper bounds of the request latency buckets in seconds (+Inf follows): from a warm badge
+# (tens of microseconds) to a page that waited on the registry.
 LATENCY_BOUNDS: Final[tuple[float, ...]] = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 )  # fmt: skip
-LATENCY_BOUNDS_NS: Final = tuple(round(seconds * 1e9) for seconds in LATENCY_BOUNDS)
 _monotonic = time.monotonic
-_perf_ns = time.perf_counter_ns
 
 
 class BadRequestParam(ValueError):
@@ -106,8 +103,9 @@ class Warm:
     form: Form
     status: int
     sighted: Sighted | None
-    # What the badge shows, for the latency metrics (Rendered.variant).
-    variant: str
+    # The latency rows (HotPathStats.row) this answer and its 304 count in.
+    timing: list[float]
+    revalidated: list[float]
 
 
 Timing = tuple[str, str, int]
@@ -122,10 +120,10 @@ class HotPathStats:
     not_modified: int = 0
     # Badge requests the in-memory lookup could not answer (loaded, rendered or refused).
     misses: int = 0
-    # (route template, badge variant or "-", status) -> requests per latency bucket
-    # (LATENCY_BOUNDS_NS, then +Inf), then the sum of their nanoseconds. Routes come from
-    # the route table, variants and statuses from small fixed sets: bounded.
-    timings: dict[Timing, list[int]] = field(default_factory=dict)
+    # (route template, badge variant or "-", status) -> a row: requests per latency bucket
+    # (LATENCY_BOUNDS, then +Inf), then the sum of their seconds. Routes come from the
+    # route table, variants and statuses from small fixed sets: bounded.
+    timings: dict[Timing, list[float]] = field(default_factory=dict)
     # (shop id, the Referer's host[:port] as sent, `d` as sent) -> hits, bounded; one count
     # a request. Normalised and split by source when a background task flushes them.
     sightings: Tally[Sighted] = field(default_factory=lambda: Tally(MAX_SIGHTING_KEYS))
@@ -133,13 +131,19 @@ class HotPathStats:
     # counted by the tally).
     sightings_dropped: Counter[str] = field(default_factory=Counter)
 
-    def observe(self, route: str, variant: str, status: int, nanoseconds: int) -> None:
+    def row(self, route: str, variant: str, status: int) -> list[float]:
+        """The row of one series. The warm path keeps it with its answer and bumps it in
+        place (as `observe` does): a method call per badge would cost measurably."""
         key = (route, variant, status)
-        counts = self.timings.get(key)
-        if counts is None:
-            counts = self.timings[key] = [0] * (len(LATENCY_BOUNDS_NS) + 2)
-        counts[bisect_left(LATENCY_BOUNDS_NS, nanoseconds)] += 1
-        counts[-1] += nanoseconds
+        found = self.timings.get(key)
+        if found is None:
+            found = self.timings[key] = [0] * (len(LATENCY_BOUNDS) + 2)
+        return found
+
+    def observe(self, route: str, variant: str, status: int, seconds: float) -> None:
+        found = self.row(route, variant, status)
+        found[bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        found[-1] += seconds
 
     def drop_sightings(self, reason: str, hosts: int) -> None:
         if hosts:
@@ -165,10 +169,11 @@ class BadgeHotPath:
         if fmt is None or scope["type"] != "http":
             await self._other(scope, receive, send, path)
             return
-        started = _perf_ns()
+        # One clock read when the request comes, for freshness and latency; one when it goes.
+        now = _monotonic()
         method = scope["method"]
         if method != "GET" and method != "HEAD":
-            await self._not_allowed(send, fmt, started)
+            await self._not_allowed(send, fmt, now)
             return
         # One pass over the request headers for the three we read.
         if_none_match: bytes | None = None
@@ -187,8 +192,8 @@ class BadgeHotPath:
         # finds what an earlier one with this path, query, Referer and Accept-Encoding got,
         # while the shop's entry it came from is still the one to serve.
         warm = self._warm.get((path, raw_query, referer, accept_encoding))
-        if warm is None or not service.serves(warm.shop_id, warm.entry, _monotonic()):
-            warm = await self._resolve(scope, send, service, fmt, referer, accept_encoding, started)
+        if warm is None or not service.serves(warm.shop_id, warm.entry, now):
+            warm = await self._resolve(scope, send, service, fmt, referer, accept_encoding, now)
             if warm is None:
                 return
         if warm.sighted is not None:
@@ -199,14 +204,18 @@ class BadgeHotPath:
                 self.stats.not_modified += 1
                 await send(form.not_modified_start)
                 await send(_EMPTY_BODY)
-                self.stats.observe(_ROUTES[fmt], warm.variant, 304, _perf_ns() - started)
+                elapsed, row = _monotonic() - now, warm.revalidated
+                row[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
+                row[-1] += elapsed
                 return
             self.stats.ok += 1
         else:
             self.stats.responses[warm.status] += 1
         await send(form.start)
         await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
-        self.stats.observe(_ROUTES[fmt], warm.variant, warm.status, _perf_ns() - started)
+        elapsed, row = _monotonic() - now, warm.timing
+        row[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
+        row[-1] += elapsed
 
     async def _resolve(
         self,
@@ -216,7 +225,7 @@ class BadgeHotPath:
         fmt: Format,
         referer: bytes | None,
         accept_encoding: bytes | None,
-        started: int,
+        started: float,
     ) -> Warm | None:
         """A request the fast path has not seen (or whose entry changed): the query and the
         Referer classified, the variant found or made, and the answer kept when it may be
@@ -247,7 +256,13 @@ class BadgeHotPath:
             rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
         # The form for the client's Accept-Encoding, compressed when the variant was built.
         form = rendered.forms[IDENTITY if accept_encoding is None else pick_coding(accept_encoding)]
-        warm = Warm(shop_id, entry, form, rendered.status, sighted, rendered.variant)
+        timing = self.stats.row(_ROUTES[fmt], rendered.variant, rendered.status)
+        revalidated = (
+            self.stats.row(_ROUTES[fmt], rendered.variant, 304)
+            if rendered.status == 200
+            else timing
+        )
+        warm = Warm(shop_id, entry, form, rendered.status, sighted, timing, revalidated)
         if entry is not None and self._reusable(query, referer, accept_encoding):
             if len(self._warm) >= MAX_WARM:
                 self._warm.clear()
@@ -270,7 +285,7 @@ class BadgeHotPath:
         service: BadgeService,
         bad: BadRequestParam,
         fmt: Format,
-        started: int,
+        started: float,
     ) -> None:
         """A prepared error badge; what was wrong with this request goes in a header only."""
         raw_query: bytes = scope["query_string"]
@@ -281,11 +296,11 @@ class BadgeHotPath:
         await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
         body = rendered.forms[IDENTITY].body_message
         await send(_EMPTY_BODY if scope["method"] == "HEAD" else body)
-        self.stats.observe(_ROUTES[fmt], "error", rendered.status, _perf_ns() - started)
+        self.stats.observe(_ROUTES[fmt], "error", rendered.status, _monotonic() - started)
 
-    async def _not_allowed(self, send: Send, fmt: Format, started: int) -> None:
+    async def _not_allowed(self, send: Send, fmt: Format, started: float) -> None:
         await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
-        self.stats.observe(_ROUTES[fmt], "error", 405, _perf_ns() - started)
+        self.stats.observe(_ROUTES[fmt], "error", 405, _monotonic() - started)
 
     def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
         """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared).
@@ -353,7 +368,7 @@ class RouteTimer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = _perf_ns()
+        started = _monotonic()
         root: str = scope.get("root_path", "")
         status = 0
 
@@ -370,7 +385,7 @@ class RouteTimer:
             raise
         finally:
             if status:
-                self.stats.observe(_route_of(scope, root), "-", status, _perf_ns() - started)
+                self.stats.observe(_route_of(scope, root), "-", status, _monotonic() - started)
 
 
 def _route_of(scope: Scope, root: str) -> str:
