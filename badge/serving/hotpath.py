@@ -25,11 +25,12 @@ from badge.serving.entries import Entry
 from badge.serving.responses import Form
 from badge.serving.service import ERROR_TEXTS, BadgeService, ErrorKind
 from badge.serving.sightings import Tally
-from badge.vocabulary import DEFAULT_LANG, LANGS, SIZES, Format, Lang, Size
+from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SCALES, SIZES, Format, Lang, Size
+from badge.web.routes import hot_path_routes
 
 _SIZES: Final = frozenset(SIZES)
 _LANGS: Final = frozenset(LANGS)
-_SCALES: Final = {b"1": 1, b"2": 2, b"3": 3}
+_SCALES: Final = {str(scale).encode(): scale for scale in SCALES}
 # Distinct (shop, Referer host, `d`) triples counted between two flushes.
 MAX_SIGHTING_KEYS: Final = 8192
 MAX_CACHED_QUERIES: Final = 4096
@@ -46,8 +47,14 @@ MAX_ACCEPT_BYTES: Final = 256
 # second on the event loop, whoever sends them.
 IDNA_PER_SECOND: Final = 100
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
-_FORMATS: Final[dict[str, Format]] = {".svg": "svg", ".png": "png"}
-_ROUTES: Final[dict[Format, str]] = {"svg": "/b/{id}.svg", "png": "/b/{id}.png"}
+# The route table's badge routes (badge/web/routes.py): one prefix, a suffix per format.
+_PREFIX, _FORMATS = hot_path_routes()
+_PREFIX_LEN: Final = len(_PREFIX)
+_SUFFIX_LEN: Final = len(next(iter(_FORMATS)))
+# Each format's route template, the label of its latency metrics.
+_ROUTES: Final[dict[Format, str]] = {
+    fmt: _PREFIX + "{shop_id}" + sfx for sfx, fmt in _FORMATS.items()
+}
 # Upper bounds of the request latency buckets in seconds (+Inf follows): from a warm badge
 # (tens of microseconds) to a page that waited on the registry.
 LATENCY_BOUNDS: Final[tuple[float, ...]] = (
@@ -76,7 +83,7 @@ class BadgeQuery:
     """A parsed badge query string; embeds send the same few strings over and over."""
 
     lang: Lang = DEFAULT_LANG
-    size: Size = "m"
+    size: Size = DEFAULT_SIZE
     scale: int = 1
     # `d` as sent (for sightings) and normalised like registered domains ("" when it is no
     # host name, which matches no shop), so its part of the verdict is one set lookup.
@@ -165,7 +172,7 @@ class BadgeHotPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        fmt = _FORMATS.get(path[-4:]) if path[:3] == "/b/" else None
+        fmt = _FORMATS.get(path[-_SUFFIX_LEN:]) if path[:_PREFIX_LEN] == _PREFIX else None
         if fmt is None or scope["type"] != "http":
             await self._other(scope, receive, send, path)
             return
@@ -239,7 +246,7 @@ class BadgeHotPath:
         if isinstance(query, BadRequestParam):
             await self._bad_query(scope, send, service, query, fmt, started)
             return None
-        shop_id = path[3:-4]
+        shop_id = path[_PREFIX_LEN:-_SUFFIX_LEN]
         # The page showing the badge decides what it says (binding.py), not `d`. Browsers
         # send the same few origins: one lookup of the raw header classifies it.
         page = netloc = None
@@ -443,7 +450,7 @@ def _claim(host: str, idna: Budget) -> tuple[str | None, bool]:
 
 def _parse_query(query: bytes, idna: Budget) -> BadgeQuery:
     lang: str = DEFAULT_LANG
-    size: str = "m"
+    size: str = DEFAULT_SIZE
     scale = 1
     host: str | None = None
     # The caller has already refused a query over MAX_QUERY_BYTES, before any cache.

@@ -22,12 +22,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from badge.registry.rules import ID_LENGTH
 from badge.serving import binding
 from badge.serving.service import BadgeService
+from badge.web.routes import prepared_prefixes
 
-PAGE_PREFIX: Final = "/v/"
-API_PREFIX: Final = "/api/v1/shops/"
-# Their templates in the route table (app.py), the labels of their metrics.
-PAGE_ROUTE: Final = "/v/{shop_id}"
-API_ROUTE: Final = "/api/v1/shops/{shop_id}"
+# The route table's paths that prepared bytes may answer (badge/web/routes.py).
+PREFIXES: Final = prepared_prefixes()
+# The same, as their templates in the route table: the labels of their latency metrics.
+TEMPLATES: Final = tuple((prefix, prefix + "{shop_id}") for prefix in PREFIXES)
 # Headers longer than this are never part of a key: such a request takes the app's path.
 MAX_KEY_HEADER: Final = 256
 MAX_PREPARED_PER_SHOP: Final = 64
@@ -41,13 +41,11 @@ Prepared = tuple[Message, Message]
 
 def shop_id_of(path: str) -> str | None:
     """The shop id of a path this module answers, or None."""
-    if path.startswith(PAGE_PREFIX):
-        shop_id = path[len(PAGE_PREFIX) :]
-    elif path.startswith(API_PREFIX):
-        shop_id = path[len(API_PREFIX) :]
-    else:
-        return None
-    return shop_id if len(shop_id) == ID_LENGTH and "/" not in shop_id else None
+    for prefix in PREFIXES:
+        if path.startswith(prefix):
+            shop_id = path[len(prefix) :]
+            return shop_id if len(shop_id) == ID_LENGTH and "/" not in shop_id else None
+    return None
 
 
 # (route template, variant, status, seconds): HotPathStats.observe.
@@ -71,7 +69,8 @@ class PreparedResponses:
             self.hits += 1
             await send(prepared[0])
             await send(_EMPTY_BODY if scope["method"] == "HEAD" else prepared[1])
-            route = PAGE_ROUTE if scope["path"].startswith(PAGE_PREFIX) else API_ROUTE
+            path: str = scope["path"]
+            route = next(template for prefix, template in TEMPLATES if path.startswith(prefix))
             self.observe(route, "-", 200, time.monotonic() - started)
             return
         if key is None or scope["method"] != "GET":

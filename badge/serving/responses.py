@@ -82,9 +82,9 @@ def build_response(
     return Rendered(status, body, etag, headers, forms=(forms[0], forms[1], forms[2]))
 
 
-# What a 304 repeats of its 200: the ETag, Vary, and the edge's purge keys.
+# What a 304 repeats of its 200: the ETag, Vary, and the edge's purge keys and lifetime.
 _NOT_MODIFIED_HEADERS: Final = frozenset(
-    {b"etag", b"vary", b"xkey", b"surrogate-key", b"cache-tag"}
+    {b"etag", b"vary", b"xkey", b"surrogate-key", b"cache-tag", b"surrogate-control"}
 )
 
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Final, Literal
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from badge.registry.rules import BIDI_CONTROLS, INVISIBLE, MAX_DOMAINS, MAX_NAME, MAX_REASON
-from badge.vocabulary import Category, PublicState, State
+from badge.vocabulary import SHOP_ID_CLASS, SHOP_ID_LENGTH, Category, PublicState, State
 
 
 def _refused_in_text() -> str:
@@ -66,8 +66,8 @@ _HOST_TAIL: Final = "[A-Za-z]{2,63}\\.?(?::[0-9]{1,5})?(?:/[!-~]*)?$"
 ASCII_HOST_PATTERN: Final = f"^(?:https?://)?(?:{_LABEL}\\.)+{_HOST_TAIL}"
 # The same, where labels may also be Unicode (IDNA, checked by the registry's rules).
 HOST_PATTERN: Final = f"^(?:https?://)?(?:[^{_NOT_TEXT}\\s./:?#@]{{1,63}}\\.)+{_HOST_TAIL}"
-SHOP_ID_PATTERN: Final = "^[a-kmnp-z2-9]{16}$"
-REPORT_ID_PATTERN: Final = "^r[a-kmnp-z2-9]{16}$"
+SHOP_ID_PATTERN: Final = f"^[{SHOP_ID_CLASS}]{{{SHOP_ID_LENGTH}}}$"
+REPORT_ID_PATTERN: Final = f"^r[{SHOP_ID_CLASS}]{{{SHOP_ID_LENGTH}}}$"
 # A compact JWS: three base64url parts; no such part is 1 more than a multiple of 4 long.
 _B64: Final = "(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2,3})"
 JWS_PATTERN: Final = f"^{_B64}\\.{_B64}\\.{_B64}$"

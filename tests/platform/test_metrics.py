@@ -110,12 +110,12 @@ def test_badge_latency_by_route_and_variant(running: Running) -> None:
     before = scrape(r.base)
     own, foreign = {"Referer": "https://metrics-een.be/p"}, {"Referer": "https://else.example/"}
     sent = [
-        (f"/b/{r.certified}.svg", own, "/b/{id}.svg", "certified", 200),
-        (f"/b/{r.certified}.svg", foreign, "/b/{id}.svg", "mismatch", 200),
-        (f"/b/{r.certified}.png", {}, "/b/{id}.png", "neutral", 200),
-        (f"/b/{r.revoked}.svg", own, "/b/{id}.svg", "not_certified", 200),
-        ("/b/AAAAAAAAAAAAAAAAAAAAAA.svg", {}, "/b/{id}.svg", "unknown", 404),
-        (f"/b/{r.certified}.svg?size=huge", {}, "/b/{id}.svg", "error", 400),
+        (f"/b/{r.certified}.svg", own, "/b/{shop_id}.svg", "certified", 200),
+        (f"/b/{r.certified}.svg", foreign, "/b/{shop_id}.svg", "mismatch", 200),
+        (f"/b/{r.certified}.png", {}, "/b/{shop_id}.png", "neutral", 200),
+        (f"/b/{r.revoked}.svg", own, "/b/{shop_id}.svg", "not_certified", 200),
+        ("/b/AAAAAAAAAAAAAAAAAAAAAA.svg", {}, "/b/{shop_id}.svg", "unknown", 404),
+        (f"/b/{r.certified}.svg?size=huge", {}, "/b/{shop_id}.svg", "error", 400),
     ]
     for path, headers, *_ in sent:
         for _ in range(3):
@@ -141,7 +141,7 @@ def test_badge_latency_by_route_and_variant(running: Running) -> None:
         (float(dict(labels)["le"]), v)
         for (name, labels), v in after.items()
         if name == "badge_request_duration_seconds_bucket"
-        and dict(labels)["route"] == "/b/{id}.svg"
+        and dict(labels)["route"] == "/b/{shop_id}.svg"
         and dict(labels)["variant"] == "certified"
     )
     assert [v for _, v in buckets] == sorted(v for _, v in buckets)
