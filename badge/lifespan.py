@@ -103,7 +103,9 @@ async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
         "registry": registry,
         "keys": keys,
         "badges": badges,
-        "metrics": Metrics(stats, badges, purger, RateLimitCollector(limiter)),
+        "metrics": Metrics(
+            stats, badges, purger, RateLimitCollector(limiter), registry=registry, keyshare=keyshare
+        ),
         "ratelimit": limiter,
     }
     return Resources(settings, stats, registry, keys, badges, purger, pool, redis, keyshare, state)

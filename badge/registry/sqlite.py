@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from badge.errors import ValidationError
 from badge.registry import schema
+from badge.registry.calls import CallStats
 from badge.registry.records import RecordStore
 from badge.registry.store import LockName, Row, SQLRegistry, Tx, migrate
 
@@ -56,6 +57,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """,
 )
 
+# What counts as the database failing (a lock wait that timed out, a full disk), not as an
+# answer such as a refused duplicate.
+_FAILURES: Final = (sqlite3.OperationalError,)
+
 # Columns SQLite keeps as JSON text.
 _JSON: Final = frozenset({"categories", "changes"})
 
@@ -93,6 +98,7 @@ class SQLiteRegistry(SQLRegistry, RecordStore):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.call_stats = CallStats()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -103,7 +109,7 @@ class SQLiteRegistry(SQLRegistry, RecordStore):
 
     @contextmanager
     def _write(self) -> Iterator[Tx]:
-        with self._lock:
+        with self.call_stats.measure("write", _FAILURES), self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield _Connection(self._db)
@@ -115,7 +121,7 @@ class SQLiteRegistry(SQLRegistry, RecordStore):
 
     @contextmanager
     def _reading(self) -> Iterator[Tx]:
-        with self._lock:
+        with self.call_stats.measure("read", _FAILURES), self._lock:
             yield _Connection(self._db)
 
     def close(self) -> None:
