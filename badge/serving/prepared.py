@@ -26,6 +26,7 @@ from badge.web.routes import prepared_prefixes
 
 # The route table's paths that prepared bytes may answer (badge/web/routes.py).
 PREFIXES: Final = prepared_prefixes()
+_monotonic = time.monotonic
 # The same, as their templates in the route table: the labels of their latency metrics.
 TEMPLATES: Final = tuple((prefix, prefix + "{shop_id}") for prefix in PREFIXES)
 # Headers longer than this are never part of a key: such a request takes the app's path.
@@ -60,7 +61,7 @@ class PreparedResponses:
         self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, shop_id: str) -> None:
-        started = time.monotonic()
+        started = _monotonic()
         service: BadgeService = scope["state"]["badges"]
         key = _key(scope)
         entry = service.fresh_entry(shop_id)
@@ -70,8 +71,10 @@ class PreparedResponses:
             await send(prepared[0])
             await send(_EMPTY_BODY if scope["method"] == "HEAD" else prepared[1])
             path: str = scope["path"]
-            route = next(template for prefix, template in TEMPLATES if path.startswith(prefix))
-            self.observe(route, "-", 200, time.monotonic() - started)
+            for prefix, template in TEMPLATES:
+                if path.startswith(prefix):
+                    self.observe(template, "-", 200, _monotonic() - started)
+                    break
             return
         if key is None or scope["method"] != "GET":
             await self.app(scope, receive, send)
