@@ -264,6 +264,8 @@ def revalidation(mine: Rounds, ok: str, not_modified: str) -> None:
         f"the 200 {spread([o.cpu_us for o, _ in pairs], 1)} µs"
         f"; CPU ratio 200/304 {spread(cpu)}, req/s ratio 304/200 {spread(rps)}"
     )
+    fast = statistics.median(cpu) >= 1 and statistics.median(rps) >= 1
+    print(f"  the 304 is {'at least as fast as' if fast else 'SLOWER than'} the 200 (medians)")
 
 
 def flood(

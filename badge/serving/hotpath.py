@@ -178,12 +178,15 @@ class BadgeHotPath:
         accept_encoding: bytes | None,
     ) -> Warm | None:
         """A request the fast path has not seen (or whose entry changed): the query and the
-        Referer classified, the variant found or made, and the answer kept when it may be
-        reused. None when a bad query has been answered already."""
+        Referer classified, the variant found or made, and the answer kept for the fast path
+        when its query and Referer were seen before. A flood of one-off hosts is never kept,
+        so it cannot push out what embeds ask over and over. None when a bad query has been
+        answered already."""
         path: str = scope["path"]
         raw_query: bytes = scope["query_string"]
         # Embeds send the same few query strings: parsed once (bounds first), then looked up.
         query = self._queries.get(raw_query) if raw_query else _PLAIN
+        seen = query is not None
         if query is None:
             query = self._query(raw_query)
         if isinstance(query, BadRequestParam):
@@ -194,7 +197,9 @@ class BadgeHotPath:
         # send the same few origins: one lookup of the raw header classifies it.
         page = netloc = None
         if referer is not None:
-            page, netloc = self._referers.get(referer) or self._classify(referer, service)
+            known = self._referers.get(referer)
+            seen = seen and known is not None
+            page, netloc = known or self._classify(referer, service)
         counted = (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH
         sighted = (shop_id, netloc, query.host) if counted else None
         scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
@@ -206,20 +211,13 @@ class BadgeHotPath:
         # The form for the client's Accept-Encoding, compressed when the variant was built.
         form = rendered.forms[IDENTITY if accept_encoding is None else pick_coding(accept_encoding)]
         warm = Warm(shop_id, entry, form, rendered.status, sighted)
-        if entry is not None and self._reusable(query, referer, accept_encoding):
+        # Only cached queries and Referers count as seen: both are short and final.
+        short = accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES
+        if seen and short and entry is not None:
             if len(self._warm) >= MAX_WARM:
                 self._warm.clear()
             self._warm[(path, raw_query, referer, accept_encoding)] = warm
         return warm
-
-    @staticmethod
-    def _reusable(query: BadgeQuery, referer: bytes | None, accept_encoding: bytes | None) -> bool:
-        """Kept only for requests whose parts are kept too: short, and classified for good."""
-        return (
-            query.final
-            and (referer is None or len(referer) <= MAX_CACHED_REFERER_BYTES)
-            and (accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES)
-        )
 
     async def _bad_query(
         self, scope: Scope, send: Send, service: BadgeService, bad: BadRequestParam, fmt: Format
