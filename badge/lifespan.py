@@ -27,8 +27,8 @@ from badge.platform.purge import EdgePurger
 from badge.platform.ratelimit import RateLimitCollector, RateLimiter
 from badge.registry.base import Registry
 from badge.registry.factory import open_registry
+from badge.render.fonts import load_fonts
 from badge.render.pool import RenderPool
-from badge.render.text import load_fonts
 from badge.serving import warmup
 from badge.serving.hotpath import HotPathStats
 from badge.serving.service import BadgeService
@@ -103,7 +103,9 @@ async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
         "registry": registry,
         "keys": keys,
         "badges": badges,
-        "metrics": Metrics(stats, badges, purger, RateLimitCollector(limiter)),
+        "metrics": Metrics(
+            stats, badges, purger, RateLimitCollector(limiter), registry=registry, keyshare=keyshare
+        ),
         "ratelimit": limiter,
     }
     return Resources(settings, stats, registry, keys, badges, purger, pool, redis, keyshare, state)

@@ -115,6 +115,8 @@ SERVE = "`badge serve`"
 SQLITE_DEFAULT: Final = Secret("sqlite:///./var/badge.db")
 KEYS_DEFAULT: Final = Path("./var/keys")
 PER_WINDOW = "per client per window; `0` is no limit"
+# A revocation reaches every browser within a minute: max-age + stale-while-revalidate.
+BROWSER_STALENESS: Final = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +149,23 @@ class Settings:
         shown_default="http://BADGE_HOST:BADGE_PORT",
     )
     max_age: int = setting(
-        240, "`Cache-Control: max-age` of badge images, in seconds", within=(0, 86_400)
+        30,
+        "`Cache-Control: max-age` of badge images for browsers, in seconds; with "
+        f"`BADGE_STALE_WHILE_REVALIDATE` at most {BROWSER_STALENESS} in all, so every browser "
+        "sees a state change within a minute",
+        within=(0, BROWSER_STALENESS),
     )
     stale_while_revalidate: int = setting(
-        60,
-        "`stale-while-revalidate` of badge images; with the default max-age a browser or CDN "
-        "sees a state change within 5 minutes",
+        30,
+        "`stale-while-revalidate` of badge images, in seconds; with `BADGE_MAX_AGE` at most "
+        f"{BROWSER_STALENESS} in all",
+        within=(0, BROWSER_STALENESS),
+    )
+    edge_max_age: int = setting(
+        3600,
+        "how long the edge keeps a badge, in seconds (`Surrogate-Control: max-age`, which "
+        "Varnish and Fastly read and strip); the edge is purged on every change and answers "
+        "browsers' revalidations itself. `0` sends no Surrogate-Control",
         within=(0, 86_400),
     )
     token_ttl: int = setting(
@@ -246,6 +259,15 @@ class Settings:
         "(see `docs/operations.md`)",
         schemes=HTTP_SCHEMES,
     )
+
+    def __post_init__(self) -> None:
+        staleness = self.max_age + self.stale_while_revalidate
+        if staleness > BROWSER_STALENESS:
+            raise SettingsError(
+                f"BADGE_MAX_AGE + BADGE_STALE_WHILE_REVALIDATE must be at most "
+                f"{BROWSER_STALENESS} (a revocation reaches every browser within a minute), "
+                f"got {self.max_age} + {self.stale_while_revalidate} = {staleness}"
+            )
 
     @property
     def sqlite_path(self) -> Path | None:

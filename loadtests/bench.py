@@ -378,7 +378,8 @@ def main() -> None:
     if not (options.skip_edge or options.only_http):
         edge_bench.run(
             dict(env, BADGE_PUBLIC_URL=f"http://127.0.0.1:{port}"),
-            f"/b/{shop_id}.svg",
+            targets_for(shop_id)[1].path,
+            referer=targets_for(shop_id)[1].headers[0].removeprefix("Referer: "),
             wrk=lambda url, s, c, h: wrk(url, s, c, tuple(h)),
             pin_server=PIN_SERVER,
             flags=UVICORN_FLAGS,

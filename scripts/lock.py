@@ -130,7 +130,10 @@ def drift(root: Path = ROOT) -> list[str]:
         path = root / "requirements" / name
         if not path.exists() or path.read_text() != exported(name, root):
             problems.append(f"requirements/{name} is not what uv.lock exports")
-    # uv's own verdict as well, offline: it reads the lock's recorded inputs, fetches nothing.
+    if problems:
+        return sorted(problems)
+    # uv's own verdict on the rest (requires-python, sources, options), offline: it reads the
+    # lock's recorded inputs and fetches nothing.
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     args = [uv(), "lock", "--check", "--offline", "--quiet"]
     done = subprocess.run(args, cwd=root, capture_output=True, text=True, env=env, check=False)

@@ -25,8 +25,8 @@ from badge.registry.model import Shop
 from badge.state import app_state
 from badge.vocabulary import PUBLIC_STATES
 from badge.web import api_models
+from badge.web.routes import ADMIN_PREFIX as PREFIX
 
-PREFIX: Final = "/admin/api/v1"
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1000
 EXPIRY_WINDOW: Final = timedelta(days=30)

@@ -125,8 +125,14 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
             collector.add(*item)
             if n % FLUSH_SLICE == 0:
                 await anyio.sleep(0)
+    stats.drop_sightings("bounds", collector.skipped)
     if collector.batch:
-        await anyio.to_thread.run_sync(registry.record_sightings, collector.batch)
+        try:
+            await anyio.to_thread.run_sync(registry.record_sightings, collector.batch)
+        except Exception:
+            hosts = sum(len(group) for group in collector.batch.values())
+            stats.drop_sightings("write_failed", hosts)
+            raise
     return collector.skipped
 
 

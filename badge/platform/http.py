@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, Literal
 
 import brotli
@@ -142,12 +142,14 @@ async def read_body(request: Request, limit: int, *, too_large: str) -> bytes:
 
 
 class DefaultCacheControl:
-    """Every response leaves with a Cache-Control chosen on purpose. Routes set their own;
-    whatever did not (router 404/405, error handlers, a 500) is `no-store`, so no cache
-    keeps an error by heuristics."""
+    """Every response leaves with a Cache-Control chosen on purpose. A response that set
+    none takes its route's policy (`cache_for(path)`, from the route table) when it
+    succeeded, and `no-store` when it did not (router 404/405, error handlers, a 500), so
+    no cache keeps an error by heuristics."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, cache_for: Callable[[str], str]) -> None:
         self.app = app
+        self.cache_for = cache_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,7 +160,9 @@ class DefaultCacheControl:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 if not any(name.lower() == b"cache-control" for name, _ in headers):
-                    headers.append((b"cache-control", b"no-store"))
+                    ok = message["status"] < 400
+                    policy = self.cache_for(scope["path"]) if ok else "no-store"
+                    headers.append((b"cache-control", policy.encode("latin-1")))
                     message = {**message, "headers": headers}
             await send(message)
 

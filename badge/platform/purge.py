@@ -168,7 +168,7 @@ class EdgePurger:
         edge.counts["failed"] += 1
         logger.error(
             "could not purge %d key(s) at %s after %d attempts (%s); "
-            "the edge serves them until max-age + stale-while-revalidate",
+            "the edge serves them until BADGE_EDGE_MAX_AGE runs out",
             len(keys),
             edge.shown,
             self.attempts,

@@ -1,4 +1,5 @@
 """Per-client rate limits for uploads, lookups, reports and the admin API; never badges.
+Which routes count against which bucket is the route table's rule (badge/web/routes.py).
 
 Fixed windows: each (bucket, client) may make `limit` requests per `BADGE_RATE_WINDOW`
 seconds. With Redis configured the counters are shared by every instance (one INCR per
@@ -19,7 +20,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
@@ -138,50 +139,43 @@ class RateLimitCollector(Collector):
         )
 
 
-def bucket_for(method: str, path: str, query: bytes) -> Bucket | None:
-    """Which limit a request counts against; badges and plain pages count against none."""
-    if path.startswith("/admin/"):
-        return "admin"
-    if path == "/verify":
-        if method == "POST":
-            return "uploads"
-        return "lookups" if method == "GET" and query else None
-    if path == "/api/v1/verify":
-        return "uploads" if method == "POST" else None
-    if path == "/api/v1/lookup":
-        return "lookups"
-    if method == "POST" and (path.startswith("/v/") or path.startswith("/api/v1/report")):
-        # The consumer's "report this site" form, posted from a shop's page.
-        return "report"
-    return None
+class RouteRules(Protocol):
+    """What the route table (badge/web/routes.py) says about a request's path."""
+
+    @property
+    def errors(self) -> str: ...
+
+    def bucket(self, method: str, query: bytes) -> Bucket | None: ...
 
 
 class RateLimit:
     """ASGI middleware in front of the router (behind the badge fast path, so badges are
-    never limited); the limiter itself lives in the lifespan state."""
+    never limited); the limiter itself lives in the lifespan state. Which bucket a request
+    counts against, if any, is its route's rule."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, rules_for: Callable[[str], RouteRules]) -> None:
         self.app = app
+        self.rules_for = rules_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            bucket = bucket_for(scope["method"], scope["path"], scope["query_string"])
+            rules = self.rules_for(scope["path"])
+            bucket = rules.bucket(scope["method"], scope["query_string"])
             limiter: RateLimiter | None = scope.get("state", {}).get("ratelimit")
             if bucket is not None and limiter is not None:
                 retry_after = await limiter.check(bucket, client_key(scope))
                 if retry_after is not None:
-                    await too_many(scope, send, bucket, retry_after)
+                    await too_many(send, rules.errors, bucket, retry_after)
                     return
         await self.app(scope, receive, send)
 
 
-async def too_many(scope: Scope, send: Send, bucket: str, retry_after: float) -> None:
+async def too_many(send: Send, errors: str, bucket: str, retry_after: float) -> None:
     seconds = int(retry_after)
     message = f"too many requests; try again in {seconds} s"
-    path: str = scope["path"]
-    if path.startswith(("/api/", "/admin/")):
+    if errors in ("api", "admin", "verdict"):
         data: dict[str, object] = {"error": "rate_limited", "message": message}
-        if path == "/api/v1/verify":
+        if errors == "verdict":
             # The verify API always answers with a verdict's keys.
             data |= {
                 "genuine": False,

@@ -41,6 +41,9 @@ class Rendered:
     # The ASGI messages, built once and indexed by badge.platform.http.Coding (identity, gzip, br);
     # a PNG has the identity form thrice. The hot path sends them as they are.
     forms: tuple[Form, Form, Form]
+    # What the badge shows, for the latency metrics: binding.variant_claims' name for a
+    # shop's variant, "unknown" or "unavailable" for the neutral badge, "error" otherwise.
+    variant: str = "error"
 
 
 def content_type(fmt: Format) -> bytes:
@@ -79,9 +82,9 @@ def build_response(
     return Rendered(status, body, etag, headers, forms=(forms[0], forms[1], forms[2]))
 
 
-# What a 304 repeats of its 200: the ETag, Vary, and the edge's purge keys.
+# What a 304 repeats of its 200: the ETag, Vary, and the edge's purge keys and lifetime.
 _NOT_MODIFIED_HEADERS: Final = frozenset(
-    {b"etag", b"vary", b"xkey", b"surrogate-key", b"cache-tag"}
+    {b"etag", b"vary", b"xkey", b"surrogate-key", b"cache-tag", b"surrogate-control"}
 )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
@@ -89,6 +90,12 @@ class BadgeService:
             f"public, max-age={settings.max_age}, "
             f"stale-while-revalidate={settings.stale_while_revalidate}"
         ).encode()
+        # The edge's own lifetime for a badge; browsers never see it (the VCL strips it).
+        self.edge_headers: tuple[tuple[bytes, bytes], ...] = (
+            ((b"surrogate-control", f"max-age={settings.edge_max_age}".encode()),)
+            if settings.edge_max_age
+            else ()
+        )
         self._generic: dict[tuple[str, Format, Lang, Size, int], Rendered] = {}
         # At most len(ERROR_TEXTS) x 2 formats x 4 languages entries, ever.
         self._errors: dict[tuple[ErrorKind, Format, Lang], Rendered] = {}
@@ -216,8 +223,9 @@ class BadgeService:
                 view = badge_view(shop, entry.state, site, lang, size)
             token = self.loader.variant_token(entry, site)
             body = await self.renderer.render(view, fmt, scale, token)
-            surrogate = surrogate_headers(shop.id)
+            surrogate = surrogate_headers(shop.id) + self.edge_headers
             rendered = await self.renderer.build(200, body, fmt, self.cache_control, surrogate)
+            rendered = replace(rendered, variant=binding.variant_claims(site, "")["variant"])
             entry.variants[key] = rendered
         return rendered
 
@@ -245,6 +253,7 @@ class BadgeService:
             status = 404 if kind == "unknown" else 503
             surrogate = surrogate_headers(None)
             rendered = await self.renderer.build(status, body, fmt, SHORT_CACHE, surrogate)
+            rendered = replace(rendered, variant=kind)
             self._generic[cache_key] = rendered
         return rendered
 

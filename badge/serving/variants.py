@@ -28,16 +28,25 @@ from badge.serving.wording import (
     state_word,
     t,
 )
-from badge.vocabulary import Format, Lang, PublicState, Size
+from badge.vocabulary import (
+    DEFAULT_SIZE,
+    LANGS,
+    SCALES,
+    SIZES,
+    Format,
+    Lang,
+    PublicState,
+    Size,
+)
 
 # (shop id, format, language, size, scale, site class); the site class is binding.decide's.
 VariantKey = tuple[str, Format, Lang, Size, int, str]
 ErrorKind = Literal["lang", "size", "scale", "d", "query"]
 # What an error badge says. The bad value itself goes in the X-Badge-Error header.
 ERROR_TEXTS: Final[dict[ErrorKind, str]] = {
-    "lang": "lang? (nl, fr, de, en)",
-    "size": "size? (s, m, l)",
-    "scale": "scale? (1, 2, 3)",
+    "lang": f"lang? ({', '.join(LANGS)})",
+    "size": f"size? ({', '.join(SIZES)})",
+    "scale": f"scale? ({', '.join(map(str, SCALES))})",
     "d": "d: not a host name",
     "query": "query string too long",
 }
@@ -105,7 +114,7 @@ def unknown_view(lang: Lang, size: Size) -> BadgeView:
 def error_view(kind: ErrorKind, lang: Lang) -> BadgeView:
     """A fixed text per kind, never the bad value, so no request makes us draw anything new."""
     text = ERROR_TEXTS[kind]
-    return _view("error", "m", lang, text, t(lang, ERROR_LABEL, error=text), None, ())
+    return _view("error", DEFAULT_SIZE, lang, text, t(lang, ERROR_LABEL, error=text), None, ())
 
 
 def _view(

@@ -17,7 +17,7 @@ import anyio
 from badge.registry.base import Registry
 from badge.serving.service import BadgeService, Want
 from badge.serving.variants import VariantKey, retarget
-from badge.vocabulary import DEFAULT_LANG
+from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE
 
 logger = logging.getLogger("badge.warmup")
 
@@ -43,7 +43,9 @@ async def prepare_from_sightings(badges: BadgeService, registry: Registry) -> No
     wanted: dict[str, set[Want]] = {}
     for row in rows[:START_SIGHTINGS]:
         if row.source == "referer" and row.registered:
-            wanted.setdefault(row.shop_id, set()).add(("svg", DEFAULT_LANG, "m", 1, row.host))
+            wanted.setdefault(row.shop_id, set()).add(
+                ("svg", DEFAULT_LANG, DEFAULT_SIZE, 1, row.host)
+            )
     for shop_id, wants in wanted.items():
         await prepare(badges, shop_id, wants)
 

@@ -24,7 +24,16 @@ from badge.serving.wording import _
 from badge.state import app_state
 from badge.verify.lookup import live_entry, public_state
 from badge.verify.pages import html, request_lang
-from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SIZES, Lang, Size
+from badge.vocabulary import (
+    DEFAULT_LANG,
+    DEFAULT_SIZE,
+    LANGS,
+    SHOP_ID_CLASS,
+    SHOP_ID_LENGTH,
+    SIZES,
+    Lang,
+    Size,
+)
 
 SCRIPT_MAX_AGE: Final = 3600
 
@@ -36,7 +45,7 @@ SNIPPET_ALT: Final = _("BeCommerce Keurmerk badge of {shop}. Click to verify.")
 _LOADER: Final = """\
 /* BeCommerce Keurmerk badge loader. Embed code: %(page)s */
 (function(){"use strict";
-var B=%(base)s,S=%(sizes)s,A=%(alts)s,I=/^[a-z2-9]{16}$/;
+var B=%(base)s,S=%(sizes)s,A=%(alts)s,I=/^[%(id_class)s]{%(id_length)d}$/;
 function put(s){
 if(!s||s.hasAttribute("data-kb-done"))return;
 s.setAttribute("data-kb-done","");
@@ -68,6 +77,8 @@ def build_loader(public_url: str) -> bytes:
         "base": literal(public_url),
         "sizes": literal({size: list(dims) for size, dims in SIZES.items()}),
         "alts": literal({lang: gettext_for(lang, SCRIPT_ALT) for lang in LANGS}),
+        "id_class": SHOP_ID_CLASS,
+        "id_length": SHOP_ID_LENGTH,
         "lang": literal(DEFAULT_LANG),
         "size": literal(DEFAULT_SIZE),
     }
@@ -98,6 +109,8 @@ class EmbedScript:
                 "x-content-type-options": "nosniff",
                 "cross-origin-resource-policy": "cross-origin",
                 "access-control-allow-origin": "*",
+                # About no shop: an edge purge of everything (`keurmerk`) drops it too.
+                **surrogate_header_dict(None),
             }
             found = self._prepared[public_url] = Prepared(body, etag, headers)
         return found

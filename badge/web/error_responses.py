@@ -1,10 +1,12 @@
 """The one error path: a `BadgeError` or Starlette's `HTTPException` answered by route.
 
-Handlers raise and never catch. Here the answer takes the form of the route it came from:
-- `/admin/...`: JSON, `no-store` (the admin guard adds no-store too);
-- `/api/...`: JSON with the CORS headers every API answer carries;
-- `/b/...` (what the hot path in badge/serving/hotpath.py passed on): an error badge;
-- anything else is a page: HTML in the visitor's language.
+Handlers raise and never catch. Here the answer takes the form its route's `errors` rule
+names (badge/web/routes.py):
+- `admin`: JSON, `no-store` (the admin guard adds no-store too);
+- `api`: JSON with the CORS headers every API answer carries; `verdict` adds the keys of a
+  verdict, which every answer of the verify API has;
+- `badge` (what the hot path in badge/serving/hotpath.py passed on): an error badge;
+- `page`: HTML in the visitor's language.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from badge.errors import BadgeError
 from badge.i18n import parse_lang
 from badge.state import app_state
 from badge.verify.pages import html, request_lang, switcher
-from badge.vocabulary import DEFAULT_LANG
+from badge.verify.verdict import not_genuine
+from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE
+from badge.web.routes import rules_for
 
 # What a JSON answer calls the router's own refusals.
 _HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed"}
@@ -53,15 +57,18 @@ class Problem:
 
 async def handle_exception(request: Request, exc: Exception) -> Response:
     problem = Problem.of(exc)
-    path = request.url.path
-    if path.startswith("/admin/"):
+    errors = rules_for(request.url.path).errors
+    if errors == "admin":
         headers = {**problem.headers, "cache-control": "no-store"}
         return JSONResponse(problem.json(), status_code=problem.status, headers=headers)
-    if path.startswith("/api/"):
+    if errors in ("api", "verdict"):
         cache = API_REFUSAL_CACHE if problem.chosen and problem.status < 500 else "no-store"
         headers = {**problem.headers, **API_HEADERS, "cache-control": cache}
-        return JSONResponse(problem.json(), status_code=problem.status, headers=headers)
-    if path.startswith("/b/"):
+        body: dict[str, object] = dict(problem.json())
+        if errors == "verdict":
+            body = {**not_genuine(problem.message).to_json(), **body}
+        return JSONResponse(body, status_code=problem.status, headers=headers)
+    if errors == "badge":
         return await error_badge(request, problem)
     return error_page(request, problem)
 
@@ -82,7 +89,7 @@ async def error_badge(request: Request, problem: Problem) -> Response:
     """What an `<img>` can show: the badge service's neutral badge for an unknown shop,
     with this error's status; the reason goes in a header, as on the hot path."""
     lang = parse_lang(request.query_params.get("lang")) or DEFAULT_LANG
-    rendered = await app_state(request)["badges"].get("", "svg", lang, "m", 1, None, None)
+    rendered = await app_state(request)["badges"].get("", "svg", lang, DEFAULT_SIZE, 1, None, None)
     why = "".join(ch if " " <= ch <= "~" else "?" for ch in problem.message[:200])
     headers = {**problem.headers, "cache-control": "no-store", "x-badge-error": why}
     return Response(

@@ -18,19 +18,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from badge.platform.http import conditional, strong_etag
-from badge.platform.ratelimit import bucket_for
 from badge.state import app_state
-from badge.vocabulary import LANGS, SIZES
-from badge.web import api_models
+from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SCALES, SIZES
+from badge.web import api_models, patterns
+from badge.web.routes import ADMIN_PREFIX as PREFIX
+from badge.web.routes import rules_for
 
 Json = dict[str, Any]
 
 REF: Final = "#/components/schemas/{name}"
-PREFIX: Final = "/admin/api/v1"
 _SIZES_TEXT: Final = ", ".join(f"{k} = {w}×{h}" for k, (w, h) in SIZES.items()) + " px"
 _LANG_FALLBACK: Final = (
-    "Language: nl, fr, de or en. A page never fails on it: anything else falls back to "
-    "Accept-Language, then nl."
+    f"Language: {', '.join(LANGS[:-1])} or {LANGS[-1]}. A page never fails on it: anything "
+    f"else falls back to Accept-Language, then {DEFAULT_LANG}."
 )
 
 
@@ -45,25 +45,28 @@ def _path(pattern: str, description: str) -> Json:
 
 # Every parameter the document uses, by the name it has in the request.
 PARAMETERS: Final[dict[str, Json]] = {
-    "id": _path(api_models.SHOP_ID_PATTERN, "The shop's public id: 16 of a-z and 2-9."),
-    "report_id": _path(api_models.REPORT_ID_PATTERN, "The report's id: `r` and 16 of a-z, 2-9."),
+    "id": _path(patterns.SHOP_ID_PATTERN, "The shop's public id: 16 of a-z and 2-9."),
+    "report_id": _path(patterns.REPORT_ID_PATTERN, "The report's id: `r` and 16 of a-z, 2-9."),
     "lang": _query({"type": "string", "examples": list(LANGS)}, _LANG_FALLBACK),
     "size": _query(
         {"type": "string", "examples": list(SIZES)},
-        f"Badge size: {_SIZES_TEXT}; anything else falls back to m.",
+        f"Badge size: {_SIZES_TEXT}; anything else falls back to {DEFAULT_SIZE}.",
     ),
-    "badge-lang": _query({"type": "string", "enum": list(LANGS)}, "Badge language; default nl."),
+    "badge-lang": _query(
+        {"type": "string", "enum": list(LANGS), "default": DEFAULT_LANG}, "Badge language."
+    ),
     "badge-size": _query(
-        {"type": "string", "enum": list(SIZES), "default": "m"}, f"Badge size: {_SIZES_TEXT}."
+        {"type": "string", "enum": list(SIZES), "default": DEFAULT_SIZE},
+        f"Badge size: {_SIZES_TEXT}.",
     ),
     "d": _query(
         {"type": "string", "minLength": 1, "maxLength": 253},
         "Host name of the page showing the badge (the script embed sends it). When it is "
         "not a registered domain of the shop, the badge says it is not valid for this site.",
     ),
-    "scale": _query({"type": "integer", "enum": [1, 2, 3], "default": 1}, "Pixel ratio."),
+    "scale": _query({"type": "integer", "enum": list(SCALES), "default": 1}, "Pixel ratio."),
     "lookup-domain": _query(
-        {"type": "string", "maxLength": 253, "pattern": api_models.ASCII_HOST_PATTERN},
+        {"type": "string", "maxLength": 253, "pattern": patterns.ASCII_HOST_PATTERN},
         "A host name or URL (IDN in its punycode form; the Unicode form is read too).",
         required=True,
     ),
@@ -77,7 +80,7 @@ PARAMETERS: Final[dict[str, Json]] = {
     ),
     "status": _query({"type": "string", "enum": ["", "open", "closed"]}, "Filter; empty is all."),
     "shop_id": _query(
-        {"type": "string", "pattern": f"^(?:{api_models.SHOP_ID_PATTERN[1:-1]})?$"},
+        {"type": "string", "pattern": f"^(?:{patterns.SHOP_ID_PATTERN[1:-1]})?$"},
         "Only this shop's reports; empty is all.",
     ),
     "unregistered": _query(
@@ -284,7 +287,8 @@ def operation(op: Op, refs: dict[str, Json]) -> Json:
         # Every admin body is read by badge/admin/body.py, with these refusals.
         specs = {**specs, "400": _BAD, "413": _TOO_LARGE, "415": _NOT_JSON}
     responses = {code: response(spec) for code, spec in sorted(specs.items())}
-    if bucket_for(op.method.upper(), op.path, b"q" if op.path == "/verify" else b""):
+    # A route that counts against a rate limit (with a query: a lookup, not its empty form).
+    if rules_for(op.path).bucket(op.method.upper(), b"q"):
         responses["429"] = _LIMITED
     described: Json = {"tags": [op.tag], "summary": op.summary, "responses": responses}
     if op.description:
@@ -376,9 +380,9 @@ class OpenApi:
 
     async def serve(self, request: Request) -> Response:
         body, etag = self.render(app_state(request)["settings"].public_url)
+        # Its Cache-Control is the route table's.
         headers = {
             "etag": etag,
-            "cache-control": "public, max-age=300",
             "access-control-allow-origin": "*",
             "x-content-type-options": "nosniff",
         }

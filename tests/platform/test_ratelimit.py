@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from badge.app import create_app
 from badge.platform import ratelimit
-from badge.platform.ratelimit import RateLimiter, bucket_for, client_key
+from badge.platform.ratelimit import RateLimiter, client_key
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.settings import Secret, Settings
@@ -98,28 +98,6 @@ def test_in_process_table_is_bounded(settings: Settings, monkeypatch: pytest.Mon
 )
 def test_client_key(client: tuple[str, int] | None, key: str) -> None:
     assert client_key({"type": "http", "client": client}) == key
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "query", "bucket"),
-    [
-        ("POST", "/verify", b"", "uploads"),
-        ("POST", "/api/v1/verify", b"", "uploads"),
-        ("OPTIONS", "/api/v1/verify", b"", None),
-        ("GET", "/verify", b"q=x", "lookups"),
-        ("GET", "/verify", b"", None),
-        ("GET", "/api/v1/lookup", b"domain=x.be", "lookups"),
-        ("GET", "/admin/api/v1/shops", b"", "admin"),
-        ("GET", "/b/abcdefghijkmnpqr.svg", b"lang=nl", None),
-        ("GET", "/v/abcdefghijkmnpqr", b"", None),
-        ("POST", "/v/abcdefghijkmnpqr/report", b"", "report"),
-        ("POST", "/v/abcdefghijkmnpqr", b"", "report"),
-        ("POST", "/api/v1/reports", b"", "report"),
-        ("GET", "/admin/api/v1/reports", b"", "admin"),
-    ],
-)
-def test_buckets(method: str, path: str, query: bytes, bucket: str | None) -> None:
-    assert bucket_for(method, path, query) == bucket
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ class TestLoader:
             assert forbidden not in script
         assert script.isascii()
         # The shop id is checked against the id alphabet before it goes into any URL.
-        assert "I=/^[a-z2-9]{16}$/" in script
+        assert "I=/^[a-kmnp-z2-9]{16}$/" in script
 
     def test_public_url_is_a_json_literal(self) -> None:
         script = build_loader('https://badge.example/"+alert(1)+"').decode()
