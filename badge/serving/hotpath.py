@@ -283,21 +283,24 @@ class BadgeHotPath:
         # Only cached queries and Referers count as seen: both are short and final.
         short = accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES
         if seen and short and entry is not None:
-            key = (path, raw_query, referer, accept_encoding)
-            if len(self._warm) >= MAX_WARM:
-                for dropped in self._warm.values():
-                    self._fold(dropped)
-                self._warm.clear()
-            else:
-                self._fold(self._warm.get(key))
-            # The key's hits so far move along, so the flush sees them as one repeat visitor.
-            if sighted is not None:
-                warm.hits = self.stats.sightings.take(sighted)
-            self._warm[key] = warm
+            self._keep((path, raw_query, referer, accept_encoding), warm)
         elif sighted is not None:
             # Not kept, so counted here; the caller's count goes nowhere.
             self.stats.sightings.add(sighted)
         return warm
+
+    def _keep(self, key: WarmKey, warm: Warm) -> None:
+        """`warm` answers `key` from now on; what it replaces hands its hits to the tally."""
+        if len(self._warm) >= MAX_WARM:
+            for dropped in self._warm.values():
+                self._fold(dropped)
+            self._warm.clear()
+        else:
+            self._fold(self._warm.get(key))
+        # The key's hits so far move along, so the flush sees them as one repeat visitor.
+        if warm.sighted is not None:
+            warm.hits = self.stats.sightings.take(warm.sighted)
+        self._warm[key] = warm
 
     def take_sightings(self) -> list[tuple[Sighted, int]]:
         """Each kept answer's sighting with its hits since the last call. These are repeat
