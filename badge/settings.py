@@ -208,8 +208,8 @@ class Settings:
         10.0,
         f"{SERVE}: seconds a client has to send its request line and headers, from connecting "
         "(or, on a kept-alive connection, from the first byte of its next request); then `408` "
-        "and the connection is closed. Checked once a second, so the cut comes up to a second "
-        "later",
+        "and the connection is closed. Checked once a second, so the cut may come a second or "
+        "two late",
         within=(0.5, 300),
     )
     body_timeout: float = setting(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterator
@@ -94,9 +95,11 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
     distinct host names delays no badge by more than a slice. Registry reads and the write
     run in threads.
     """
-    if not stats.sightings:
+    # Repeat requests first: past a cap, the collector drops hosts seen once in a batch.
+    repeated = stats.take_sightings()
+    if not repeated and not stats.sightings:
         return 0
-    drained = stats.sightings.drain()
+    drained = itertools.chain(repeated, stats.sightings.drain())
     domains: dict[str, frozenset[str]] = {}
     collector = sightings.Collector(domains, IDNA_PER_FLUSH)
     later: list[Raw] = []

@@ -71,6 +71,13 @@ class Tally(Generic[K]):
         self.dropped += before - len(self.counts)
         self.floors = {key: f for key, f in self.floors.items() if key in self.counts}
 
+    def take(self, key: K) -> int:
+        """Remove `key`: the lower bound of its hits, 0 when it is not here."""
+        count = self.counts.pop(key, None)
+        if count is None:
+            return 0
+        return max(1, count - self.floors.pop(key, 0))
+
     def drain(self) -> Iterator[tuple[K, int]]:
         """Each key with the lower bound of its hits, and a fresh start. The swap takes
         constant time; the caller walks the iterator at its own pace."""
