@@ -11,6 +11,7 @@ from prometheus_client.registry import Collector
 
 from badge.badges import BadgeService
 from badge.hotpath import HotPathStats
+from badge.proofs.check import ProofStats
 from badge.purge import EdgePurger
 
 
@@ -101,6 +102,32 @@ class _BadgeCollector(Collector):
             pending.add_metric([edge.shown], len(edge.pending))
         yield purges
         yield pending
+
+
+class ProofCollector(Collector):
+    """Domain ownership checks made by this instance, and the domains in each proof state."""
+
+    def __init__(self, stats: ProofStats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        checks = CounterMetricFamily(
+            "badge_domain_checks", "Ownership checks made here, by result", labels=["result"]
+        )
+        for result in ("proven", "failed"):
+            checks.add_metric([result], self.stats.checks[result])
+        yield checks
+        yield CounterMetricFamily(
+            "badge_domain_proofs_lost",
+            "Ownership proofs found lost by this instance's checks (each loss counted once)",
+            value=self.stats.lost,
+        )
+        domains = GaugeMetricFamily(
+            "badge_domains", "Registered domains by ownership proof state", labels=["state"]
+        )
+        for state, count in sorted(self.stats.states.items()):
+            domains.add_metric([state], count)
+        yield domains
 
 
 class Metrics:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 if TYPE_CHECKING:
     from badge.badges import BadgeService
     from badge.metrics import Metrics
+    from badge.proofs.check import Checker
     from badge.ratelimit import RateLimiter
     from badge.registry.base import Registry
     from badge.settings import Settings
@@ -25,6 +26,7 @@ class AppServices(TypedDict):
     badges: BadgeService
     metrics: Metrics
     ratelimit: RateLimiter
+    checker: Checker
 
 
 def app_state(request: Request) -> AppServices:
