@@ -147,6 +147,9 @@ def _exchange(
         if not chunk:
             break
         body += chunk
+    if time.monotonic() >= deadline:
+        # The watchdog shut the socket down: what was read may be cut anywhere.
+        raise TimeoutError("out of time")
     if len(body) > MAX_BYTES:
         raise Refused(f"the file is larger than {MAX_BYTES} bytes")
     return response.status, response.getheader("location"), body
