@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from badge.admin import reports
+from badge.admin import domains, reports
 from badge.admin import shops as admin
 from badge.admin.auth import AdminGuard, TokenCache
 from badge.assets import serve_static
@@ -122,6 +122,15 @@ def routes() -> list[BaseRoute]:
                 Route("/shops/{shop_id}/state", admin.set_state, methods=["POST"]),
                 Route("/shops/{shop_id}/history", admin.history, methods=["GET"]),
                 Route("/shops/{shop_id}/sightings", admin.shop_sightings, methods=["GET"]),
+                Route("/shops/{shop_id}/domains", domains.shop_domains, methods=["GET"]),
+                Route(
+                    "/shops/{shop_id}/domains/{domain}/challenge",
+                    domains.challenge,
+                    methods=["GET"],
+                ),
+                Route("/shops/{shop_id}/domains/{domain}/check", domains.check, methods=["POST"]),
+                Route("/shops/{shop_id}/domains/{domain}/attest", domains.attest, methods=["POST"]),
+                Route("/domains", domains.list_domains, methods=["GET"]),
                 Route("/sightings", admin.sightings, methods=["GET"]),
                 # Before /reports/{report_id}, which would take "summary" for an id.
                 Route("/reports/summary", admin.summary, methods=["GET"]),

@@ -46,6 +46,13 @@ def _path(pattern: str, description: str) -> Json:
 # Every parameter the document uses, by the name it has in the request.
 PARAMETERS: Final[dict[str, Json]] = {
     "id": _path(schemas.SHOP_ID_PATTERN, "The shop's public id: 16 of a-z and 2-9."),
+    "path-domain": _path(
+        schemas.DOMAIN_PATTERN, "A registered domain of the shop, in its ASCII (punycode) form."
+    ),
+    "attention": _query(
+        {"type": "string", "enum": ["", "0", "1", "false", "true", "no", "yes"]},
+        "Only domains whose ownership is not proven (pending, lost, registered before proofs).",
+    ),
     "report_id": _path(schemas.REPORT_ID_PATTERN, "The report's id: `r` and 16 of a-z, 2-9."),
     "lang": _query({"type": "string", "examples": list(LANGS)}, _LANG_FALLBACK),
     "size": _query(
@@ -157,6 +164,7 @@ _REFUSED: Final = "`error` is set"
 _BAD: Final = "Error Invalid JSON, unknown field, wrong type or invalid value."
 _NO_SHOP: Final = "Error No shop with this id."
 _NO_REPORT: Final = "Error No report with this id."
+_NO_DOMAIN: Final = "Error No shop with this id, or not one of its domains."
 _TOO_LARGE: Final = "Error Body larger than 64 KB."
 _NOT_JSON: Final = "Error Body is not JSON (application/merge-patch+json is accepted)."
 _TAKEN: Final = "Error A domain is already registered to another shop, or looks like one."
@@ -249,6 +257,24 @@ OPS: Final = (
     Op("get", f"{PREFIX}/shops/{{id}}/sightings", "admin", "Where this shop's badge was shown",
        "id", {"200": "ShopSightings Hosts, from Referer or `d`, most seen first.",
               "404": _NO_SHOP}),
+    Op("get", f"{PREFIX}/domains", "admin", "Every registered domain's ownership proof",
+       "attention", {"200": "DomainProofs By shop, in each shop's order.", "400": _BAD}),
+    Op("get", f"{PREFIX}/shops/{{id}}/domains", "admin", "A shop's ownership proofs", "id",
+       {"200": "DomainProofs In the shop's order.", "404": _NO_SHOP}),
+    Op("get", f"{PREFIX}/shops/{{id}}/domains/{{domain}}/challenge", "admin",
+       "What the shop publishes to prove it owns the domain", "id path-domain",
+       {"200": "Challenge A TXT record at dns_name holding dns_value, or the file at "
+               "http_url holding http_body.", "404": _NO_DOMAIN}),
+    Op("post", f"{PREFIX}/shops/{{id}}/domains/{{domain}}/check", "admin",
+       "Check ownership now (DNS, then the well-known file)", "id path-domain",
+       {"200": "DomainChecked The proof after the check, recorded in the history.",
+        "404": _NO_DOMAIN},
+       "Takes up to a few seconds: a DNS lookup and an HTTPS fetch, each bounded."),
+    Op("post", f"{PREFIX}/shops/{{id}}/domains/{{domain}}/attest", "admin",
+       "Attest ownership checked another way, with a reason", "id path-domain",
+       {"200": "DomainProof The proof, now proven by attestation.", "404": _NO_DOMAIN},
+       "Audited with the actor; shown as confirmed by BeCommerce, never as a technical "
+       "proof.", {"application/json": "Attestation"}),
     Op("get", f"{PREFIX}/sightings", "admin",
        "Badge sightings; `?unregistered=1` is the misuse report", "unregistered",
        {"200": "Sightings Most seen first, at most 1000.", "400": _BAD}),

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Final, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from badge.registry.model import ProofMethod, ProofState
 from badge.registry.rules import BIDI_CONTROLS, INVISIBLE, MAX_DOMAINS, MAX_NAME, MAX_REASON
 from badge.vocabulary import Category, PublicState, State
 
@@ -67,6 +68,8 @@ ASCII_HOST_PATTERN: Final = f"^(?:https?://)?(?:{_LABEL}\\.)+{_HOST_TAIL}"
 # The same, where labels may also be Unicode (IDNA, checked by the registry's rules).
 HOST_PATTERN: Final = f"^(?:https?://)?(?:[^{_NOT_TEXT}\\s./:?#@]{{1,63}}\\.)+{_HOST_TAIL}"
 SHOP_ID_PATTERN: Final = "^[a-kmnp-z2-9]{16}$"
+# A registered domain as stored: ASCII (punycode), no scheme, port or trailing dot.
+DOMAIN_PATTERN: Final = f"^(?:{_LABEL}\\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$"
 REPORT_ID_PATTERN: Final = "^r[a-kmnp-z2-9]{16}$"
 # A compact JWS: three base64url parts; no such part is 1 more than a multiple of 4 long.
 _B64: Final = "(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2,3})"
@@ -149,6 +152,12 @@ class ShopUpdate(Body, kw_only=True):
 class StateChange(Body):
     state: StoredState
     reason: Reason
+
+
+class Attestation(Body):
+    reason: Annotated[
+        Reason, Meta(description="How ownership was checked (a signed letter, the registrar).")
+    ]
 
 
 class ReportClose(Body):
@@ -262,6 +271,7 @@ class Shop(Struct, kw_only=True):
     last_audit: Date | None
     created_at: Moment
     updated_at: Moment
+    proofs: list[DomainStatus]
 
 
 class ShopList(Struct):
@@ -288,6 +298,47 @@ class Event(Struct, rename={"from_state": "from", "to_state": "to"}):
         dict[str, Change] | None,
         Meta(description="For an edit of the record: field -> {from, to}."),
     ]
+
+
+class DomainStatus(Struct, kw_only=True):
+    """A domain's ownership proof, as badges and the verification page use it."""
+
+    domain: str
+    state: ProofState
+    method: Annotated[
+        ProofMethod | None, Meta(description="How it was proven; for `lost`, how it had been.")
+    ]
+    since: Annotated[Moment | None, Meta(description="When it entered this state.")]
+
+
+class DomainProof(DomainStatus, kw_only=True):
+    """A domain's proof as operators see it, with its last check."""
+
+    shop_id: ShopId
+    checked_at: Moment | None
+    result: Annotated[str | None, Meta(description="What the last check found.")]
+    ad: Annotated[bool | None, Meta(description="DNSSEC AD flag of the last TXT answer.")]
+    attested_by: Annotated[str | None, Meta(description="Who attested ownership, if anyone.")]
+    next_check_at: Moment
+
+
+class DomainProofs(Struct):
+    domains: list[DomainProof]
+
+
+class Challenge(Struct):
+    """What the shop publishes: the TXT record, or the well-known file."""
+
+    dns_name: Annotated[str, Meta(examples=["_keurmerk.example.be"])]
+    dns_value: Annotated[str, Meta(examples=["keurmerk-site-verification=4f0c…"])]
+    http_url: Annotated[str, Meta(examples=["https://example.be/.well-known/keurmerk-badge.txt"])]
+    http_body: str
+
+
+class DomainChecked(Struct):
+    domain: DomainProof
+    proven: bool
+    changed: Annotated[bool, Meta(description="Whether the proof's state changed.")]
 
 
 class StateChanged(Struct):
@@ -396,6 +447,7 @@ MODELS: Final = (
     NEW_SHOP,
     SHOP_UPDATE,
     StateChange,
+    Attestation,
     ReportClose,
     TokenBody,
     UPLOAD_FORM,
@@ -408,6 +460,9 @@ MODELS: Final = (
     Jwks,
     ShopList,
     StateChanged,
+    DomainProofs,
+    Challenge,
+    DomainChecked,
     History,
     ShopSightings,
     Sightings,

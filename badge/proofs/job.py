@@ -28,14 +28,16 @@ async def run(
 ) -> None:
     """Until cancelled. `changed(shop_id)` tells this instance's badges and the others."""
     pause = min(POLL_SECONDS, float(checker.settings.domain_check_interval))
+    busy = False
     while True:
+        # A pause first: a starting instance serves badges before it checks anything.
+        if not busy:
+            await anyio.sleep(pause)
         try:
             busy = await run_once(registry, checker, changed)
         except Exception as exc:
             logger.warning("ownership checks failed: %s", type(exc).__name__)
             busy = False
-        if not busy:
-            await anyio.sleep(pause)
 
 
 async def run_once(

@@ -104,7 +104,7 @@ def grace_ended(
     if status.state != "lost" or status.since is None:
         return False
     end = status.since + grace
-    return (before is None or before < end) and end <= now
+    return (before is None or before <= end) and end <= now
 
 
 def shown(status: DomainStatus) -> str:
