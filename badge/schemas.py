@@ -309,6 +309,9 @@ class DomainStatus(Struct, kw_only=True):
         ProofMethod | None, Meta(description="How it was proven; for `lost`, how it had been.")
     ]
     since: Annotated[Moment | None, Meta(description="When it entered this state.")]
+    note: Annotated[
+        str | None, Meta(description="An attestation's reason; shown on the verification page.")
+    ]
 
 
 class DomainProof(DomainStatus, kw_only=True):

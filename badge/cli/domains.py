@@ -89,7 +89,11 @@ def _selected(registry: Registry, shop_id: str | None, domain: str | None) -> li
 @domains.command("attest")
 @click.argument("shop_id")
 @click.argument("domain")
-@click.option("--reason", required=True, help="How ownership was checked; kept in the history.")
+@click.option(
+    "--reason",
+    required=True,
+    help="How ownership was checked; kept in the history and shown on the verification page.",
+)
 @friendly
 def domains_attest(shop_id: str, domain: str, reason: str) -> None:
     """Confirm ownership checked another way (a signed letter, the registrar's records).

@@ -50,18 +50,27 @@ class DomainStatus:
     state: ProofState
     method: ProofMethod | None = None
     since: datetime | None = None
+    # An attestation's reason: how ownership was checked. Public: the page shows it.
+    note: str | None = None
 
     def to_json(self) -> dict[str, object]:
         since = None if self.since is None else self.since.isoformat()
-        return {"domain": self.domain, "state": self.state, "method": self.method, "since": since}
+        return {
+            "domain": self.domain,
+            "state": self.state,
+            "method": self.method,
+            "since": since,
+            "note": self.note,
+        }
 
 
 def status_from_json(data: Mapping[str, Any]) -> DomainStatus:
     state, method = data["state"], data.get("method")
     if state not in PROOF_STATES or (method is not None and method not in PROOF_METHODS):
         raise ValueError(f"bad domain proof {state!r} {method!r}")
-    since = data.get("since")
-    return DomainStatus(str(data["domain"]), state, method, None if since is None else moment(since))
+    since, note = data.get("since"), data.get("note")
+    when = None if since is None else moment(since)
+    return DomainStatus(str(data["domain"]), state, method, when, None if note is None else str(note))
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +344,7 @@ class DomainProof:
 
 
 def proof_from_row(row: Mapping[str, Any]) -> DomainProof:
-    status = status_from_json(row)
+    status = status_from_json({**row, "note": row["attestation"]})
     checked = row["checked_at"]
     return DomainProof(
         shop_id=row["shop_id"],

@@ -93,7 +93,8 @@ class PostgresRegistry(SQLRegistry):
     )
     PROOFS = (
         "coalesce((SELECT json_agg(json_build_object('domain', p.domain, 'state', p.state, "
-        "'method', p.method, 'since', p.since) ORDER BY d.position) FROM shop_domains d "
+        "'method', p.method, 'since', p.since, 'note', p.attestation) ORDER BY d.position) "
+        "FROM shop_domains d "
         "JOIN domain_proofs p ON p.shop_id = d.shop_id AND p.domain = d.domain "
         "WHERE d.shop_id = s.id), '[]')"
     )

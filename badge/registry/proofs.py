@@ -78,9 +78,9 @@ def after_check(current: DomainStatus, outcome: Outcome, now: datetime) -> Domai
     return current
 
 
-def attested(current: DomainStatus, now: datetime) -> DomainStatus:
-    """An operator's attestation: proven, by BeCommerce, as of now."""
-    return DomainStatus(current.domain, "proven", "attested", now)
+def attested(current: DomainStatus, now: datetime, reason: str) -> DomainStatus:
+    """An operator's attestation: proven, by BeCommerce, as of now, saying how."""
+    return DomainStatus(current.domain, "proven", "attested", now, reason)
 
 
 def next_check(

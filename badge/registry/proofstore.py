@@ -133,12 +133,14 @@ class ProofStore(ABC):
             before = row.status
             after = proofs.after_check(before, outcome, now)
             tx.run(
-                "UPDATE domain_proofs SET state = ?, method = ?, since = ?, checked_at = ?, "
-                "result = ?, ad = ?, next_check_at = ? WHERE shop_id = ? AND domain = ?",
+                "UPDATE domain_proofs SET state = ?, method = ?, since = ?, attestation = ?, "
+                "checked_at = ?, result = ?, ad = ?, next_check_at = ? "
+                "WHERE shop_id = ? AND domain = ?",
                 (
                     after.state,
                     after.method,
                     after.since,
+                    after.note,
                     now,
                     outcome.detail,
                     outcome.ad,
@@ -171,11 +173,11 @@ class ProofStore(ABC):
         with self._write() as tx:
             shop, row = self._proof_for_update(tx, shop_id, domain)
             now = _now()
-            after = proofs.attested(row.status, now)
+            after = proofs.attested(row.status, now, reason)
             tx.run(
-                "UPDATE domain_proofs SET state = ?, method = ?, since = ?, attested_by = ? "
-                "WHERE shop_id = ? AND domain = ?",
-                (after.state, after.method, after.since, actor, shop_id, row.domain),
+                "UPDATE domain_proofs SET state = ?, method = ?, since = ?, attested_by = ?, "
+                "attestation = ? WHERE shop_id = ? AND domain = ?",
+                (after.state, after.method, after.since, actor, reason, shop_id, row.domain),
             )
             change: dict[str, object] = {
                 "domain": row.domain,

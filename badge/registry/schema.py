@@ -131,6 +131,7 @@ def version_4(backend: Backend) -> str:
         result TEXT,
         ad {t.flag},
         attested_by TEXT,
+        attestation TEXT,
         next_check_at {t.time} NOT NULL,
         PRIMARY KEY (shop_id, domain)
     );

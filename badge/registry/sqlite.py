@@ -87,7 +87,8 @@ class SQLiteRegistry(SQLRegistry):
     )
     PROOFS = (
         "(SELECT json_group_array(json_object('position', d.position, 'domain', p.domain, "
-        "'state', p.state, 'method', p.method, 'since', p.since)) FROM shop_domains d "
+        "'state', p.state, 'method', p.method, 'since', p.since, 'note', p.attestation)) "
+        "FROM shop_domains d "
         "JOIN domain_proofs p ON p.shop_id = d.shop_id AND p.domain = d.domain "
         "WHERE d.shop_id = s.id)"
     )

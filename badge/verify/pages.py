@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from badge.i18n import LANG_NAMES, jinja_environment, negotiate
 from badge.purge import surrogate_header_dict
 from badge.registry import rules
-from badge.registry.model import DomainStatus, Event, Shop
+from badge.registry.model import DomainStatus, Event, ProofState, Shop
 from badge.state import AppServices, app_state
 from badge.timeutil import BRUSSELS
 from badge.verify import lookup
@@ -228,8 +228,8 @@ class Pages:
 def websites(shop: Shop) -> list[dict[str, object]]:
     """Each registered domain with how and when its ownership was confirmed, if it was."""
     # No proofs at all: a record from before they existed (an older instance's copy).
-    default = "pending" if shop.proofs else "registered_before_proofs"
-    found = []
+    default: ProofState = "pending" if shop.proofs else "registered_before_proofs"
+    found: list[dict[str, object]] = []
     for domain in shop.domains:
         proof = shop.proof(domain) or DomainStatus(domain, default)
         found.append(
@@ -238,6 +238,7 @@ def websites(shop: Shop) -> list[dict[str, object]]:
                 "state": proof.state,
                 "method": proof.method,
                 "since": proof.since,
+                "note": proof.note,
             }
         )
     return found
