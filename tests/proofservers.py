@@ -80,7 +80,7 @@ class DnsServer:
         end(self.process)
 
 
-class TestCA:
+class ProofCA:
     """A certificate authority for tests, and a server certificate for some host names."""
 
     def __init__(self, workdir: Path, hosts: list[str]) -> None:
@@ -137,7 +137,7 @@ class TestCA:
 class WebServer:
     """http.server with TLS (when given a CA), serving ROOT/<host>/<path>."""
 
-    def __init__(self, workdir: Path, ca: TestCA | None) -> None:
+    def __init__(self, workdir: Path, ca: ProofCA | None) -> None:
         self.port = free_port()
         self.root = workdir / "sites"
         self.root.mkdir(exist_ok=True)
