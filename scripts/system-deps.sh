@@ -9,6 +9,9 @@
 #   nginx      the static-file baseline of the edge bench (make bench)
 #   container  docker, or podman set up by the shared `oci` tool where no registry is
 #              reachable (the image test, make image)
+# The ownership tests need no Debian package: their DNS server is dnslib's (PyPI, the `test`
+# extra) and their HTTPS server is Python's http.server with a CA made by `cryptography`,
+# both started by the tests (tests/proofservers.py).
 # With no argument it checks all of them.
 set -euo pipefail
 [ $# -gt 0 ] || set -- cairo redis wrk chromium postgres varnish nginx container
