@@ -186,8 +186,8 @@ def _serve_dns(port: int, zone: Path) -> None:
                     reply.add_answer(RR(name, QTYPE.A, rdata=A(record["value"]), ttl=60))
             if not known:
                 reply.header.rcode = 3  # NXDOMAIN
-            if name in data["ad"]:
-                reply.header.ad = 1
+            # The query asks for the AD bit; only "signed" names get it back.
+            reply.header.ad = 1 if name in data["ad"] else 0
             return reply
 
     logger = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)

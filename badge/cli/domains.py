@@ -66,8 +66,6 @@ def domains_check(shop_id: str | None, domain: str | None) -> None:
             all_proven = all_proven and after.status.state == "proven"
             line = f"{after.shop_id}  {after.domain}  {proofs.shown(after.status)}"
             click.echo(f"{line}  ({after.result})")
-            if checked.lost_now:
-                click.echo(f"warning: {after.domain} LOST its ownership proof", err=True)
             if checked.changed and after.shop_id not in changed:
                 changed.append(after.shop_id)
     if changed:
