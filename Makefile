@@ -2,63 +2,75 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-# One stamp per set of extras, so each chore installs only what it uses and none undoes
-# another: `make run` gets the runtime alone, `make test` everything (see pyproject.toml).
-RUN_STAMP := $(VENV)/.run-stamp
-TEST_STAMP := $(VENV)/.test-stamp
-CHECK_STAMP := $(VENV)/.check-stamp
-LOADTEST_STAMP := $(VENV)/.loadtest-stamp
-DOCS_STAMP := $(VENV)/.docs-stamp
-BENCH_STAMP := $(VENV)/.bench-stamp
+UV := $(BIN)/uv
+# Every install goes through uv.lock, the versions the suite passed on: `uv sync --frozen`
+# installs exactly those (hash-checked) and never resolves. --inexact lets each chore add
+# only the extras it uses without removing another's: `make run` gets the runtime alone,
+# `make test` everything (see pyproject.toml). uv never fetches a Python of its own.
+SYNC := $(UV) sync --frozen --inexact
+export UV_PYTHON_DOWNLOADS := never
+# The platform's certificate store, as pip and curl use it, so a machine whose TLS goes
+# through its own CA reaches the index without further set-up.
+export UV_SYSTEM_CERTS ?= 1
+# The tests that start no process: a quick loop, and what `make upgrade` runs.
+QUICK_TESTS := not server and not redis and not postgres and not browser and not container
 
-.PHONY: install system-deps run demo test check format bench loadtest soak docs-images image clean
+.PHONY: install system-deps run demo test check format bench profile loadtest soak docs-images image \
+	lock upgrade clean
 
-$(BIN)/python:
+# uv itself comes from requirements/uv.txt, exported from the lock with every wheel's hash.
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
-	touch $@
-
-$(VENV)/.%-stamp: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[$*]'
-	touch $@
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/uv.txt
 
 # A developer's environment: everything the tests and checks use.
-install: $(TEST_STAMP)
+install: $(UV)
+	$(SYNC) --all-extras
 
 # libcairo2, redis-server, wrk, Chromium and PostgreSQL come from Debian; installed when missing
 # (needs root). Targets below ask only for what they use.
 system-deps:
 	bash scripts/system-deps.sh
 
-demo: $(RUN_STAMP)
+demo: $(UV)
+	$(SYNC)
 	$(BIN)/badge demo
 
 # `badge demo` is idempotent: every start prints the demo ids and the URLs to try.
-run: $(RUN_STAMP)
+run: $(UV)
+	$(SYNC)
 	bash scripts/system-deps.sh cairo
 	$(BIN)/badge demo
 	$(BIN)/badge serve
 
-test: $(TEST_STAMP) system-deps
+test: $(UV) system-deps
+	$(SYNC) --all-extras
 	$(BIN)/python -m pytest
 
-check: $(CHECK_STAMP)
+check: $(UV)
+	$(SYNC) --extra check
 	$(BIN)/ruff format --check badge tests loadtests scripts
 	$(BIN)/ruff check badge tests loadtests scripts
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/python scripts/check_architecture.py
+	$(BIN)/python scripts/lock.py check
 
-format: $(CHECK_STAMP)
+format: $(UV)
+	$(SYNC) --extra check
 	$(BIN)/ruff format badge tests loadtests scripts
 	$(BIN)/ruff check --fix badge tests loadtests scripts
 
-bench: $(BENCH_STAMP)
+bench: $(UV)
+	$(SYNC) --extra bench
 	bash scripts/system-deps.sh cairo wrk varnish nginx
 	$(BIN)/python loadtests/bench.py
+
+# Where `badge serve` spends the embed-shaped request, sampled with py-spy under wrk.
+profile: $(UV)
+	$(SYNC) --extra bench
+	bash scripts/system-deps.sh cairo wrk
+	$(BIN)/python loadtests/profile.py
 
 # The container image, with docker, podman or the shared `oci` tool (scripts/container.sh).
 IMAGE ?= keurmerk-badge
@@ -66,20 +78,41 @@ image:
 	bash scripts/system-deps.sh container
 	bash scripts/container.sh build -t $(IMAGE) .
 
-loadtest: $(LOADTEST_STAMP)
+loadtest: $(UV)
+	$(SYNC) --extra loadtest
 	bash scripts/system-deps.sh cairo redis
 	$(BIN)/python loadtests/run_locust.py
 
 # Ten minutes of mixed load with Redis; `make soak SOAK_SECONDS=60` for a short try.
 SOAK_SECONDS ?= 600
-soak: $(LOADTEST_STAMP)
+soak: $(UV)
+	$(SYNC) --extra loadtest
 	bash scripts/system-deps.sh cairo redis
 	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python loadtests/soak.py
 
 # The README's pictures under docs/: badges in each state and the verification page.
-docs-images: $(DOCS_STAMP)
+docs-images: $(UV)
+	$(SYNC) --extra docs
 	bash scripts/system-deps.sh cairo chromium
 	$(BIN)/python scripts/docs_images.py docs
+
+# uv.lock after a change to the dependencies in pyproject.toml: pins only what changed,
+# then re-exports the hash-checked files the image and the bootstrap read.
+lock: $(UV)
+	$(UV) lock
+	$(BIN)/python scripts/lock.py export
+
+# Everything to its newest release the ranges in pyproject.toml allow, then the checks and
+# the quick tests on it; prints what moved. `git diff uv.lock` and commit, or check out.
+upgrade: $(UV)
+	cp uv.lock $(VENV)/uv.lock.before
+	$(UV) lock --upgrade
+	$(BIN)/python scripts/lock.py export
+	$(BIN)/python scripts/lock.py changes $(VENV)/uv.lock.before uv.lock
+	$(SYNC) --all-extras
+	$(MAKE) check
+	$(BIN)/python -m pytest -q -m "$(QUICK_TESTS)"
+	$(BIN)/python scripts/lock.py changes $(VENV)/uv.lock.before uv.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -19,30 +19,32 @@ from starlette.types import ASGIApp
 from badge.admin import domains, reports
 from badge.admin import shops as admin
 from badge.admin.auth import AdminGuard, TokenCache
-from badge.assets import serve_static
-from badge.compression import Compression
-from badge.embed import EmbedScript, embed_page
-from badge.errorpages import handle_exception
 from badge.errors import BadgeError
-from badge.home import Home, favicon
-from badge.hotpath import BadgeHotPath, HotPathStats
-from badge.http import DefaultCacheControl
 from badge.lifespan import make_lifespan
-from badge.openapi import OpenApi
-from badge.ratelimit import RateLimit
+from badge.platform.compression import Compression
+from badge.platform.http import DefaultCacheControl
+from badge.platform.ratelimit import RateLimit
+from badge.serving.hotpath import BadgeHotPath, HotPathStats
 from badge.settings import Settings
 from badge.state import app_state
 from badge.verify.api import BadgeChecker, VerifyApi
 from badge.verify.lookup import HistoryCache
 from badge.verify.pages import Pages
 from badge.verify.report import submit_report
+from badge.web.assets import serve_static
+from badge.web.embed import EmbedScript, embed_page
+from badge.web.error_responses import handle_exception
+from badge.web.home import Home, favicon
+from badge.web.openapi import OpenApi
+from badge.web.routes import ADMIN_PREFIX, ROUTES, cache_for, rules_for
 
 logger = logging.getLogger("badge")
 Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Endpoint | type[HTTPEndpoint]
 
 
 async def healthz(request: Request) -> Response:
-    return PlainTextResponse("ok\n", headers={"cache-control": "no-store"})
+    return PlainTextResponse("ok\n")
 
 
 async def readyz(request: Request) -> Response:
@@ -64,7 +66,6 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(
         {"ready": ok, "checks": checks},
         status_code=200 if ok else 503,
-        headers={"cache-control": "no-store"},
     )
 
 
@@ -73,7 +74,6 @@ async def jwks(request: Request) -> Response:
     return JSONResponse(
         state["keys"].jwks(),
         headers={
-            "cache-control": "public, max-age=300",
             "access-control-allow-origin": "*",
             "x-content-type-options": "nosniff",
         },
@@ -83,7 +83,7 @@ async def jwks(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     state = app_state(request)
     body, content_type = state["metrics"].render()
-    return Response(body, media_type=content_type, headers={"cache-control": "no-store"})
+    return Response(body, media_type=content_type)
 
 
 def endpoint(**handlers: Endpoint) -> type[HTTPEndpoint]:
@@ -92,61 +92,76 @@ def endpoint(**handlers: Endpoint) -> type[HTTPEndpoint]:
     return type("Endpoint", (HTTPEndpoint,), {m: staticmethod(h) for m, h in handlers.items()})
 
 
-def routes() -> list[BaseRoute]:
-    """Every route, in one place. `/b/{id}.svg|png`, nearly all traffic, is not here: it
-    is answered before routing by badge/hotpath.py (BadgeApp below puts it in front).
+def handlers() -> dict[str, Handler]:
+    """The handler of each path in the route table (badge/web/routes.py), which holds the
+    methods, the order and every other rule. `/b/{id}.svg|png`, nearly all traffic, has
+    none: it is answered before routing by badge/serving/hotpath.py (BadgeApp below puts it
+    in front).
 
     Built per app, so each app (and each test) has its own caches and upload limiter.
     """
     checker = BadgeChecker()
     pages = Pages(checker, HistoryCache())
     api = VerifyApi(checker)
-    get_head = ["GET", "HEAD"]
-    return [
-        Route("/", Home().page, methods=get_head),
-        Route("/favicon.ico", favicon, methods=get_head),
-        Route("/static/{path:path}", serve_static, methods=get_head),
-        Route("/v/{shop_id}", pages.shop, methods=["GET"]),
-        Route("/v/{shop_id}/report", submit_report, methods=["POST"]),
-        Route("/verify", endpoint(get=pages.lookup, post=pages.check)),
-        Route("/embed.js", EmbedScript().serve, methods=get_head),
-        Route("/embed/{shop_id}", embed_page, methods=get_head),
-        Route("/api/v1/shops/{shop_id}", api.shop, methods=["GET"]),
-        Route("/api/v1/lookup", api.lookup, methods=["GET"]),
-        Route("/api/v1/verify", api.verify, methods=["POST", "OPTIONS"]),
-        Mount(
-            admin.PREFIX,
-            routes=[
-                Route("/shops", endpoint(get=admin.list_shops, post=admin.create_shop)),
-                Route("/shops/{shop_id}", endpoint(get=admin.get_shop, patch=admin.update_shop)),
-                Route("/shops/{shop_id}/state", admin.set_state, methods=["POST"]),
-                Route("/shops/{shop_id}/history", admin.history, methods=["GET"]),
-                Route("/shops/{shop_id}/sightings", admin.shop_sightings, methods=["GET"]),
-                Route("/shops/{shop_id}/domains", domains.shop_domains, methods=["GET"]),
-                Route(
-                    "/shops/{shop_id}/domains/{domain}/challenge",
-                    domains.challenge,
-                    methods=["GET"],
-                ),
-                Route("/shops/{shop_id}/domains/{domain}/check", domains.check, methods=["POST"]),
-                Route("/shops/{shop_id}/domains/{domain}/attest", domains.attest, methods=["POST"]),
-                Route("/domains", domains.list_domains, methods=["GET"]),
-                Route("/sightings", admin.sightings, methods=["GET"]),
-                # Before /reports/{report_id}, which would take "summary" for an id.
-                Route("/reports/summary", admin.summary, methods=["GET"]),
-                Route("/reports", reports.list_reports, methods=["GET"]),
-                Route("/reports/{report_id}", reports.show_report, methods=["GET"]),
-                Route("/reports/{report_id}/close", reports.close_report, methods=["POST"]),
-            ],
-            # One token cache per app, made here rather than at import time.
-            middleware=[Middleware(AdminGuard, tokens=TokenCache())],
-        ),
-        Route("/openapi.json", OpenApi().serve, methods=get_head),
-        Route("/healthz", healthz, methods=get_head),
-        Route("/readyz", readyz, methods=get_head),
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/.well-known/jwks.json", jwks, methods=get_head),
-    ]
+    a = ADMIN_PREFIX
+    return {
+        "/": Home().page,
+        "/favicon.ico": favicon,
+        "/static/{path:path}": serve_static,
+        "/v/{shop_id}": pages.shop,
+        "/v/{shop_id}/report": submit_report,
+        "/verify": endpoint(get=pages.lookup, post=pages.check),
+        "/embed.js": EmbedScript().serve,
+        "/embed/{shop_id}": embed_page,
+        "/api/v1/shops/{shop_id}": api.shop,
+        "/api/v1/lookup": api.lookup,
+        "/api/v1/verify": api.verify,
+        f"{a}/shops": endpoint(get=admin.list_shops, post=admin.create_shop),
+        f"{a}/shops/{{shop_id}}": endpoint(get=admin.get_shop, patch=admin.update_shop),
+        f"{a}/shops/{{shop_id}}/state": admin.set_state,
+        f"{a}/shops/{{shop_id}}/history": admin.history,
+        f"{a}/shops/{{shop_id}}/sightings": admin.shop_sightings,
+        f"{a}/shops/{{shop_id}}/domains": domains.shop_domains,
+        f"{a}/shops/{{shop_id}}/domains/{{domain}}/challenge": domains.challenge,
+        f"{a}/shops/{{shop_id}}/domains/{{domain}}/check": domains.check,
+        f"{a}/shops/{{shop_id}}/domains/{{domain}}/attest": domains.attest,
+        f"{a}/domains": domains.list_domains,
+        f"{a}/sightings": admin.sightings,
+        f"{a}/reports/summary": admin.summary,
+        f"{a}/reports": reports.list_reports,
+        f"{a}/reports/{{report_id}}": reports.show_report,
+        f"{a}/reports/{{report_id}}/close": reports.close_report,
+        "/openapi.json": OpenApi().serve,
+        "/healthz": healthz,
+        "/readyz": readyz,
+        "/metrics": metrics,
+        "/.well-known/jwks.json": jwks,
+    }
+
+
+def routes() -> list[BaseRoute]:
+    """Starlette's routes, in the table's order; the admin API is mounted behind its guard
+    (one token cache per app, made here rather than at import time)."""
+    found = handlers()
+    top: list[BaseRoute] = []
+    guarded: list[BaseRoute] = []
+    mount_at = 0
+    for spec in ROUTES:
+        if spec.rules.fast == "hotpath":
+            continue
+        handler = found.pop(spec.path)
+        # An HTTPEndpoint dispatches by method itself, and lists them all in a 405.
+        methods = None if isinstance(handler, type) else list(spec.methods)
+        if spec.path.startswith(ADMIN_PREFIX + "/"):
+            mount_at = mount_at or len(top)
+            guarded.append(Route(spec.path[len(ADMIN_PREFIX) :], handler, methods=methods))
+        else:
+            top.append(Route(spec.path, handler, methods=methods))
+    if found:
+        raise ValueError(f"handlers for paths the route table does not have: {sorted(found)}")
+    guard = [Middleware(AdminGuard, tokens=TokenCache())]
+    top.insert(mount_at, Mount(ADMIN_PREFIX, routes=guarded, middleware=guard))
+    return top
 
 
 class BadgeApp(Starlette):
@@ -161,8 +176,8 @@ class BadgeApp(Starlette):
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
-        stack = DefaultCacheControl(RateLimit(super().build_middleware_stack()))
-        return BadgeHotPath(stack, self.stats)
+        stack = RateLimit(super().build_middleware_stack(), rules_for)
+        return BadgeHotPath(DefaultCacheControl(stack, cache_for), self.stats)
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -1,4 +1,4 @@
-"""Errors that carry their HTTP status; badge/errorpages.py turns them into responses.
+"""Errors that carry their HTTP status; badge/web/error_responses.py turns them into responses.
 
 Handlers raise these and do not catch them: one handler answers by route (an HTML page,
 JSON for the APIs, or an error badge).

@@ -15,9 +15,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from markupsafe import Markup
 
-from badge.assets import static_url
-from badge.timeutil import BRUSSELS
-from badge.vocabulary import DEFAULT_LANG, LANGS, Lang
+from badge.platform.timeutil import BRUSSELS
+from badge.vocabulary import DEFAULT_LANG, LANGS, LANGUAGES, Lang
+from badge.web.assets import static_url
 
 DOMAIN: Final = "messages"
 
@@ -74,15 +74,9 @@ def gettext_for(lang: Lang, message: str) -> str:
     return translations(lang).gettext(message)
 
 
-# Babel locales for dates: Belgian variants, so months and day order read as at home.
-BABEL_LOCALES: Final[dict[Lang, str]] = {"nl": "nl_BE", "fr": "fr_BE", "de": "de_BE", "en": "en_BE"}
-# Endonyms: a language switcher names each language in itself, never translated.
-LANG_NAMES: Final[dict[Lang, str]] = {
-    "nl": "Nederlands",
-    "fr": "Français",
-    "de": "Deutsch",
-    "en": "English",
-}
+# Babel locales for dates, and the endonyms a language switcher shows.
+BABEL_LOCALES: Final[dict[Lang, str]] = {code: lang.locale for code, lang in LANGUAGES.items()}
+LANG_NAMES: Final[dict[Lang, str]] = {code: lang.endonym for code, lang in LANGUAGES.items()}
 
 
 def format_day(lang: Lang, value: date | datetime | None) -> str:

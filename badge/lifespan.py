@@ -20,23 +20,24 @@ import anyio
 from anyio.abc import TaskGroup
 from redis.asyncio import Redis
 
-from badge import bus, feed, warmup
-from badge.assets import load_assets
-from badge.badges import BadgeService
-from badge.hotpath import HotPathStats
-from badge.keyshare import KeyShare
-from badge.metrics import Metrics, ProofCollector
+from badge.platform import bus, feed
+from badge.platform.keyshare import KeyShare
+from badge.platform.metrics import Metrics, ProofCollector
+from badge.platform.purge import EdgePurger
+from badge.platform.ratelimit import RateLimitCollector, RateLimiter
 from badge.proofs import job as proof_job
 from badge.proofs.check import Checker
-from badge.purge import EdgePurger
-from badge.ratelimit import RateLimitCollector, RateLimiter
 from badge.registry.base import Registry
 from badge.registry.factory import open_registry
 from badge.render.pool import RenderPool
 from badge.render.text import load_fonts
+from badge.serving import warmup
+from badge.serving.hotpath import HotPathStats
+from badge.serving.service import BadgeService
 from badge.settings import Settings
 from badge.signing import KeyStore
 from badge.state import AppServices
+from badge.web.assets import load_assets
 
 logger = logging.getLogger("badge")
 

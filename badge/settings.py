@@ -122,6 +122,8 @@ PER_WINDOW = "per client per window; `0` is no limit"
 # An IPv4 address or a bracketed IPv6 one, then a port: what BADGE_DNS_RESOLVER lists.
 HOST_PORT: Final = (r"(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}", "host:port")
 TEST_ONLY = "for tests only; never in production"
+# A revocation reaches every browser within a minute: max-age + stale-while-revalidate.
+BROWSER_STALENESS: Final = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +156,23 @@ class Settings:
         shown_default="http://BADGE_HOST:BADGE_PORT",
     )
     max_age: int = setting(
-        240, "`Cache-Control: max-age` of badge images, in seconds", within=(0, 86_400)
+        30,
+        "`Cache-Control: max-age` of badge images for browsers, in seconds; with "
+        f"`BADGE_STALE_WHILE_REVALIDATE` at most {BROWSER_STALENESS} in all, so every browser "
+        "sees a state change within a minute",
+        within=(0, BROWSER_STALENESS),
     )
     stale_while_revalidate: int = setting(
-        60,
-        "`stale-while-revalidate` of badge images; with the default max-age a browser or CDN "
-        "sees a state change within 5 minutes",
+        30,
+        "`stale-while-revalidate` of badge images, in seconds; with `BADGE_MAX_AGE` at most "
+        f"{BROWSER_STALENESS} in all",
+        within=(0, BROWSER_STALENESS),
+    )
+    edge_max_age: int = setting(
+        3600,
+        "how long the edge keeps a badge, in seconds (`Surrogate-Control: max-age`, which "
+        "Varnish and Fastly read and strip); the edge is purged on every change and answers "
+        "browsers' revalidations itself. `0` sends no Surrogate-Control",
         within=(0, 86_400),
     )
     token_ttl: int = setting(
@@ -191,7 +204,7 @@ class Settings:
         False, "uvicorn access log; off by default because it halves badge throughput"
     )
     log_level: str = setting("info", "how much the service logs", choices=LOG_LEVELS)
-    # Overload and slow clients (badge serve): see badge/server.py.
+    # Overload and slow clients (badge serve): see badge/platform/server.py.
     limit_concurrency: int = setting(
         4096,
         f"{SERVE}: open connections plus running requests past which a new request gets an "
@@ -201,8 +214,9 @@ class Settings:
     header_timeout: float = setting(
         10.0,
         f"{SERVE}: seconds a client has to send its request line and headers, from connecting "
-        "(or from the previous response on a kept-alive connection); then `408` and the "
-        "connection is closed",
+        "(or, on a kept-alive connection, from the first byte of its next request); then `408` "
+        "and the connection is closed. Checked once a second, so the cut comes up to a second "
+        "later",
         within=(0.5, 300),
     )
     body_timeout: float = setting(
@@ -211,7 +225,7 @@ class Settings:
         "the connection is closed",
         within=(0.5, 600),
     )
-    # Requests per client per window; 0 turns a limit off. See badge/ratelimit.py.
+    # Requests per client per window; 0 turns a limit off. See badge/platform/ratelimit.py.
     rate_window: int = setting(
         60, "length of a rate-limit window, in seconds (fixed windows)", within=(1, 3600)
     )
@@ -272,7 +286,7 @@ class Settings:
     domain_lost_grace: int = setting(
         7 * 86_400,
         "seconds a domain whose proof was lost keeps its certified badge, so the shop can "
-        "fix its record or file; then it shows \"not valid for this site\"",
+        'fix its record or file; then it shows "not valid for this site"',
         within=(0, 90 * 86_400),
     )
     domains_before_proofs_certify: bool = setting(
@@ -292,6 +306,15 @@ class Settings:
         f"port the well-known file is fetched from; `0` is 443 (80 over HTTP); {TEST_ONLY}",
         within=(0, 65535),
     )
+
+    def __post_init__(self) -> None:
+        staleness = self.max_age + self.stale_while_revalidate
+        if staleness > BROWSER_STALENESS:
+            raise SettingsError(
+                f"BADGE_MAX_AGE + BADGE_STALE_WHILE_REVALIDATE must be at most "
+                f"{BROWSER_STALENESS} (a revocation reaches every browser within a minute), "
+                f"got {self.max_age} + {self.stale_while_revalidate} = {staleness}"
+            )
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -91,7 +91,8 @@ class KeyStore:
         self._signing: Ed25519PrivateKey | None = None
         self._signing_kid = ""
         self._mtime_ns = -1
-        # Public keys other instances publish in Redis (badge.keyshare): served and trusted.
+        # Public keys other instances publish in Redis (badge.platform.keyshare): served and
+        # trusted.
         self._external: list[KeyRecord] = []
 
     @contextlib.contextmanager

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, TypedDict, cast
 from starlette.requests import Request
 
 if TYPE_CHECKING:
-    from badge.badges import BadgeService
-    from badge.metrics import Metrics
+    from badge.platform.metrics import Metrics
+    from badge.platform.ratelimit import RateLimiter
     from badge.proofs.check import Checker
-    from badge.ratelimit import RateLimiter
     from badge.registry.base import Registry
+    from badge.serving.service import BadgeService
     from badge.settings import Settings
     from badge.signing import KeyStore
 

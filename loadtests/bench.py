@@ -1,18 +1,25 @@
-"""`make bench`: the badge endpoints side by side with a bare uvicorn baseline, one run.
+"""`make bench`: the server as shipped, side by side with raw uvicorn, one run.
 
-Both servers run under the same uvicorn flags on one core each turn; wrk drives them
-from the other core. Rounds alternate between targets so machine noise hits both, and
-we report medians and the ratio to the baseline, which replays the very bytes and headers
-our server sent for the same request.
+Ours is `badge serve`, the Dockerfile's command, with its settings. Each target has its own
+baseline: raw uvicorn started with the same options (badge.cli.serve.uvicorn_options, with
+uvicorn's own httptools protocol) whose application sends the status, headers and bytes
+our server sent for that request. Both get the same request: path, query and headers.
 
-Then: an embed-shaped badge of one shop while a flood of distinct `d=` host names hits
-another shop (its p99, with and without the flood), cold PNG renders at each scale, and
-the edge (Varnish against nginx).
+The servers run on one core, wrk on the other. Rounds interleave each target with its
+baseline (in turn first and second), and every figure comes as a median with the
+per-round minimum and maximum. Besides req/s, each round reads the server's CPU time
+(utime + stime from /proc) over the requests it served: the CPU a request costs is far
+less sensitive to other work on the machine than req/s at saturation.
+
+Then: the 304 beside the 200, an embed-shaped badge of one shop while a flood of distinct
+`d=` and Referer hosts hits another shop (its p99, with and without the flood), cold PNG
+renders at each scale, and the edge (Varnish against nginx).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -22,9 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,34 +39,29 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from loadtests import edge_bench, png_bench  # noqa: E402
-from tests.servers import Service, free_port  # noqa: E402
+from tests.servers import end, free_port, get, wait_for  # noqa: E402
 
 # Servers on the first core, wrk on the last, so the two never fight over one core.
 _LAST_CORE = str((os.cpu_count() or 1) - 1)
 PIN_SERVER = ["taskset", "-c", "0"] if shutil.which("taskset") and _LAST_CORE != "0" else []
 PIN_CLIENT = ["taskset", "-c", _LAST_CORE] if PIN_SERVER else []
-# Service adds --no-access-log and --log-level warning to these.
+# For the edge benchmark, which starts its backend with plain uvicorn and these flags.
 UVICORN_FLAGS = ("--no-server-header", "--workers", "1")
-# A new host name on every request, against another shop than the one measured.
+# The Dockerfile's CMD, from the environment the benchmark runs in.
+SERVE = [str(Path(sys.executable).with_name("badge")), "serve"]
+TICKS = os.sysconf("SC_CLK_TCK")
+FLOOD_P99_BOUND_MS = 5.0
+# A new host name on every request, as `d=` and as the Referer's origin, against another
+# shop than the one measured.
 FLOOD_LUA = """
 local n = 0
 request = function()
   n = n + 1
   local host = "h" .. n .. "-" .. math.random(1, 1000000000) .. ".example"
-  return wrk.format("GET", "%s?lang=nl&size=m&d=" .. host)
+  local headers = {["Referer"] = "https://" .. host .. "/"}
+  return wrk.format("GET", "%s?lang=nl&size=m&d=" .. host, headers)
 end
 """
-
-
-@contextmanager
-def server(factory: str, env: dict[str, str], port: int) -> Iterator[Service]:
-    """Both servers start the same way: same uvicorn flags, pinned to the same core."""
-    service = Service(env, port, factory=factory, prefix=tuple(PIN_SERVER), flags=UVICORN_FLAGS)
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 @dataclass
@@ -69,6 +70,53 @@ class Result:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    requests: int
+    # The server's CPU time over the round, per request served; 0 when not measured.
+    cpu_us: float = 0.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: str
+    headers: tuple[str, ...]
+    goal: float  # the least CPU ratio (baseline / ours) the issue asks for; 0 for none
+
+
+class Server:
+    """A process serving on a port, pinned to the server core; its CPU time readable."""
+
+    def __init__(self, command: list[str], env: dict[str, str], port: int) -> None:
+        self.command = [*PIN_SERVER, *command]
+        self.env = env
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT)
+        wait_for(lambda: get(self.base + "/healthz")[0] != 0, 30, " ".join(self.command))
+
+    def stop(self) -> None:
+        if self.process is not None:
+            end(self.process)
+            self.process = None
+
+    def cpu_seconds(self) -> float:
+        """utime + stime of the server process (taskset execs it, so it has the pid)."""
+        assert self.process is not None
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+@contextmanager
+def running(server: Server) -> Iterator[Server]:
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _ms(text: str) -> float:
@@ -77,7 +125,7 @@ def _ms(text: str) -> float:
 
 
 def wrk_command(
-    url: str, seconds: int, connections: int, headers: list[str], script: Path | None = None
+    url: str, seconds: int, connections: int, headers: tuple[str, ...], script: Path | None = None
 ) -> list[str]:
     command = [*PIN_CLIENT, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     for header in headers:
@@ -89,13 +137,21 @@ def parse_wrk(output: str) -> Result:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
+    count = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     non = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return Result(rps, p50, p99, int(non.group(1)) if non else 0)
+    return Result(rps, p50, p99, int(non.group(1)) if non else 0, count)
 
 
-def wrk(url: str, seconds: int, connections: int, headers: list[str]) -> Result:
+def wrk(
+    url: str, seconds: int, connections: int, headers: tuple[str, ...], server: Server | None = None
+) -> Result:
     command = wrk_command(url, seconds, connections, headers)
-    return parse_wrk(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    before = server.cpu_seconds() if server else 0.0
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = parse_wrk(output)
+    if server is not None and result.requests:
+        result.cpu_us = (server.cpu_seconds() - before) / result.requests * 1e6
+    return result
 
 
 def add_shop(env: dict[str, str], name: str, domain: str) -> str:
@@ -111,140 +167,151 @@ def add_shop(env: dict[str, str], name: str, domain: str) -> str:
     return added.stdout.strip().splitlines()[-1]
 
 
-class Capture:
-    """What our server sends for each target, written out for the baseline to replay."""
-
-    def __init__(self, work: Path, port: int) -> None:
-        self.work = work
-        self.port = port
-        self.replay: dict[str, dict[str, object]] = {}
-
-    def __call__(self, path: str, headers: list[str], key: str) -> tuple[bytes, dict[str, str]]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            headers=dict(h.split(": ", 1) for h in headers),
-        )
-        with urllib.request.urlopen(request) as response:
-            body = response.read()
-            sent = {k.lower(): v for k, v in response.headers.items()}
-        name = key.strip("/") or "bare"
-        (self.work / name).write_bytes(body)
-        # uvicorn adds date itself; urllib asked for `Connection: close`, which wrk does not.
-        kept = [[k, v] for k, v in sent.items() if k not in ("date", "server", "connection")]
-        self.replay[key] = {"body": str(self.work / name), "headers": kept}
-        return body, sent
-
-    def write(self) -> Path:
-        path = self.work / "responses.json"
-        path.write_text(json.dumps(self.replay))
-        return path
+def capture(server: Server, target: Target, work: Path) -> Path:
+    """Our response to the target's request, exactly as wrk sends it, for a baseline."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.putrequest("GET", target.path, skip_accept_encoding=True)
+    for header in target.headers:
+        name, value = header.split(": ", 1)
+        connection.putheader(name, value)
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    stem = work / re.sub(r"\W+", "-", target.name)
+    stem.with_suffix(".body").write_bytes(body)
+    # uvicorn adds date itself, in both servers.
+    headers = [[k.lower(), v] for k, v in response.getheaders() if k.lower() != "date"]
+    spec = {"status": response.status, "headers": headers, "body": str(stem.with_suffix(".body"))}
+    stem.with_suffix(".json").write_text(json.dumps(spec))
+    return stem.with_suffix(".json")
 
 
-Targets = dict[str, tuple[str, list[str], str]]
+def baseline(spec: Path, env: dict[str, str]) -> Server:
+    """Raw uvicorn replaying one captured response, on a port of its own."""
+    port = free_port()
+    command = [sys.executable, "-m", "loadtests.baseline", str(spec)]
+    return Server(command, dict(env, BADGE_PORT=str(port)), port)
+
+
+Rounds = dict[str, list[Result]]
 
 
 def side_by_side(
-    env: dict[str, str], env_base: dict[str, str], port: int, targets: Targets, options: Any
-) -> dict[str, list[Result]]:
-    results: dict[str, list[Result]] = {name: [] for name in targets}
-    with (
-        server("loadtests.baseline:app_factory", env_base, free_port()) as baseline,
-        server("badge.app:app_from_env", env, port) as service,
-    ):
-        urls = {
-            name: f"{baseline.base}{path[4:] or '/'}"
-            if path.startswith("base")
-            else f"{service.base}{path}"
-            for name, (path, _, _) in targets.items()
-        }
-        for name, (_, headers, _) in targets.items():  # warm-up
-            wrk(urls[name], 1, options.connections, headers)
-        for _ in range(options.rounds):
-            for name, (_, headers, _) in targets.items():
-                results[name].append(wrk(urls[name], options.seconds, options.connections, headers))
-    return results
+    ours: Server, baselines: dict[str, Server], targets: list[Target], options: Any
+) -> tuple[Rounds, Rounds]:
+    mine: Rounds = {t.name: [] for t in targets}
+    base: Rounds = {t.name: [] for t in targets}
+    secs, conns = options.seconds, options.connections
+    for target in targets:  # warm-up
+        wrk(ours.base + target.path, 1, conns, target.headers)
+        wrk(baselines[target.name].base + target.path, 1, conns, target.headers)
+    for number in range(options.rounds):
+        for target in targets:
+            pair = [(ours, mine), (baselines[target.name], base)]
+            # In turn first and second, so a drift within a round hits both alike.
+            for server, results in pair if number % 2 else pair[::-1]:
+                url = server.base + target.path
+                results[target.name].append(wrk(url, secs, conns, target.headers, server))
+    return mine, base
 
 
-def print_table(targets: Targets, results: dict[str, list[Result]]) -> None:
-    medians = {name: statistics.median(r.rps for r in rounds) for name, rounds in results.items()}
-    print(
-        f"\n{'target':<48} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}"
-        f" {'per round':>10}"
+def spread(values: list[float], digits: int = 2) -> str:
+    """median (min–max)"""
+    return (
+        f"{statistics.median(values):.{digits}f} "
+        f"({min(values):.{digits}f}–{max(values):.{digits}f})"
     )
-    for name, rounds in results.items():
-        rps = medians[name]
-        p50 = statistics.median(r.p50_ms for r in rounds)
-        p99 = statistics.median(r.p99_ms for r in rounds)
-        errors = sum(r.non_2xx for r in rounds)
+
+
+def print_table(targets: list[Target], mine: Rounds, base: Rounds) -> None:
+    print(
+        f"\n{'target':<34} {'ours µs/req':>12} {'base µs/req':>12} "
+        f"{'CPU ratio (min–max)':>20} {'goal':>6} {'ours req/s':>11} {'req/s ratio (min–max)':>22}"
+        f" {'p99 ms':>7}"
+    )
+    for target in targets:
+        ours, theirs = mine[target.name], base[target.name]
+        cpu = [b.cpu_us / o.cpu_us for o, b in zip(ours, theirs, strict=True)]
+        rps = [o.rps / b.rps for o, b in zip(ours, theirs, strict=True)]
+        goal = ""
+        if target.goal:
+            met = statistics.median(cpu) >= target.goal
+            goal = f"{'≥' if met else '<'}{target.goal:.1f}"
+        errors = sum(r.non_2xx for r in ours if not target.name.startswith("304"))
         note = f"  ({errors} non-2xx/3xx)" if errors else ""
-        base = targets[name][2]
-        ratio = rps / medians[base]
-        # Each target runs right after its baseline: a per-round ratio cancels slow drifts
-        # in what else the machine is doing.
-        paired = statistics.median(
-            r.rps / b.rps for r, b in zip(rounds, results[base], strict=True)
-        )
         print(
-            f"{name:<48} {rps:>15.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>7.2f} {paired:>10.2f}{note}"
+            f"{target.name:<34} {spread([r.cpu_us for r in ours], 1):>12} "
+            f"{spread([r.cpu_us for r in theirs], 1):>12} {spread(cpu):>20} {goal:>6} "
+            f"{statistics.median(r.rps for r in ours):>11,.0f} {spread(rps):>22} "
+            f"{statistics.median(r.p99_ms for r in ours):>7.2f}{note}"
         )
     print(
-        "\nratio = median req/s of the target / median req/s of the baseline that received"
-        "\nthe same request headers and sent the same bytes, in the same run; per round ="
-        "\nmedian of the ratios of each round, where the target ran right after that baseline"
+        "\nµs/req: the server process's CPU time (utime+stime) over a round / requests served;"
+        "\nCPU ratio: baseline µs / ours, per round (≥ 1 is as cheap as raw uvicorn); req/s"
+        "\nratio: ours / baseline, per round. Each: median of the rounds (min–max)."
     )
 
 
-def revalidation(env: dict[str, str], port: int, path: str, inm: list[str], options: Any) -> None:
-    """The same badge as a 200 and as a 304, in back-to-back pairs of rounds."""
-    ratios: list[float] = []
-    with server("badge.app:app_from_env", env, port) as service:
-        url = f"{service.base}{path}"
-        wrk(url, 1, options.connections, inm)
-        for _ in range(options.rounds):
-            ok = wrk(url, options.seconds, options.connections, [])
-            not_modified = wrk(url, options.seconds, options.connections, inm)
-            ratios.append(not_modified.rps / ok.rps)
+def revalidation(mine: Rounds, ok: str, not_modified: str) -> None:
+    """The 304 beside the 200 of the same badge, from the same rounds."""
+    pairs = list(zip(mine[ok], mine[not_modified], strict=True))
+    cpu = [o.cpu_us / n.cpu_us for o, n in pairs]
+    rps = [n.rps / o.rps for o, n in pairs]
     print(
-        f"\n304 / 200, same badge, {options.rounds} back-to-back pairs of rounds: median "
-        f"{statistics.median(ratios):.2f} (each: {', '.join(f'{r:.2f}' for r in ratios)})"
+        f"\n304 beside the 200 of the same badge, {len(pairs)} rounds: the 304 costs "
+        f"{spread([n.cpu_us for _, n in pairs], 1)} µs, "
+        f"the 200 {spread([o.cpu_us for o, _ in pairs], 1)} µs"
+        f"; CPU ratio 200/304 {spread(cpu)}, req/s ratio 304/200 {spread(rps)}"
     )
 
 
 def flood(
-    env: dict[str, str], port: int, measured: str, headers: list[str], flood_path: str, options: Any
+    server: Server, measured: str, headers: tuple[str, ...], flood_path: str, options: Any
 ) -> None:
-    """The measured embed-shaped badge, alone and under a flood of distinct `d=` hosts."""
-    script = Path(env["BENCH_WORK"]) / "flood.lua"
+    """The measured embed-shaped badge, alone and under a flood of distinct hosts."""
+    script = Path(options.work) / "flood.lua"
     script.write_text(FLOOD_LUA % flood_path)
     alone: list[Result] = []
     under: list[Result] = []
     floods: list[Result] = []
-    with server("badge.app:app_from_env", env, port) as service:
-        url = f"{service.base}{measured}"
-        wrk(url, 1, 8, headers)
-        for _ in range(options.rounds):
-            alone.append(wrk(url, options.seconds, 8, headers))
-            command = wrk_command(
-                f"{service.base}{flood_path}", options.seconds + 2, 32, [], script
-            )
-            flooding = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-            time.sleep(1.0)
-            under.append(wrk(url, options.seconds, 8, headers))
-            floods.append(parse_wrk(flooding.communicate()[0]))
+    url = server.base + measured
+    wrk(url, 1, 8, headers)
+    for _ in range(options.rounds):
+        alone.append(wrk(url, options.seconds, 8, headers))
+        command = wrk_command(server.base + flood_path, options.seconds + 2, 32, (), script)
+        flooding = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        under.append(wrk(url, options.seconds, 8, headers))
+        floods.append(parse_wrk(flooding.communicate()[0]))
     rate = statistics.median(r.rps for r in floods)
     print(
         f"\nembed-shaped badge of one shop (wrk -c8) while wrk -c32 asks another shop's badge"
-        f" with a new d= host every request ({rate:,.0f} distinct hosts/s, median):"
+        f" with a new d= and Referer host every request ({rate:,.0f} distinct hosts/s, median):"
     )
     for name, rounds in (("alone", alone), ("under the flood", under)):
-        p50 = statistics.median(r.p50_ms for r in rounds)
-        p99 = statistics.median(r.p99_ms for r in rounds)
-        worst = max(r.p99_ms for r in rounds)
+        p99s = [r.p99_ms for r in rounds]
         rps = statistics.median(r.rps for r in rounds)
-        print(
-            f"  {name:<16} {rps:>9,.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
-            f" (worst round {worst:.2f})"
-        )
+        p50 = statistics.median(r.p50_ms for r in rounds)
+        print(f"  {name:<16} {rps:>9,.0f} req/s  p50 {p50:.2f} ms  p99 {spread(p99s)} ms")
+    worst = max(r.p99_ms for r in under)
+    verdict = "below" if statistics.median(r.p99_ms for r in under) < FLOOD_P99_BOUND_MS else "OVER"
+    print(f"  p99 under the flood {verdict} {FLOOD_P99_BOUND_MS:.0f} ms (worst round {worst:.2f})")
+
+
+def targets_for(shop_id: str) -> list[Target]:
+    badge = f"/b/{shop_id}.svg"
+    # What a real embed sends: a query string with the page's host, and its origin as Referer.
+    embed = f"{badge}?lang=nl&size=m&d=bench-shop.be"
+    referer = "Referer: https://www.bench-shop.be/"
+    return [
+        Target("bare SVG", badge, (), 0.9),
+        Target("embed-shaped", embed, (referer,), 0.9),
+        Target("embed-shaped, br", embed, (referer, "Accept-Encoding: gzip, deflate, br"), 0.9),
+        Target("PNG 2x, warm", f"/b/{shop_id}.png?scale=2", (referer,), 0.0),
+        Target("/v/{id}", f"/v/{shop_id}", ("Accept-Language: nl-BE",), 0.8),
+        Target("GET /api/v1/shops/{id}", f"/api/v1/shops/{shop_id}", (), 0.8),
+    ]
 
 
 def main() -> None:
@@ -253,88 +320,61 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per target")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--skip-edge", action="store_true", help="leave out Varnish and nginx")
+    parser.add_argument("--only-http", action="store_true", help="leave out PNG renders and edge")
+    parser.add_argument("--skip-flood", action="store_true", help="leave out the host flood")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk (make bench installs it when root)")
 
     work = Path(tempfile.mkdtemp(prefix="badge-bench-"))
+    options.work = work
     port = free_port()
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
+    # As in the image: the registry and keys in a data folder, everything else by default.
     env.update(
+        BADGE_HOST="127.0.0.1",
+        BADGE_PORT=str(port),
         BADGE_DATABASE_URL=f"sqlite:///{work / 'bench.db'}",
         BADGE_KEYS_DIR=str(work / "keys"),
-        BADGE_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        BADGE_ACCESS_LOG="false",
-        BENCH_WORK=str(work),
     )
-    env.pop("BADGE_REDIS_URL", None)
     shop_id = add_shop(env, "Bench Shop", "bench-shop.be")
     other_id = add_shop(env, "Other Shop", "other-shop.be")
-    badge_path = f"/b/{shop_id}.svg"
-    # What a real embed sends: a query string with the page's host, and its origin as Referer.
-    embed_path = f"{badge_path}?lang=nl&size=m&d=bench-shop.be"
-    embed_headers = ["Referer: https://www.bench-shop.be/"]
-    png_path = f"/b/{shop_id}.png?scale=2"
-    api_path = f"/api/v1/shops/{shop_id}"
-    page_path = f"/v/{shop_id}"
-    accept = ["Accept-Encoding: gzip, br"]
-    lang = ["Accept-Language: nl-BE"]
-
-    capture = Capture(work, port)
-    with server("badge.app:app_from_env", env, port):
-        body, sent = capture(badge_path, [], "/")
-        embed_body, _ = capture(embed_path, embed_headers, "/embed")
-        coded_body, coded = capture(badge_path, accept, "/coded")
-        capture(png_path, embed_headers, "/png")
-        capture(api_path, [], "/api")
-        capture(page_path, lang, "/page")
-    coding = coded.get("content-encoding", "none")
-    env_base = dict(env, BENCH_RESPONSES=str(capture.write()))
-
-    # Each target is compared with the baseline receiving the same request headers and
-    # sending the same bytes.
-    inm = [f"If-None-Match: {sent['etag']}"]
-    b_bare, b_coded, b_embed = "baseline, bare", "baseline, Accept-Encoding", "baseline, embed"
-    b_inm, b_png, b_api, b_page = (
-        "baseline, If-None-Match",
-        "baseline, PNG",
-        "baseline, API",
-        "baseline, page",
-    )
-    targets: Targets = {
-        b_bare: ("base", [], b_bare),
-        f"GET {badge_path} (200, bare)": (badge_path, [], b_bare),
-        b_embed: ("base/embed", embed_headers, b_embed),
-        "GET embed-shaped (?lang&size&d, Referer)": (embed_path, embed_headers, b_embed),
-        b_coded: ("base/coded", accept, b_coded),
-        f"GET {badge_path} (200, {coding})": (badge_path, accept, b_coded),
-        b_inm: ("base", inm, b_inm),
-        f"GET {badge_path} (304)": (badge_path, inm, b_inm),
-        b_png: ("base/png", embed_headers, b_png),
-        "GET .png?scale=2 (warm, Referer)": (png_path, embed_headers, b_png),
-        b_api: ("base/api", [], b_api),
-        f"GET {api_path}": (api_path, [], b_api),
-        b_page: ("base/page", lang, b_page),
-        f"GET {page_path} (Accept-Language)": (page_path, lang, b_page),
-    }
-    print(
-        ("servers on core 0, wrk on core " + _LAST_CORE + "; " if PIN_SERVER else "")
-        + f"wrk -t1 -c{options.connections} -d{options.seconds}s, {options.rounds} rounds, "
-        f"uvicorn {' '.join(UVICORN_FLAGS)}; SVG {len(body)} bytes bare, {len(embed_body)} "
-        f"embed-shaped, {len(coded_body)} as {coding} (prepared once per variant)",
-        flush=True,
-    )
-    results = side_by_side(env, env_base, port, targets, options)
-    print_table(targets, results)
-    revalidation(env, port, badge_path, inm, options)
-    flood(env, port, embed_path, embed_headers, f"/b/{other_id}.svg", options)
-    print()
-    print(png_bench.report(png_bench.run()), flush=True)
-    if not options.skip_edge:
+    targets = targets_for(shop_id)
+    with running(Server(SERVE, env, port)) as ours:
+        ok = targets[0]
+        etag = get(ours.base + ok.path)[2]["etag"]
+        targets.append(
+            Target("304 (bare SVG, If-None-Match)", ok.path, (f"If-None-Match: {etag}",), 0.0)
+        )
+        specs = {t.name: capture(ours, t, work) for t in targets}
+        print(
+            ("servers on core 0, wrk on core " + _LAST_CORE + "; " if PIN_SERVER else "")
+            + f"wrk -t1 -c{options.connections} -d{options.seconds}s, {options.rounds} rounds;"
+            f"\nours: {' '.join(SERVE)} (BADGE_HOST, BADGE_PORT, registry and keys set, the rest"
+            " by default); each baseline: python -m loadtests.baseline, the same uvicorn options"
+            " with --http httptools",
+            flush=True,
+        )
+        with ExitStack() as stack:
+            baselines = {
+                name: stack.enter_context(running(baseline(spec, env)))
+                for name, spec in specs.items()
+            }
+            mine, base = side_by_side(ours, baselines, targets, options)
+        print_table(targets, mine, base)
+        revalidation(mine, ok.name, targets[-1].name)
+        embed = targets[1]
+        if not options.skip_flood:
+            flood(ours, embed.path, embed.headers, f"/b/{other_id}.svg", options)
+    if not options.only_http:
+        print()
+        print(png_bench.report(png_bench.run()), flush=True)
+    if not (options.skip_edge or options.only_http):
         edge_bench.run(
-            env,
-            badge_path,
-            wrk=wrk,
+            dict(env, BADGE_PUBLIC_URL=f"http://127.0.0.1:{port}"),
+            targets_for(shop_id)[1].path,
+            referer=targets_for(shop_id)[1].headers[0].removeprefix("Referer: "),
+            wrk=lambda url, s, c, h: wrk(url, s, c, tuple(h)),
             pin_server=PIN_SERVER,
             flags=UVICORN_FLAGS,
             seconds=options.seconds,

@@ -25,7 +25,7 @@ def run(users: int, seconds: int, report_dir: Path) -> int:
     redis_server = RedisServer(work)
     redis_server.start()
     # One load generator is one client: per-client rate limits would throttle it, not the
-    # service, so they are off here (tests/test_ratelimit.py covers them).
+    # service, so they are off here (tests/platform/test_ratelimit.py covers them).
     env = service_env(
         work,
         BADGE_REDIS_URL=redis_server.url,

@@ -23,4 +23,10 @@ if [ "${1:-}" = which ]; then
     echo "${tool[*]}"
     exit 0
 fi
+if [ "${1:-}" = build ] && [ "${tool[0]}" = "$oci" ]; then
+    # The Dockerfile pins its base image by digest, which only a registry can serve; the
+    # shared tool's local stand-in answers to the tag alone.
+    shift
+    exec "${tool[@]}" build --build-arg PYTHON_IMAGE=python:3.12-slim "$@"
+fi
 exec "${tool[@]}" "$@"

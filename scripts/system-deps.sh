@@ -12,7 +12,9 @@
 # The ownership tests need no Debian package: their DNS server is dnslib's (PyPI, the `test`
 # extra) and their HTTPS server is Python's http.server with a CA made by `cryptography`,
 # both started by the tests (tests/proofservers.py).
-# With no argument it checks all of them.
+# With no argument it checks all of them. Where the major version matters (Redis, PostgreSQL,
+# Varnish and its vmods), a version outside the tested range stops here with a clear message
+# rather than failing later in a test.
 set -euo pipefail
 [ $# -gt 0 ] || set -- cairo redis wrk chromium postgres varnish nginx container
 need=()
@@ -60,6 +62,45 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# supported NAME VERSION MIN_MAJOR MAX_MAJOR WHY: fail unless MIN <= major(VERSION) <= MAX.
+supported() {
+    local major=${2%%.*}
+    if ! [[ $major =~ ^[0-9]+$ ]] || ((major < $3 || major > $4)); then
+        echo "system-deps.sh: $1 $2 is not supported: the project is tested with major" \
+            "versions $3 to $4 ($5)" >&2
+        exit 1
+    fi
+}
+for what in "$@"; do
+    case "$what" in
+    redis)
+        version=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
+        supported redis-server "$version" 6 7 "pub/sub, CLIENT and the RESP2 replies the bus reads"
+        ;;
+    postgres)
+        for initdb in /usr/lib/postgresql/*/bin/initdb; do
+            version=$("$initdb" --version | sed -n 's/.*) \([0-9.]*\).*/\1/p')
+            supported PostgreSQL "$version" 13 17 "the registry's SQL and the throwaway test clusters"
+        done
+        ;;
+    varnish)
+        version=$(/usr/sbin/varnishd -V 2>&1 | sed -n 's/.*varnish-\([0-9.]*\).*/\1/p' | head -1)
+        supported Varnish "$version" 7 7 "deploy/varnish's VCL 4.1 and the xkey vmod built for it"
+        # varnish-modules is built against one Varnish ABI; a mismatch fails at VCL load.
+        vmod=$(compgen -G '/usr/lib/*/varnish/vmods/libvmod_xkey.so' | head -1)
+        probe=$(mktemp -d)
+        chmod 755 "$probe" # varnishd reads the file as its own unprivileged user
+        printf 'vcl 4.1;\nimport xkey;\nbackend b none;\n' >"$probe/probe.vcl"
+        if ! /usr/sbin/varnishd -C -n "$probe" -f "$probe/probe.vcl" >/dev/null 2>&1; then
+            rm -rf "$probe"
+            echo "system-deps.sh: the xkey vmod ($vmod) does not load in Varnish $version;" \
+                "install the varnish-modules built for it" >&2
+            exit 1
+        fi
+        rm -rf "$probe"
+        ;;
+    esac
+done
 if [ "$container" = yes ] && ! { command -v docker >/dev/null && docker info >/dev/null 2>&1; }; then
     # Where no registry is reachable, the shared `oci` tool sets podman up with local base
     # images (about a minute on a fresh machine, idempotent after). A clone elsewhere on these

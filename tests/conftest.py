@@ -10,11 +10,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from badge.app import create_app
+from badge.platform.timeutil import today
 from badge.registry import rules
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.settings import Secret, Settings
-from badge.timeutil import today
 from tests.pg import PostgresCluster
 
 

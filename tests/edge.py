@@ -16,8 +16,18 @@ from pathlib import Path
 from tests.servers import ROOT, end, free_port, get, wait_for
 
 VCL_DIR = ROOT / "deploy" / "varnish"
+PARAMS = VCL_DIR / "varnishd.params"
 VARNISHD = "/usr/sbin/varnishd"
 NGINX = "/usr/sbin/nginx"
+# varnishd's workdir holds its shared-memory log, written on every request: on tmpfs, as
+# compose.yaml has it, never on disk.
+WORKDIR_ROOT = Path("/dev/shm")
+
+
+def shipped_params() -> list[str]:
+    """deploy/varnish/varnishd.params as `name=value` strings, the way compose passes them."""
+    lines = (line.split("#", 1)[0].strip() for line in PARAMS.read_text().splitlines())
+    return [line for line in lines if line]
 
 
 def site_vcl(
@@ -72,10 +82,10 @@ class Varnish:
         self.backends = list(backends)
         self.prefix = list(prefix)
         self.storage = storage
-        # Extra `-p name=value` runtime parameters.
-        self.params = list(params)
+        # The shipped runtime parameters, then extra `-p name=value` ones (later ones win).
+        self.params = [*shipped_params(), *params]
         self.purgers = list(purgers)
-        self.work = Path(tempfile.mkdtemp(prefix="badge-varnish-"))
+        self.work = Path(tempfile.mkdtemp(prefix="badge-varnish-", dir=WORKDIR_ROOT))
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -127,6 +137,18 @@ class Varnish:
 
         return check
 
+    def counters(self, *names: str) -> dict[str, int]:
+        """varnishstat's current values of counters such as `MAIN.n_gunzip`."""
+        shown = subprocess.run(
+            ["varnishstat", "-n", str(self.work / "n"), "-1", *(f"-f{n}" for n in names)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
+        values = {line.split()[0]: int(line.split()[1]) for line in shown.splitlines() if line}
+        return {name: values[name] for name in names}
+
     def stop(self) -> None:
         if self.process is not None:
             end(self.process)
@@ -136,10 +158,59 @@ class Varnish:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-class Nginx:
-    """nginx serving one file as it is: the static-file baseline of the bench."""
+# nginx's proxy_cache as an edge, keyed the way default.vcl keys: the URL, the Host, the
+# Referer's host class and the one coding the service would pick (br, else gzip, else none).
+# The key covers what the service varies on, so nginx ignores Vary; like Surrogate-Control
+# for Varnish, the lifetime is the edge's own (an hour), not the browsers' max-age.
+NGINX_CACHE = """
+    proxy_cache_path {work}/cache levels=1:2 keys_zone=edge:10m max_size=256m inactive=1h
+                     use_temp_path=off;
+    map $http_accept_encoding $coding {{
+        default "";
+        "~*(^|,)\\s*br\\s*(,|$)" br;
+        "~*(^|,)\\s*(x-)?gzip\\s*(,|$)" gzip;
+    }}
+    map $http_referer $referer_class {{
+        default none;
+        "~*^https?://(?<referer_host>[a-z0-9.-]+?)\\.?(:[0-9]*)?([/?#]|$)" $referer_host;
+        "~." "raw:$http_referer";
+    }}
+    map $referer_class $referer_sent {{
+        none "";
+        "~^raw:" $http_referer;
+        default "https://$referer_class/";
+    }}
+"""
+NGINX_CACHE_LOCATION = """
+        location / {{
+            proxy_pass http://127.0.0.1:{backend};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Accept-Encoding $coding;
+            proxy_set_header Referer $referer_sent;
+            proxy_cache edge;
+            proxy_cache_key "$request_uri|$host|$referer_class|$coding";
+            proxy_ignore_headers Cache-Control Expires Vary;
+            proxy_cache_valid 200 1h;
+            proxy_cache_revalidate on;
+            add_header X-Cache $upstream_cache_status;
+        }}
+"""
 
-    def __init__(self, body: bytes, content_type: str, *, prefix: Sequence[str] = ()) -> None:
+
+class Nginx:
+    """nginx serving one file as it is (the static-file ceiling of the bench) and, given a
+    backend, a proxy_cache edge in front of it at every other path."""
+
+    def __init__(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        prefix: Sequence[str] = (),
+        content_encoding: str | None = None,
+        cache_backend: int | None = None,
+    ) -> None:
         if not os.path.exists(NGINX):
             raise RuntimeError("nginx is missing; `make bench` installs it (apt: nginx-light)")
         self.port = free_port()
@@ -151,11 +222,17 @@ class Nginx:
         (self.work / "www" / "badge").write_bytes(body)
         (self.work / "www" / "badge").chmod(0o644)
         self.content_type = content_type
+        self.content_encoding = content_encoding
+        self.cache_backend = cache_backend
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/badge"
+        return f"{self.base}/badge"
 
     def start(self) -> None:
         conf = self.work / "nginx.conf"
@@ -175,11 +252,17 @@ class Nginx:
             f"    fastcgi_temp_path {self.work}/tmp;\n"
             f"    uwsgi_temp_path {self.work}/tmp;\n"
             f"    scgi_temp_path {self.work}/tmp;\n"
-            "    server {\n"
+            + (NGINX_CACHE.format(work=self.work) if self.cache_backend else "")
+            + "    server {\n"
             f"        listen 127.0.0.1:{self.port};\n"
             f"        root {self.work}/www;\n"
             f"        location = /badge {{ {self._type_directives()} }}\n"
-            "    }\n"
+            + (
+                NGINX_CACHE_LOCATION.format(backend=self.cache_backend)
+                if self.cache_backend
+                else ""
+            )
+            + "    }\n"
             "}\n"
         )
         self.process = subprocess.Popen(
@@ -202,6 +285,8 @@ class Nginx:
         directives = f"types {{ }} default_type {media.strip()};"
         if charset:
             directives += f" charset {charset}; charset_types {media.strip()};"
+        if self.content_encoding:
+            directives += f" add_header Content-Encoding {self.content_encoding};"
         return directives
 
     def stop(self) -> None:

@@ -207,7 +207,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     root = Path(".")
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         host = (self.headers.get("host") or "").split(":")[0].lower()
         if host.startswith("redirect."):
             self._answer(302, b"", {"location": f"https://elsewhere.test{self.path}"})
@@ -236,7 +236,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

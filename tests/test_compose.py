@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.edge import VARNISHD, VCL_DIR
+from tests.edge import VARNISHD, VCL_DIR, shipped_params
 from tests.test_readme import SETTING_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,3 +100,20 @@ def test_env_example_lists_every_setting() -> None:
     missing = [name for name in SETTING_NAMES if f"{name}=" not in example]
     assert missing == []
     assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_varnish_runs_the_shipped_parameters_with_its_workdir_in_memory(tmp_path: Path) -> None:
+    varnish = SERVICES["varnish"]
+    assert "/var/lib/varnish/varnishd:exec" in varnish["tmpfs"]
+    shell, flag, line = varnish["entrypoint"]
+    assert (shell, flag) == ("sh", "-c")
+    # Run the entrypoint's own line, with compose's `$$` unescaped and the image's entrypoint
+    # replaced by a printer: it must pass each line of varnishd.params as `-p name=value`.
+    script = line.replace("$$", "$").replace("/etc/varnish/", f"{VCL_DIR}/")
+    script = script.replace("exec docker-varnish-entrypoint", "printf '%s\\n'")
+    printed = subprocess.run(
+        ["sh", "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    expected = [arg for param in shipped_params() for arg in ("-p", param)]
+    assert printed == expected
+    assert "http_gzip_support=off" in shipped_params()

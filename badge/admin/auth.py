@@ -123,5 +123,5 @@ class AdminGuard:
             await send(message)
 
         # The router's 404 and 405 under this prefix, and every refusal, go to the one
-        # error handler (badge/errorpages.py), which answers /admin/ in JSON, no-store.
+        # error handler (badge/web/error_responses.py), which answers /admin/ in JSON, no-store.
         await self.app(scope, receive, send_no_store)

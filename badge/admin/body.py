@@ -1,5 +1,5 @@
 """Request bodies for the admin API: JSON only, bounded, decoded into the models of
-badge/schemas.py, which check fields, types and formats in one pass.
+badge/web/api_models.py, which check fields, types and formats in one pass.
 
 Every problem is a 4xx that says what to fix: the CRM's developers read these messages,
 so msgspec's wording is turned into ours here.
@@ -16,7 +16,7 @@ import msgspec
 from starlette.requests import Request
 
 from badge.errors import UnsupportedMediaType, ValidationError
-from badge.http import read_body
+from badge.platform.http import read_body
 from badge.registry import rules
 from badge.vocabulary import CATEGORIES, STATES
 

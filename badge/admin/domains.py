@@ -12,13 +12,13 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from badge import schemas
 from badge.admin.body import read_model
 from badge.admin.shops import _actor, _bool_param, _registry, _require, _shop_id
 from badge.errors import NotFound
 from badge.registry import proofs, rules
 from badge.registry.model import DomainProof
 from badge.state import app_state
+from badge.web import api_models
 
 _ATTEST_HINTS = {"reason": "a reason is required: how ownership was checked"}
 
@@ -81,7 +81,7 @@ async def attest(request: Request) -> Response:
     registry = _registry(request)
     # An unknown shop or domain is a 404 whatever the body says.
     await anyio.to_thread.run_sync(registry.domain_proof, shop_id, domain)
-    body = await read_model(request, schemas.Attestation, hints=_ATTEST_HINTS)
+    body = await read_model(request, api_models.Attestation, hints=_ATTEST_HINTS)
     work = functools.partial(
         registry.attest_domain, shop_id, domain, actor=_actor(request), reason=body.reason
     )

@@ -10,7 +10,6 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from badge import schemas
 from badge.admin.body import read_model
 from badge.admin.shops import (
     DEFAULT_LIMIT,
@@ -25,6 +24,7 @@ from badge.admin.shops import (
 from badge.errors import ValidationError
 from badge.registry import rules
 from badge.registry.model import REPORT_STATUSES, ReportStatus
+from badge.web import api_models
 
 STATUS_CHOICES: Final = frozenset(REPORT_STATUSES)
 _HINTS: Final = {"resolution": "a resolution is required: say what was done"}
@@ -62,7 +62,7 @@ async def show_report(request: Request) -> Response:
 
 async def close_report(request: Request) -> Response:
     report_id = _report_id(request)
-    body = await read_model(request, schemas.ReportClose, hints=_HINTS)
+    body = await read_model(request, api_models.ReportClose, hints=_HINTS)
     resolution = body.resolution
     registry = _registry(request)
     actor = _actor(request)

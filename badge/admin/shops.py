@@ -16,17 +16,17 @@ from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from badge import schemas
 from badge.admin.body import read_model
 from badge.errors import NotFound, ValidationError
+from badge.platform.timeutil import today
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import Shop
 from badge.state import app_state
-from badge.timeutil import today
 from badge.vocabulary import PUBLIC_STATES
+from badge.web import api_models
+from badge.web.routes import ADMIN_PREFIX as PREFIX
 
-PREFIX: Final = "/admin/api/v1"
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1000
 EXPIRY_WINDOW: Final = timedelta(days=30)
@@ -140,7 +140,7 @@ async def list_shops(request: Request) -> Response:
 
 
 async def create_shop(request: Request) -> Response:
-    body = await read_model(request, schemas.NewShop, hints=_CREATE_HINTS)
+    body = await read_model(request, api_models.NewShop, hints=_CREATE_HINTS)
     name = _display_name(body.name, body.display_name)
     if name is None:
         raise ValidationError("missing required field: name")
@@ -178,7 +178,7 @@ async def update_shop(request: Request) -> Response:
     registry = _registry(request)
     # An unknown shop is a 404 whatever the body says (the reason is checked after it).
     _require(await _run(functools.partial(registry.get_shop, shop_id)), shop_id)
-    body = await read_model(request, schemas.ShopUpdate, hints=_UPDATE_HINTS)
+    body = await read_model(request, api_models.ShopUpdate, hints=_UPDATE_HINTS)
     sent = {name: value for name in _EDITABLE if (value := getattr(body, name)) is not UNSET}
     if not sent:
         editable = ", ".join(sorted(_EDITABLE))
@@ -220,7 +220,7 @@ async def update_shop(request: Request) -> Response:
 
 async def set_state(request: Request) -> Response:
     shop_id = _shop_id(request)
-    body = await read_model(request, schemas.StateChange, hints=_STATE_HINTS)
+    body = await read_model(request, api_models.StateChange, hints=_STATE_HINTS)
     target = rules.parse_state(body.state)
     reason = body.reason
     registry = _registry(request)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from badge.cli.checkbadge import verify
 from badge.cli.demo import demo
 from badge.cli.domains import domains
 from badge.cli.keys import keys
@@ -17,7 +18,6 @@ from badge.cli.serve import serve
 from badge.cli.settings import settings
 from badge.cli.shops import shops
 from badge.cli.tokens import tokens
-from badge.cli.verify import verify
 
 __all__ = ["cli", "main"]
 

@@ -105,7 +105,7 @@ def notify_change(*shop_ids: str) -> None:
     """
     settings = load_settings()
     if settings.redis_url is not None:
-        from badge.bus import publish_invalidation_sync
+        from badge.platform.bus import publish_invalidation_sync
 
         try:
             for shop_id in shop_ids:
@@ -117,7 +117,7 @@ def notify_change(*shop_ids: str) -> None:
                 err=True,
             )
     if settings.purge_urls:
-        from badge.purge import purge_now
+        from badge.platform.purge import purge_now
 
         failed = purge_now(settings.purge_urls, shop_ids)
         if failed:

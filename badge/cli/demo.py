@@ -8,11 +8,11 @@ from typing import Any
 import click
 
 from badge.cli.common import friendly, load_settings, registry_from_env
+from badge.platform.timeutil import today
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import Shop
 from badge.settings import redact_url
-from badge.timeutil import today
 
 
 def _enterprise_number(body: int) -> str:

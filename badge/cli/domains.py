@@ -15,10 +15,10 @@ from badge.cli.common import (
     notify_change,
     registry_from_env,
 )
+from badge.platform.timeutil import brussels_time
 from badge.registry import proofs
 from badge.registry.base import Registry
 from badge.registry.model import DomainProof
-from badge.timeutil import brussels_time
 
 
 @click.group()

@@ -14,10 +14,10 @@ import click
 
 from badge.cli.common import actor, fail
 from badge.errors import BadgeError, Conflict, ValidationError
+from badge.platform.timeutil import today
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import NewShop, Shop
-from badge.timeutil import today
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from badge.cli.common import friendly, load_settings
-from badge.timeutil import brussels_time
+from badge.platform.timeutil import brussels_time
 
 if TYPE_CHECKING:
     from badge.signing import KeyStore

@@ -8,7 +8,17 @@ from typing import cast
 import click
 
 from badge.cli.common import fail, friendly, load_settings, registry_from_env
-from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, FORMATS, LANGS, SIZES, Format, Lang, Size
+from badge.vocabulary import (
+    DEFAULT_LANG,
+    DEFAULT_SIZE,
+    FORMATS,
+    LANGS,
+    SCALES,
+    SIZES,
+    Format,
+    Lang,
+    Size,
+)
 
 
 @click.command()
@@ -16,7 +26,13 @@ from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, FORMATS, LANGS, SIZES, 
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
 @click.option("--lang", type=click.Choice(LANGS), default=DEFAULT_LANG, show_default=True)
 @click.option("--size", type=click.Choice(tuple(SIZES)), default=DEFAULT_SIZE, show_default=True)
-@click.option("--scale", type=click.IntRange(1, 3), default=1, show_default=True, help="PNG only.")
+@click.option(
+    "--scale",
+    type=click.Choice([str(scale) for scale in SCALES]),
+    default="1",
+    show_default=True,
+    help="PNG only.",
+)
 @click.option(
     "--site",
     metavar="HOST",
@@ -26,13 +42,13 @@ from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, FORMATS, LANGS, SIZES, 
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @friendly
 def render(
-    shop_id: str, fmt: str, lang: str, size: str, scale: int, site: str | None, output: Path
+    shop_id: str, fmt: str, lang: str, size: str, scale: str, site: str | None, output: Path
 ) -> None:
     """Write the shop's current badge, signed, to a file."""
     import anyio
 
-    from badge import binding
-    from badge.badges import BadgeService
+    from badge.serving import binding
+    from badge.serving.service import BadgeService
     from badge.signing import KeyStore
 
     settings = load_settings()
@@ -55,7 +71,7 @@ def render(
             cast(Format, fmt),
             cast(Lang, lang),
             cast(Size, size),
-            scale if fmt == "png" else 1,
+            int(scale) if fmt == "png" else 1,
             None,
             page,
         )

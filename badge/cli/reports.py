@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from badge.cli.common import actor, echo_json, fail, friendly, json_option, registry_from_env
-from badge.timeutil import BRUSSELS
+from badge.platform.timeutil import BRUSSELS
 
 
 @click.group()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
+from typing import Any
 
 import click
 
-from badge.cli.common import fail, load_settings
-from badge.settings import SettingsError
+from badge.cli.common import fail
+from badge.settings import Settings, SettingsError
 
 
 @click.command()
@@ -17,15 +19,12 @@ from badge.settings import SettingsError
 @click.option("--workers", type=int, default=None, help="Worker processes (default 1).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve badges, pages and the APIs with uvicorn."""
-    settings = load_settings()
-    bind_host, bind_port = host or settings.host, port or settings.port
+    settings = settings_with(host, port, workers)
     # Before importing uvicorn and the app: a busy port is reported at once, not after
     # fonts, keys and the registry have loaded.
-    check_port_free(bind_host, bind_port)
+    check_port_free(settings.host, settings.port)
     import uvicorn
 
-    from badge.logs import log_config
-    from badge.server import PROTOCOL
     from badge.signing import KeyStore
 
     try:
@@ -35,25 +34,55 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         fail(str(exc))
     _raise_open_files_limit(settings.limit_concurrency)
     click.echo(
-        f"serving on http://{bind_host}:{bind_port} (public URL {settings.public_url})", err=True
+        f"serving on http://{settings.host}:{settings.port} (public URL {settings.public_url})",
+        err=True,
     )
-    uvicorn.run(
-        "badge.app:app_from_env",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=workers or settings.workers,
-        access_log=settings.access_log,
-        log_level=settings.log_level,
-        log_config=log_config(settings.log_level),
-        server_header=False,
+    uvicorn.run("badge.app:app_from_env", **uvicorn_options(settings))
+
+
+def settings_with(host: str | None, port: int | None, workers: int | None) -> Settings:
+    """The settings with the command line's choices in place of BADGE_HOST, BADGE_PORT and
+    BADGE_WORKERS, checked like the variables.
+
+    uvicorn builds the app (in each worker process, too) from an import string, so the
+    choices reach it the one way a spawned worker inherits: this process's environment.
+    The public URL, the issuer and our own netlocs then follow the port we listen on.
+    """
+    chosen = {"BADGE_HOST": host, "BADGE_PORT": port, "BADGE_WORKERS": workers}
+    overrides = {name: str(value) for name, value in chosen.items() if value is not None}
+    try:
+        settings = Settings.from_env({**os.environ, **overrides})
+    except SettingsError as exc:
+        flags = {"BADGE_HOST": "--host", "BADGE_PORT": "--port", "BADGE_WORKERS": "--workers"}
+        message = str(exc)
+        for name in overrides:
+            message = message.replace(name, f"{flags[name]} ({name})")
+        fail(message)
+    os.environ.update(overrides)
+    return settings
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How `badge serve` runs uvicorn; `make bench` starts its baseline with the same."""
+    from badge.platform.logs import log_config
+    from badge.platform.server import PROTOCOL
+
+    return {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "access_log": settings.access_log,
+        "log_level": settings.log_level,
+        "log_config": log_config(settings.log_level),
+        "server_header": False,
         # Behind the edge every request comes from the edge: trust its X-Forwarded-For
         # (BADGE_FORWARDED_ALLOW_IPS) so per-client rate limits see the consumer.
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
-        http=PROTOCOL,
-        limit_concurrency=settings.limit_concurrency,
-    )
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": settings.forwarded_allow_ips or None,
+        "http": PROTOCOL,
+        "limit_concurrency": settings.limit_concurrency,
+    }
 
 
 def check_port_free(host: str, port: int) -> None:

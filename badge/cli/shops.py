@@ -18,9 +18,9 @@ from badge.cli.common import (
     registry_from_env,
 )
 from badge.cli.importing import import_file
+from badge.platform.timeutil import brussels_time, today
 from badge.registry import rules
 from badge.registry.model import Shop
-from badge.timeutil import brussels_time, today
 from badge.vocabulary import CATEGORIES, STATES
 
 

@@ -8,6 +8,7 @@ once, so it is checked within a minute of being added.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -47,9 +48,8 @@ async def run_once(
     due = await anyio.to_thread.run_sync(registry.claim_due_checks)
     for shop_id, domain in due:
         try:
-            checked = await anyio.to_thread.run_sync(
-                lambda: checker.check(registry, shop_id, domain, actor=ACTOR)
-            )
+            work = functools.partial(checker.check, registry, shop_id, domain, actor=ACTOR)
+            checked = await anyio.to_thread.run_sync(work)
         except Exception as exc:
             # Its lease runs out and a later pass tries again.
             logger.warning("ownership check of %s failed: %s", domain, type(exc).__name__)

@@ -12,7 +12,7 @@ from typing import Protocol, Unpack
 
 from badge.registry import model
 from badge.registry.proofs import Outcome
-from badge.sightings import Batch
+from badge.serving.sightings import Batch
 from badge.vocabulary import State
 
 

@@ -70,7 +70,9 @@ def status_from_json(data: Mapping[str, Any]) -> DomainStatus:
         raise ValueError(f"bad domain proof {state!r} {method!r}")
     since, note = data.get("since"), data.get("note")
     when = None if since is None else moment(since)
-    return DomainStatus(str(data["domain"]), state, method, when, None if note is None else str(note))
+    return DomainStatus(
+        str(data["domain"]), state, method, when, None if note is None else str(note)
+    )
 
 
 @dataclass(frozen=True, slots=True)

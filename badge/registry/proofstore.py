@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Final
 from badge.errors import NotFound
 from badge.registry import proofs, rules
 from badge.registry.model import (
-    DomainProof,
     PROOF_STATES,
+    DomainProof,
     DomainStatus,
     Event,
     ProofState,
@@ -198,7 +198,9 @@ class ProofStore(ABC):
         return shop, self._proof_row(tx, shop_id, normalised)
 
     def _proof_row(self, tx: Tx, shop_id: str, domain: str) -> DomainProof:
-        row = tx.one("SELECT * FROM domain_proofs WHERE shop_id = ? AND domain = ?", (shop_id, domain))
+        row = tx.one(
+            "SELECT * FROM domain_proofs WHERE shop_id = ? AND domain = ?", (shop_id, domain)
+        )
         if row is None:
             raise NotFound(f"{domain} is not a registered domain of shop {shop_id}")
         return proof_from_row(row)
@@ -207,5 +209,7 @@ class ProofStore(ABC):
         self, tx: Tx, shop: Shop, now: datetime, actor: str, reason: str, change: dict[str, object]
     ) -> None:
         # The Keurmerk state does not change: from and to are the shop's state, as for edits.
-        event = Event(0, shop.id, now, actor, shop.state, shop.state, reason, {"domain_proof": change})
+        event = Event(
+            0, shop.id, now, actor, shop.state, shop.state, reason, {"domain_proof": change}
+        )
         self._append_event(tx, event)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import idna
 
 from badge.errors import Conflict, ValidationError
+from badge.platform.timeutil import BRUSSELS
 from badge.registry import lookalike
 from badge.registry.model import (
     NewReport,
@@ -27,11 +28,17 @@ from badge.registry.model import (
     ShopEdit,
     plain,
 )
-from badge.timeutil import BRUSSELS
-from badge.vocabulary import CATEGORIES, STATES, Category, State
+from badge.vocabulary import (
+    CATEGORIES,
+    SHOP_ID_ALPHABET,
+    SHOP_ID_LENGTH,
+    STATES,
+    Category,
+    State,
+)
 
-_ID_ALPHABET: Final = "abcdefghijkmnpqrstuvwxyz23456789"
-ID_LENGTH: Final = 16
+_ID_ALPHABET: Final = SHOP_ID_ALPHABET
+ID_LENGTH: Final = SHOP_ID_LENGTH
 _ID_RE: Final = re.compile(rf"^[{_ID_ALPHABET}]{{{ID_LENGTH}}}$")
 
 # Which moves the certification procedure allows. Renewal (certified -> certified with a

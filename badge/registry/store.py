@@ -15,10 +15,8 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Unpack
 
-from badge import sightings
 from badge.errors import Conflict, NotFound
 from badge.registry import rules
-from badge.registry.proofstore import ProofStore
 from badge.registry.model import (
     Event,
     NewReport,
@@ -33,7 +31,9 @@ from badge.registry.model import (
     shop_from_record,
     sighting_from_row,
 )
-from badge.sightings import Batch
+from badge.registry.proofstore import ProofStore
+from badge.serving import sightings
+from badge.serving.sightings import Batch
 from badge.vocabulary import State
 
 Row = dict[str, Any]

@@ -12,9 +12,8 @@ import zlib
 from badge.render.baking import PNG_KEYWORD
 from badge.render.raster import rasterise
 from badge.render.svg import BadgeView, check_token, drawing
-from badge.vocabulary import SIZES
+from badge.vocabulary import SCALES, SIZES
 
-SCALES = frozenset({1, 2, 3})
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -31,7 +30,7 @@ def render_png_view(view: BadgeView, scale: int) -> bytes:
 
 def _check_scale(scale: int) -> None:
     if scale not in SCALES:
-        raise ValueError(f"scale must be 1, 2 or 3, not {scale!r}")
+        raise ValueError(f"scale must be one of {SCALES}, not {scale!r}")
 
 
 def bake(png: bytes, token: str) -> bytes:

@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message
 
 from badge.errors import BadgeError, BadRequest, NotFound, Unprocessable
-from badge.http import read_body
-from badge.purge import surrogate_header_dict
+from badge.platform.http import read_body
+from badge.platform.purge import surrogate_header_dict
 from badge.registry import rules
 from badge.state import AppServices, app_state
 from badge.verify import lookup

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from typing import Literal
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
 from badge.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from badge.render.baking import ELEMENT, NAMESPACE, PNG_KEYWORD
+from badge.vocabulary import Format
 
 MAX_UPLOAD_BYTES: int = 512 * 1024  # badges are a few KB; anything bigger is refused
 MAX_TOKEN_CHARS = 8 * 1024
@@ -28,7 +28,7 @@ MAX_PNG_CHUNKS = 1_000
 MAX_PNG_SIDE = 4_096
 SNIFF_WINDOW = 16 * 1024
 
-Kind = Literal["svg", "png"]
+Format = Format
 
 NOT_FOUND_MESSAGE = "no Keurmerk signature found in this file"
 # The usual thing a consumer has is a screenshot: say why it cannot be checked, and what can.
@@ -85,7 +85,7 @@ def looks_like_jws(token: str) -> bool:
     return all(len(part) % 4 != 1 for part in token.split("."))
 
 
-def sniff_kind(data: bytes, content_type: str | None) -> Kind:
+def sniff_kind(data: bytes, content_type: str | None) -> Format:
     """Decide PNG or SVG from the bytes; the content type only improves the refusal message."""
     if not data:
         raise UnsupportedMediaType("the upload is empty; send the badge's PNG or SVG file")

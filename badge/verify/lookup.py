@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from badge.badges import Entry
 from badge.errors import Unavailable
+from badge.platform.timeutil import BRUSSELS, today
 from badge.registry import rules
 from badge.registry.model import Event, Shop
+from badge.serving.service import Entry
 from badge.state import AppServices
-from badge.timeutil import BRUSSELS, today
 from badge.vocabulary import CATEGORY_COLOURS, PublicState
 
 REGISTRY_TIMEOUT: Final = 2.0

@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from badge.i18n import LANG_NAMES, jinja_environment, negotiate
-from badge.purge import surrogate_header_dict
+from badge.platform.purge import surrogate_header_dict
+from badge.platform.timeutil import BRUSSELS
 from badge.registry import rules
 from badge.registry.model import DomainStatus, Event, ProofState, Shop
 from badge.state import AppServices, app_state
-from badge.timeutil import BRUSSELS
 from badge.verify import lookup
 from badge.verify.api import BadgeChecker, Refusal
 from badge.verify.check import MAX_UPLOAD_BYTES, SCREENSHOT_MESSAGE

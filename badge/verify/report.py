@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from badge.errors import BadRequest, Forbidden, NotFound
-from badge.http import read_body
+from badge.platform.http import read_body
 from badge.registry import rules
 from badge.state import app_state
 from badge.verify import lookup

@@ -9,12 +9,56 @@ import xkey;
 
 include "site.vcl";
 
+# Headers some frameworks read to rebuild the request's URL, host or scheme. The cache key
+# ignores them, so nothing behind the edge may see them: one request carrying one must not
+# change what the next visitor gets. The edge also hashes the Host, so it is put in one
+# form: lower case, no port, no trailing dot.
+sub strip_unkeyed {
+    unset req.http.X-Forwarded-Host;
+    unset req.http.X-Forwarded-Proto;
+    unset req.http.X-Forwarded-Scheme;
+    unset req.http.X-Forwarded-Port;
+    unset req.http.X-Forwarded-Server;
+    unset req.http.X-Forwarded-Prefix;
+    unset req.http.X-Original-URL;
+    unset req.http.X-Rewrite-URL;
+    unset req.http.X-Original-Host;
+    unset req.http.X-Host;
+    unset req.http.X-HTTP-Method-Override;
+    unset req.http.Forwarded;
+    if (req.http.Host) {
+        set req.http.Host = std.tolower(regsub(req.http.Host, "\.?(:[0-9]*)?$", ""));
+    }
+}
+
+# The service prepares each badge as br, gzip and identity, and picks br, else gzip, else
+# none (badge/platform/http.py). Varnish's own gzip handling is off (deploy/varnish/varnishd.params),
+# so it stores what the service sends, one object per coding (Vary: Accept-Encoding): the
+# header is cut down to the one coding the service would pick, so the few browser spellings
+# share three objects. A coding is accepted unless its q is 0; `*` stands for the unnamed.
+sub normalise_coding {
+    if (!req.http.Accept-Encoding) {
+        return;
+    }
+    if (req.http.Accept-Encoding ~ "(?i)(^|,)\s*br\s*(;\s*q\s*=\s*(1|0*[1-9]|0*\.0*[1-9])[^,]*)?\s*(,|$)"
+        || (req.http.Accept-Encoding ~ "(?i)(^|,)\s*\*\s*(;\s*q\s*=\s*(1|0*[1-9]|0*\.0*[1-9])[^,]*)?\s*(,|$)"
+            && req.http.Accept-Encoding !~ "(?i)(^|,)\s*br\s*(;|,|$)")) {
+        set req.http.Accept-Encoding = "br";
+    } elsif (req.http.Accept-Encoding ~ "(?i)(^|,)\s*(x-)?gzip\s*(;\s*q\s*=\s*(1|0*[1-9]|0*\.0*[1-9])[^,]*)?\s*(,|$)"
+        || (req.http.Accept-Encoding ~ "(?i)(^|,)\s*\*\s*(;\s*q\s*=\s*(1|0*[1-9]|0*\.0*[1-9])[^,]*)?\s*(,|$)"
+            && req.http.Accept-Encoding !~ "(?i)(^|,)\s*(x-)?gzip\s*(;|,|$)")) {
+        set req.http.Accept-Encoding = "gzip";
+    } else {
+        unset req.http.Accept-Encoding;
+    }
+}
+
 sub vcl_recv {
     # Varnish's own liveness, for compose's health check; says nothing of the instances.
     if (req.url == "/varnish-health") {
         return (synth(200, "ok"));
     }
-    # Purges by surrogate key, sent by every instance on every state change (badge.purge).
+    # Purges by surrogate key, sent by every instance on every state change (badge.platform.purge).
     if (req.method == "PURGE") {
         if (client.ip !~ purgers) {
             return (synth(403, "purging is not allowed from here"));
@@ -29,13 +73,26 @@ sub vcl_recv {
     set req.backend_hint = app.backend();
     # The service sets no cookies and reads none: never forward them, never key on them.
     unset req.http.Cookie;
+    call strip_unkeyed;
+    call normalise_coding;
     if (req.method != "GET" && req.method != "HEAD") {
         return (pass);
     }
     if (req.http.Authorization || req.url ~ "^/admin/") {
         return (pass);
     }
-    set req.url = std.querysort(req.url);
+    # A fragment is never sent by browsers and means nothing to the service.
+    if (req.url ~ "#") {
+        set req.url = regsub(req.url, "#.*$", "");
+    }
+    # Sorting puts `?size=m&lang=nl` and `?lang=nl&size=m` in one object, but it must never
+    # change what a request means: std.querysort also reorders a repeated name, of which the
+    # service reads the last. So only a badge query of plain badge parameters, each named
+    # once, is sorted; anything else keeps its order (and gets an object of its own).
+    if (req.url ~ "^/b/[^?]*\?((lang|size|scale|d)=[^&]*(&|$))+$"
+        && req.url !~ "[?&]lang=.*&lang=|[?&]size=.*&size=|[?&]scale=.*&scale=|[?&]d=.*&d=") {
+        set req.url = std.querysort(req.url);
+    }
     # A badge depends on the Referer's host (registered domain, foreign, none), never on the
     # rest of it. Key on the host, and send the backend just that, so what it answers for the
     # first request is right for every request sharing the key.
@@ -45,7 +102,10 @@ sub vcl_recv {
         } elsif (req.http.Referer ~ "^(?i)https?://[a-z0-9.-]+(:[0-9]*)?(?:[/?#]|$)") {
             set req.http.X-Referer-Host = std.tolower(regsub(req.http.Referer,
                 "^(?i)https?://([a-z0-9.-]+?)\.?(?::[0-9]*)?(?:[/?#].*)?$", "\1"));
-            set req.http.Referer = "https://" + req.http.X-Referer-Host + "/";
+            # Browsers send cross-origin Referers in this form already.
+            if (req.http.Referer != "https://" + req.http.X-Referer-Host + "/") {
+                set req.http.Referer = "https://" + req.http.X-Referer-Host + "/";
+            }
         } else {
             # Anything odd (user info, an IPv6 literal, another scheme) is keyed on and
             # passed on as sent: the service decides, and the object is never shared.
@@ -83,6 +143,13 @@ sub vcl_backend_response {
         set beresp.http.xkey = "shop-" + regsub(bereq.url,
             "^/(?:b|v|embed|api/v1/shops)/([a-z2-9]{16}).*$", "\1") + " keurmerk";
     }
+    # Every cached object carries a key: `keurmerk` purges everything the service serves.
+    if (!beresp.http.xkey) {
+        set beresp.http.xkey = "keurmerk";
+    }
+    # The same keys for other CDNs: not ours to keep (xkey stays, it reads the object's).
+    unset beresp.http.Surrogate-Key;
+    unset beresp.http.Cache-Tag;
     # Our responses are small (a badge is a few KB, a page tens of KB): take each one whole
     # before passing it on, so an instance that dies mid-body never reaches a client as a
     # truncated response.
@@ -104,6 +171,13 @@ sub vcl_backend_response {
     if (beresp.http.ETag) {
         set beresp.keep = 5m;
     }
+    # Badges tell browsers a short max-age (BADGE_MAX_AGE) and the edge a long one
+    # (BADGE_EDGE_MAX_AGE, in Surrogate-Control): the edge is purged on every change, and
+    # answers browsers' revalidations itself.
+    if (beresp.http.Surrogate-Control ~ "max-age=[0-9]+") {
+        set beresp.ttl = std.duration(regsub(beresp.http.Surrogate-Control,
+            "^.*max-age=([0-9]+).*$", "\1") + "s", 0s);
+    }
 }
 
 sub vcl_backend_error {
@@ -115,8 +189,15 @@ sub vcl_backend_error {
 
 sub vcl_deliver {
     unset resp.http.xkey;
-    unset resp.http.Surrogate-Key;
-    unset resp.http.Cache-Tag;
+    # The long edge lifetime is ours alone: a cache in front of this one is not purged.
+    # And how long the object sat here says nothing of its freshness, since every change
+    # purges it: the edge answers as the service would now. An Age, or the stored Date, past
+    # the browser's max-age would make every page view a revalidation.
+    if (resp.http.Surrogate-Control) {
+        unset resp.http.Surrogate-Control;
+        unset resp.http.Age;
+        set resp.http.Date = now;
+    }
     if (obj.hits > 0) {
         set resp.http.X-Cache = "HIT";
     } else {

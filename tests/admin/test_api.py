@@ -18,10 +18,10 @@ from starlette.testclient import TestClient
 
 from badge.admin.auth import CACHE_SECONDS, TokenCache, bearer_token
 from badge.app import create_app
+from badge.platform.timeutil import today
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.settings import Settings
-from badge.timeutil import today
 from tests.conftest import add_shop
 from tests.servers import cli, service_env, token_claims
 

@@ -73,7 +73,9 @@ def test_a_dead_resolver_times_out(workdir: Path) -> None:
 
 
 def test_the_job_checks_what_is_due_and_logs_a_loss_once(
-    setup, dns_server: DnsServer, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    setup,
+    dns_server: DnsServer,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
     registry, checker = setup
     shop = add_shop(registry, domains=("job.test",), attest=False)
@@ -97,5 +99,8 @@ def test_the_job_checks_what_is_due_and_logs_a_loss_once(
     assert len(lost) == 1
     assert checker.stats.lost == 1
     assert checker.stats.states == {
-        "pending": 0, "proven": 1, "lost": 0, "registered_before_proofs": 0
+        "pending": 0,
+        "proven": 1,
+        "lost": 0,
+        "registered_before_proofs": 0,
     }

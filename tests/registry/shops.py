@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from badge.platform.timeutil import today
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import NewShop, Shop
-from badge.timeutil import today
 
 
 def new_shop(

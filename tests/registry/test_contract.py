@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from badge.errors import Conflict, NotFound, ValidationError
+from badge.platform.timeutil import today
 from badge.registry import rules, store
 from badge.registry.base import Registry
-from badge.sightings import Batch, Seen, Source
-from badge.timeutil import today
+from badge.serving.sightings import Batch, Seen, Source
 from tests.registry.shops import add, new_shop
 
 # Shops

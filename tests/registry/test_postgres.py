@@ -25,7 +25,7 @@ from badge.registry.model import Shop
 from badge.registry.postgres import MIGRATIONS, PostgresRegistry
 from badge.registry.rules import MAX_SIGHTINGS_PER_SHOP
 from badge.registry.sqlite import SQLiteRegistry
-from badge.sightings import Seen
+from badge.serving.sightings import Seen
 from tests.registry.shops import add, new_shop
 from tests.servers import Service, cli, free_port, get, service_env, token_claims
 

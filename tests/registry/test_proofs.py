@@ -31,7 +31,10 @@ def check(registry: Registry, shop_id: str, domain: str, outcome: Outcome) -> Do
 def test_a_new_domain_is_pending_with_its_own_challenge(registry: Registry) -> None:
     one = add(registry, domains=("een.be", "twee.be"))
     other = add(registry, "Ander", domains=("ander.be",))
-    assert [(p.domain, p.state) for p in one.proofs] == [("een.be", "pending"), ("twee.be", "pending")]
+    assert [(p.domain, p.state) for p in one.proofs] == [
+        ("een.be", "pending"),
+        ("twee.be", "pending"),
+    ]
     tokens = {p.token for shop in (one, other) for p in registry.domain_proofs(shop.id)}
     assert len(tokens) == 3
     published = proofs.challenge("een.be", registry.domain_proof(one.id, "een.be").token)
@@ -70,7 +73,9 @@ def test_checks_move_the_proof_and_leave_history(registry: Registry) -> None:
     stored = registry.get_shop(shop.id)
     assert stored is not None and stored.proofs[0].method == "file"
     events = [e for e in registry.history(shop.id) if e.changes and "domain_proof" in e.changes]
-    assert [(e.changes["domain_proof"]["from"], e.changes["domain_proof"]["to"]) for e in events] == [  # type: ignore[index]
+    assert [
+        (e.changes["domain_proof"]["from"], e.changes["domain_proof"]["to"]) for e in events
+    ] == [  # type: ignore[index]
         ("pending", "pending"),
         ("pending", "proven (dns)"),
         ("proven (dns)", "proven (dns)"),
@@ -119,7 +124,7 @@ def test_due_checks_are_claimed_once(registry: Registry) -> None:
     # Taken for the lease: another instance gets the other one, then nothing.
     assert registry.claim_due_checks() == [(shop.id, "twee.be")]
     assert registry.claim_due_checks() == []
-    proof, _ = registry.record_check(
+    registry.record_check(
         shop.id, "een.be", FAILED, actor="t", interval=timedelta(seconds=0), grace=WEEK
     )
     assert registry.claim_due_checks() == [(shop.id, "een.be")]

@@ -8,10 +8,10 @@ import anyio
 import idna
 import pytest
 
-from badge.badges import Entry
+from badge.platform.timeutil import today
 from badge.registry.model import Event, Shop
+from badge.serving.service import Entry
 from badge.state import AppServices
-from badge.timeutil import today
 from badge.verify import lookup
 from badge.verify.lookup import HistoryCache, Referral, judge_referrer, own_hosts, referrer_host
 from badge.vocabulary import CATEGORY_COLOURS

@@ -13,13 +13,13 @@ import idna
 import pytest
 from starlette.testclient import TestClient
 
-from badge.assets import STATIC_DIR
 from badge.i18n import format_day, gettext_for
+from badge.platform.timeutil import today
 from badge.registry.model import Event, Shop
 from badge.registry.sqlite import SQLiteRegistry
-from badge.timeutil import today
 from badge.verify.pages import CSP, history_rows
 from badge.vocabulary import CATEGORY_COLOURS, LANGS, Lang
+from badge.web.assets import STATIC_DIR
 from tests.conftest import add_shop
 
 STATE_TITLES = {

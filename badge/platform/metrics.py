@@ -1,0 +1,147 @@
+"""Prometheus metrics, collected at scrape time from counters the hot path keeps cheaply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from badge.platform.purge import EdgePurger
+from badge.proofs.check import ProofStats
+from badge.serving.hotpath import HotPathStats
+from badge.serving.service import BadgeService
+
+
+class _BadgeCollector(Collector):
+    def __init__(
+        self, stats: HotPathStats, badges: BadgeService, purger: EdgePurger | None
+    ) -> None:
+        self.stats = stats
+        self.badges = badges
+        self.purger = purger
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        yield self._responses()
+        yield from self._cache()
+        yield from self._redis()
+        yield from self._purges()
+
+    def _responses(self) -> CounterMetricFamily:
+        responses = CounterMetricFamily(
+            "badge_responses", "Badge responses by HTTP status", labels=["status"]
+        )
+        counts = dict(self.stats.responses)
+        counts[200] = counts.get(200, 0) + self.stats.ok
+        counts[304] = counts.get(304, 0) + self.stats.not_modified
+        for status, count in sorted(counts.items()):
+            responses.add_metric([str(status)], count)
+        return responses
+
+    def _cache(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        badges = self.badges
+        yield CounterMetricFamily(
+            "badge_renders",
+            "Badge variants rendered (cache misses)",
+            value=badges.renderer.render_count,
+        )
+        yield CounterMetricFamily(
+            "badge_signatures", "JWS tokens signed", value=badges.loader.sign_count
+        )
+        yield GaugeMetricFamily(
+            "badge_cached_shops", "Shops held in the per-process cache", value=len(badges.entries)
+        )
+        yield CounterMetricFamily(
+            "badge_registry_loads",
+            "Shops read from the registry (misses of memory and Redis)",
+            value=badges.loader.registry_loads,
+        )
+        yield GaugeMetricFamily(
+            "badge_change_feed_age_seconds",
+            "Seconds since the change feed last confirmed cached states",
+            value=badges.clock() - badges.fresh_at,
+        )
+
+    def _redis(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        badges, shared = self.badges, self.badges.shared
+        yield CounterMetricFamily(
+            "badge_redis_shared_hits",
+            "Shops found in Redis on a memory miss",
+            value=badges.loader.shared_hits,
+        )
+        yield CounterMetricFamily(
+            "badge_redis_errors",
+            "Redis calls that failed or timed out",
+            value=shared.errors if shared is not None else 0,
+        )
+        yield GaugeMetricFamily(
+            "badge_redis_circuit_open",
+            "1 while the circuit breaker keeps requests away from Redis",
+            value=1 if shared is not None and shared.breaker.is_open else 0,
+        )
+        yield GaugeMetricFamily(
+            "badge_redis_bus_subscribed",
+            "1 while this instance is subscribed to the invalidation channel",
+            value=1 if badges.bus_status == "subscribed" else 0,
+        )
+
+    def _purges(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        purges = CounterMetricFamily(
+            "badge_edge_purges",
+            "Purge requests to edge caches: ok, retried (one failed attempt), failed (gave up)",
+            labels=["edge", "result"],
+        )
+        pending = GaugeMetricFamily(
+            "badge_edge_purge_pending", "Surrogate keys waiting to be purged", labels=["edge"]
+        )
+        for edge in self.purger.edges if self.purger is not None else ():
+            for result in ("ok", "retried", "failed"):
+                purges.add_metric([edge.shown, result], edge.counts[result])
+            pending.add_metric([edge.shown], len(edge.pending))
+        yield purges
+        yield pending
+
+
+class ProofCollector(Collector):
+    """Domain ownership checks made by this instance, and the domains in each proof state."""
+
+    def __init__(self, stats: ProofStats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        checks = CounterMetricFamily(
+            "badge_domain_checks", "Ownership checks made here, by result", labels=["result"]
+        )
+        for result in ("proven", "failed"):
+            checks.add_metric([result], self.stats.checks[result])
+        yield checks
+        yield CounterMetricFamily(
+            "badge_domain_proofs_lost",
+            "Ownership proofs found lost by this instance's checks (each loss counted once)",
+            value=self.stats.lost,
+        )
+        domains = GaugeMetricFamily(
+            "badge_domains", "Registered domains by ownership proof state", labels=["state"]
+        )
+        for state, count in sorted(self.stats.states.items()):
+            domains.add_metric([state], count)
+        yield domains
+
+
+class Metrics:
+    def __init__(
+        self,
+        stats: HotPathStats,
+        badges: BadgeService,
+        purger: EdgePurger | None = None,
+        *extra: Collector,
+    ) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(_BadgeCollector(stats, badges, purger))
+        for collector in extra:
+            self.registry.register(collector)
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,166 @@
+"""uvicorn's httptools protocol with read timeouts for slow clients, as `badge serve` runs it.
+
+uvicorn 0.x times out idle keep-alive connections only: a client that connects and then
+sends its request line and headers a byte at a time (or never) holds the connection for
+ever, and so does one that announces a body and never sends it. Here each connection gets:
+
+- a header timeout: the request line and headers must arrive within
+  `BADGE_HEADER_TIMEOUT` seconds of the connection opening (or of the first byte of the
+  next request, on a keep-alive connection), else a 408 and the connection is closed;
+- a body timeout: a request body must arrive within `BADGE_BODY_TIMEOUT` seconds of its
+  headers, else the connection is closed (the application sees a disconnect).
+
+Nothing of this runs per request: one sweep a second looks at each open connection's
+state (uvicorn's own request cycle says which part of a request it waits for) and closes
+those that have waited past their deadline. A slow client is cut off at most one sweep
+after its deadline.
+
+uvicorn's own `limit_concurrency` 503 gets a Cache-Control and a Retry-After here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from typing import Any, Final
+
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from badge.settings import Settings
+
+PROTOCOL: Final = "badge.platform.server:BadgeHttpProtocol"
+SWEEP_SECONDS: Final = 1.0
+_TIMEOUT_408: Final = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 16\r\n"
+    b"cache-control: no-store\r\n"
+    b"connection: close\r\n"
+    b"\r\n"
+    b"request timeout\n"
+)
+_monotonic = time.monotonic
+
+
+@functools.cache
+def _timeouts() -> tuple[float, float]:
+    """Read once per process from the same BADGE_* variables as the app."""
+    settings = Settings.from_env()
+    return settings.header_timeout, settings.body_timeout
+
+
+async def overloaded(scope: Scope, receive: Receive, send: Send) -> None:
+    """What a client over `limit_concurrency` gets: at once, and never cached."""
+    body = b"overloaded; try again shortly\n"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                (b"retry-after", b"1"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Sweeper:
+    """The open connections of one event loop, checked against their deadlines each sweep.
+
+    The timer runs only while connections are open, so an idle server does no work.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+        self.loop = loop
+        self.interval = interval
+        self.connections: set[BadgeHttpProtocol] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, connection: BadgeHttpProtocol) -> None:
+        self.connections.add(connection)
+        if self._timer is None:
+            self._timer = self.loop.call_later(self.interval, self.sweep)
+
+    def discard(self, connection: BadgeHttpProtocol) -> None:
+        self.connections.discard(connection)
+
+    def sweep(self) -> None:
+        now = _monotonic()
+        # A copy: closing a transport may drop its connection from the set.
+        for connection in tuple(self.connections):
+            connection.check_deadline(now)
+        self._timer = self.loop.call_later(self.interval, self.sweep) if self.connections else None
+
+
+_sweepers: dict[asyncio.AbstractEventLoop, Sweeper] = {}
+
+
+def sweeper_for(
+    loop: asyncio.AbstractEventLoop, header_timeout: float, body_timeout: float
+) -> Sweeper:
+    found = _sweepers.get(loop)
+    if found is None:
+        # Once a second; more often only when a timeout is shorter than two sweeps.
+        interval = min(SWEEP_SECONDS, header_timeout / 2, body_timeout / 2)
+        found = _sweepers[loop] = Sweeper(loop, interval)
+    return found
+
+
+class BadgeHttpProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout, self.body_timeout = _timeouts()
+        self.sweeper = sweeper_for(self.loop, self.header_timeout, self.body_timeout)
+        # What the connection waits for, as (request cycle, waiting for headers), and since
+        # when. The cycle is uvicorn's, made anew for each request: None before the first.
+        self._waiting: tuple[object, bool] | None = None
+        self._waiting_since = 0.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._waiting, self._waiting_since = (None, True), _monotonic()
+        self.sweeper.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.sweeper.discard(self)
+        super().connection_lost(exc)
+
+    def check_deadline(self, now: float) -> None:
+        """The sweep's look at this connection: closed when its client is too slow."""
+        transport = self.transport
+        if transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            if self.timeout_keep_alive_task is not None:
+                # Idle between requests, no byte of the next one yet: uvicorn's keep-alive
+                # timeout closes it.
+                self._waiting = None
+                return
+            headers, limit = True, self.header_timeout
+        elif cycle.more_body:
+            headers, limit = False, self.body_timeout
+        else:
+            # The application has the whole request: no client deadline.
+            self._waiting = None
+            return
+        waiting = (cycle, headers)
+        if self._waiting != waiting:
+            self._waiting, self._waiting_since = waiting, now
+        elif now - self._waiting_since >= limit:
+            if headers:
+                # No application has this request yet: answer for it.
+                transport.write(_TIMEOUT_408)
+            transport.close()
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        if app is service_unavailable:
+            app = overloaded
+        super()._start_asgi_task(cycle, app)

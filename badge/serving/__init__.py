@@ -1,0 +1,1 @@
+"""The badge pipeline, from the ASGI fast path to the bytes."""

@@ -1,0 +1,136 @@
+"""Prepared responses: `/v/{id}` and `/api/v1/shops/{id}` answered from bytes kept per shop.
+
+Both say what the shop's live state says, in the visitor's language and for the page they
+came from. The first request for a combination goes through the app as usual; its
+response is kept with the shop's cache entry (service.py), so a change of the shop drops it
+with everything else, and a warm request is a dict lookup and one `send`, like a badge.
+
+The key holds every request header the response may depend on, raw: the path and query,
+Host, Accept-Language, Accept-Encoding and Referer. A response is kept only when its Vary
+names no other header, so a page that starts to depend on something else is simply not
+kept. Pages for a foreign Referer (anyone's to vary) go through the app every time.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from badge.registry.rules import ID_LENGTH
+from badge.serving import binding
+from badge.serving.service import BadgeService
+from badge.web.routes import prepared_prefixes
+
+# The route table's paths that prepared bytes may answer (badge/web/routes.py).
+PREFIXES: Final = prepared_prefixes()
+# Headers longer than this are never part of a key: such a request takes the app's path.
+MAX_KEY_HEADER: Final = 256
+MAX_PREPARED_PER_SHOP: Final = 64
+_KEYED: Final = frozenset({b"accept-language", b"accept-encoding", b"referer", b"host"})
+_VARY_OK: Final = frozenset({"accept-language", "accept-encoding", "referer"})
+_EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
+
+PreparedKey = tuple[str, bytes, bytes | None, bytes | None, bytes | None, bytes | None]
+Prepared = tuple[Message, Message]
+
+
+def shop_id_of(path: str) -> str | None:
+    """The shop id of a path this module answers, or None."""
+    for prefix in PREFIXES:
+        if path.startswith(prefix):
+            shop_id = path[len(prefix) :]
+            return shop_id if len(shop_id) == ID_LENGTH and "/" not in shop_id else None
+    return None
+
+
+class PreparedResponses:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.hits = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, shop_id: str) -> None:
+        service: BadgeService = scope["state"]["badges"]
+        key = _key(scope)
+        entry = service.fresh_entry(shop_id)
+        prepared = None if entry is None or key is None else entry.prepared.get(key)
+        if prepared is not None:
+            self.hits += 1
+            await send(prepared[0])
+            await send(_EMPTY_BODY if scope["method"] == "HEAD" else prepared[1])
+            return
+        if key is None or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        captured: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            captured.append(message)
+            await send(message)
+
+        generation = service.cache.generation
+        await self.app(scope, receive, capture)
+        # The entry the response was made from (loaded by this request, perhaps), and
+        # nothing invalidated meanwhile: otherwise it may describe an older state.
+        after = service.fresh_entry(shop_id)
+        if (
+            after is None
+            or service.cache.generation != generation
+            or (entry is not None and after is not entry)
+            or len(after.prepared) >= MAX_PREPARED_PER_SHOP
+            or not _keepable_referer(key[5], after.domains, service)
+        ):
+            return
+        kept = _keepable(captured)
+        if kept is not None:
+            after.prepared[key] = kept
+
+
+def _key(scope: Scope) -> PreparedKey | None:
+    found: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in _KEYED:
+            if len(value) > MAX_KEY_HEADER or name in found:
+                return None
+            found[name] = value
+        elif name == b"if-none-match" or name == b"cookie" or name == b"authorization":
+            return None
+    return (
+        scope["path"],
+        scope["query_string"],
+        found.get(b"host"),
+        found.get(b"accept-language"),
+        found.get(b"accept-encoding"),
+        found.get(b"referer"),
+    )
+
+
+def _keepable_referer(
+    referer: bytes | None, domains: frozenset[str], service: BadgeService
+) -> bool:
+    """No Referer, our own pages, or one of the shop's registered domains."""
+    if referer is None:
+        return True
+    page, _ = binding.classify_referer(referer, service.own_netlocs)
+    return page == binding.OWN or page in domains
+
+
+def _keepable(messages: list[Message]) -> Prepared | None:
+    """A complete 200 in one body message whose Vary names only headers in the key."""
+    if len(messages) != 2:
+        return None
+    start, body = messages
+    if start["type"] != "http.response.start" or start["status"] != 200:
+        return None
+    if body["type"] != "http.response.body" or body.get("more_body", False):
+        return None
+    for name, value in start.get("headers", ()):
+        lower = name.lower()
+        if lower == b"set-cookie":
+            return None
+        if lower == b"vary":
+            named = {part.strip().lower() for part in value.decode("latin-1").split(",")}
+            if not named <= _VARY_OK:
+                return None
+    start = {"type": "http.response.start", "status": 200, "headers": list(start["headers"])}
+    return start, {"type": "http.response.body", "body": bytes(body.get("body", b""))}

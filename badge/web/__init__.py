@@ -1,0 +1,1 @@
+"""The web layer: pages, API models, OpenAPI and the error responses."""

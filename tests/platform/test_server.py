@@ -1,0 +1,201 @@
+"""Slow clients and overload against `badge serve` itself (uvicorn with badge/platform/server.py's
+protocol): header and body read timeouts, a fast 503 past the concurrency limit, and
+badges still served while 2,000 half-sent requests hold connections open."""
+
+from __future__ import annotations
+
+import http.client
+import resource
+import select
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from badge.registry.model import Shop
+from badge.registry.sqlite import SQLiteRegistry
+from tests.conftest import add_shop
+from tests.servers import ROOT, free_port, get, service_env, wait_for
+
+pytestmark = pytest.mark.server
+
+SLOW_CONNECTIONS = 2_000
+BADGE_REQUESTS = 50
+# The issue's functional bound; the median of 50 requests is a generous reading of it.
+BADGE_BOUND_SECONDS = 0.050
+
+
+@contextmanager
+def badge_serve(tmp_path: Path, **extra: str) -> Iterator[str]:
+    """`badge serve` on a free port; its log must hold no traceback when it stops."""
+    port = free_port()
+    env = service_env(tmp_path, BADGE_PORT=str(port), BADGE_LOG_LEVEL="warning", **extra)
+    log_path = tmp_path / f"serve-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "badge", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: get(base + "/healthz")[0] == 200, 30, "badge serve")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in log_path.read_text(errors="replace"), log_path.read_text()
+
+
+def port_of(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
+
+
+def half_sent(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(b"GET /b/abcdefghijkmnpqr.svg HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    return sock
+
+
+def closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
+    """Whether the server closed the connection in time, and what it said before."""
+    sock.settimeout(seconds)
+    received = b""
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return True, received
+            received += chunk
+    except TimeoutError:
+        return False, received
+    except ConnectionResetError:
+        return True, received
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Shop:
+    registry = SQLiteRegistry(tmp_path / "badge.db")
+    try:
+        return add_shop(registry)
+    finally:
+        registry.close()
+
+
+def test_header_timeout_answers_408_and_closes(tmp_path: Path, shop: Shop) -> None:
+    with badge_serve(tmp_path, BADGE_HEADER_TIMEOUT="1") as base:
+        port = port_of(base)
+        silent = socket.create_connection(("127.0.0.1", port), timeout=5)
+        partial = half_sent(port)
+        started = time.monotonic()
+        for sock in (silent, partial):
+            closed, said = closed_within(sock, 10)
+            assert closed
+            assert said.startswith(b"HTTP/1.1 408 ")
+            assert b"cache-control: no-store" in said
+            sock.close()
+        assert time.monotonic() - started < 8
+        # A kept-alive connection's next request is on the clock too.
+        conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.2)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200 ")
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        closed, said = closed_within(conn, 10)
+        assert closed and said.startswith(b"HTTP/1.1 408 ")
+        conn.close()
+        # Prompt clients are unaffected.
+        assert get(f"{base}/b/{shop.id}.svg")[0] == 200
+
+
+def test_body_timeout_closes_a_stalled_upload(tmp_path: Path) -> None:
+    with badge_serve(tmp_path, BADGE_BODY_TIMEOUT="1") as base:
+        sock = socket.create_connection(("127.0.0.1", port_of(base)), timeout=5)
+        sock.sendall(
+            b"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: image/svg+xml\r\n"
+            b"Content-Length: 5000\r\n\r\n<svg xmlns="
+        )
+        started = time.monotonic()
+        closed, _ = closed_within(sock, 10)
+        assert closed
+        assert time.monotonic() - started < 8
+        sock.close()
+        assert get(f"{base}/healthz")[0] == 200
+
+
+def test_over_the_concurrency_limit_is_a_fast_503(tmp_path: Path) -> None:
+    with badge_serve(tmp_path, BADGE_LIMIT_CONCURRENCY="20", BADGE_HEADER_TIMEOUT="60") as base:
+        port = port_of(base)
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+        try:
+            time.sleep(0.3)
+            started = time.monotonic()
+            status, body, headers = get(f"{base}/verify", timeout=5)
+            elapsed = time.monotonic() - started
+            assert status == 503, body
+            assert body == b"overloaded; try again shortly\n", headers
+            lower = {name.lower(): value for name, value in headers.items()}
+            assert lower["retry-after"] == "1"
+            assert lower["cache-control"] == "no-store"
+            assert elapsed < 2, elapsed
+        finally:
+            for sock in idle:
+                sock.close()
+        wait_for(lambda: get(f"{base}/healthz")[0] == 200, 10, "recovery")
+
+
+def raise_open_files(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+def test_badges_stay_fast_while_2000_slow_connections_are_open(tmp_path: Path, shop: Shop) -> None:
+    raise_open_files(SLOW_CONNECTIONS + 512)
+    with badge_serve(tmp_path, BADGE_HEADER_TIMEOUT="120") as base:
+        port = port_of(base)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", f"/b/{shop.id}.svg")
+        assert conn.getresponse().read()  # warm
+        slow: list[socket.socket] = []
+        try:
+            for _ in range(SLOW_CONNECTIONS):
+                slow.append(half_sent(port))
+            time.sleep(1.0)
+            # Every one of them is still open: the server neither answered nor closed them.
+            poller = select.poll()
+            for sock in slow:
+                poller.register(sock, select.POLLIN | select.POLLHUP)
+            assert poller.poll(0) == []
+            timings = []
+            for _ in range(BADGE_REQUESTS):
+                started = time.perf_counter()
+                conn.request("GET", f"/b/{shop.id}.svg")
+                response = conn.getresponse()
+                body = response.read()
+                timings.append(time.perf_counter() - started)
+                assert response.status == 200
+                assert body.startswith(b"<svg")
+            median = statistics.median(timings)
+            p95 = sorted(timings)[int(len(timings) * 0.95) - 1]
+            print(
+                f"badge with {SLOW_CONNECTIONS} slow connections open: "
+                f"median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+            )
+            assert median < BADGE_BOUND_SECONDS, timings
+        finally:
+            for sock in slow:
+                sock.close()
+            conn.close()

@@ -1,0 +1,71 @@
+"""Variants prepared before anyone asks: after a change, and at start from sightings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from starlette.testclient import TestClient
+
+from badge.app import create_app
+from badge.registry.model import Shop
+from badge.registry.sqlite import SQLiteRegistry
+from badge.serving import binding
+from badge.serving.service import BadgeService
+from badge.serving.sightings import Seen
+from badge.serving.variants import retarget
+from badge.settings import Settings
+from badge.vocabulary import DEFAULT_LANG
+
+SITE = "bakkerij-test.be"
+
+
+def until(check: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_retarget_follows_the_new_state() -> None:
+    domains = frozenset({"a.be", "b.be"})
+    assert retarget("a.be", False, domains) == (binding.OFF,)
+    assert retarget(binding.OFF, True, domains) == ("a.be", "b.be")
+    assert retarget("a.be", True, domains) == ("a.be",)
+    assert retarget("gone.be", True, domains) == (binding.MISMATCH,)
+    assert retarget(binding.NEUTRAL, True, domains) == (binding.NEUTRAL,)
+
+
+def test_a_change_prepares_the_variants_its_pages_load(
+    shop: Shop, client: TestClient, registry: SQLiteRegistry
+) -> None:
+    service: BadgeService = client.app_state["badges"]
+    page = {"referer": f"https://www.{SITE}/"}
+    for path in (f"/b/{shop.id}.svg?lang=fr&size=l", f"/b/{shop.id}.png?scale=2"):
+        assert client.get(path, headers=page).status_code == 200
+    registry.set_state(shop.id, "suspended", reason="test", actor="test")
+    wanted = {(shop.id, "svg", "fr", "l", 1, binding.OFF), (shop.id, "png", "nl", "m", 2, "off")}
+
+    def ready() -> bool:
+        entry = service.entries.get(shop.id)
+        return entry is not None and entry.state == "suspended" and wanted <= set(entry.variants)
+
+    until(ready, "the suspended variants were never prepared")
+    rendered = service.renderer.render_count
+    badge = client.get(f"/b/{shop.id}.svg?lang=fr&size=l", headers=page)
+    assert badge.status_code == 200 and "suspendu" in badge.text.lower()
+    assert service.renderer.render_count == rendered  # served as prepared: nothing drawn for it
+
+
+def test_start_prepares_the_busiest_registered_sites(
+    shop: Shop, registry: SQLiteRegistry, settings: Settings
+) -> None:
+    registry.record_sightings({(shop.id, "referer"): {SITE: Seen(40, True)}})
+    with TestClient(create_app(settings)) as client:
+        service: BadgeService = client.app_state["badges"]
+        key = (shop.id, "svg", DEFAULT_LANG, "m", 1, SITE)
+        until(
+            lambda: key in getattr(service.entries.get(shop.id), "variants", {}),
+            "the default badge of a busy site was not prepared at start",
+        )
+        assert service.prepared_count >= 1
