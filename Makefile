@@ -78,10 +78,20 @@ image:
 	bash scripts/system-deps.sh container
 	bash scripts/container.sh build -t $(IMAGE) .
 
+# Locust with a report per run under var/loadtest/<timestamp>/. Without TARGET it starts its
+# own service; `make loadtest TARGET=https://staging.example SHOPS=shops.txt [TOKEN=...]`
+# loads a deployment, `WORKERS=N` runs a master and N workers (loadtests/run_locust.py).
+USERS ?= 50
+SECONDS ?= 60
+WORKERS ?= 0
+# Exported rather than written in the command, so make never prints the token.
+loadtest: export LOCUST_ADMIN_TOKEN := $(or $(TOKEN),$(LOCUST_ADMIN_TOKEN))
 loadtest: $(UV)
 	$(SYNC) --extra loadtest
-	bash scripts/system-deps.sh cairo redis
-	$(BIN)/python loadtests/run_locust.py
+	$(if $(TARGET),,bash scripts/system-deps.sh cairo redis)
+	$(BIN)/python loadtests/run_locust.py \
+		--users $(USERS) --seconds $(SECONDS) --workers $(WORKERS) \
+		$(if $(TARGET),--target '$(TARGET)') $(if $(SHOPS),--shops '$(SHOPS)')
 
 # Ten minutes of mixed load with Redis; `make soak SOAK_SECONDS=60` for a short try.
 SOAK_SECONDS ?= 600

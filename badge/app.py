@@ -24,7 +24,7 @@ from badge.lifespan import make_lifespan
 from badge.platform.compression import Compression
 from badge.platform.http import DefaultCacheControl
 from badge.platform.ratelimit import RateLimit
-from badge.serving.hotpath import BadgeHotPath, HotPathStats
+from badge.serving.hotpath import BadgeHotPath, HotPathStats, RouteTimer
 from badge.settings import Settings
 from badge.state import app_state
 from badge.verify.api import BadgeChecker, VerifyApi
@@ -177,7 +177,9 @@ class BadgeApp(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = RateLimit(super().build_middleware_stack(), rules_for)
-        return BadgeHotPath(DefaultCacheControl(stack, cache_for), self.stats)
+        return BadgeHotPath(
+            RouteTimer(DefaultCacheControl(stack, cache_for), self.stats), self.stats
+        )
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -29,8 +29,8 @@ from badge.proofs import job as proof_job
 from badge.proofs.check import Checker
 from badge.registry.base import Registry
 from badge.registry.factory import open_registry
+from badge.render.fonts import load_fonts
 from badge.render.pool import RenderPool
-from badge.render.text import load_fonts
 from badge.serving import warmup
 from badge.serving.hotpath import HotPathStats
 from badge.serving.service import BadgeService
@@ -109,7 +109,9 @@ async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
         "registry": registry,
         "keys": keys,
         "badges": badges,
-        "metrics": Metrics(stats, badges, purger, *collectors),
+        "metrics": Metrics(
+            stats, badges, purger, *collectors, registry=registry, keyshare=keyshare
+        ),
         "ratelimit": limiter,
         "checker": checker,
     }

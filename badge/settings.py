@@ -15,7 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast, get_type_hints
-from urllib.parse import urlsplit
+
+from badge.platform.secret import Secret, redact_url
+
+__all__ = ["Secret", "Setting", "Settings", "SettingsError", "redact_url"]
 
 # The URL forms libpq accepts; anything else (such as SQLAlchemy's postgresql+psycopg://)
 # is refused at start rather than at the first query.
@@ -28,51 +31,6 @@ T = TypeVar("T")
 
 class SettingsError(ValueError):
     """A BADGE_* variable has a value we cannot use; the message names it."""
-
-
-class Secret:
-    """Holds a value that must never be printed or logged."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-# Query parameters that carry a credential (libpq and redis-py both take `password=`).
-_SECRET_PARAMS: Final = ("pass", "secret", "token", "key")
-
-
-def redact_url(url: str) -> str:
-    """A URL safe to print: the password, in the user part or the query, replaced."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", ":***@")
-    params = parts.query.split("&") if parts.query else []
-    query = "&".join(
-        f"{param.partition('=')[0]}=***"
-        if any(word in param.partition("=")[0].lower() for word in _SECRET_PARAMS)
-        else param
-        for param in params
-    )
-    if (netloc, query) == (parts.netloc, parts.query):
-        return url
-    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,8 +173,8 @@ class Settings:
         10.0,
         f"{SERVE}: seconds a client has to send its request line and headers, from connecting "
         "(or, on a kept-alive connection, from the first byte of its next request); then `408` "
-        "and the connection is closed. Checked once a second, so the cut comes up to a second "
-        "later",
+        "and the connection is closed. Checked once a second, so the cut may come a second or "
+        "two late",
         within=(0.5, 300),
     )
     body_timeout: float = setting(

@@ -264,6 +264,8 @@ def revalidation(mine: Rounds, ok: str, not_modified: str) -> None:
         f"the 200 {spread([o.cpu_us for o, _ in pairs], 1)} µs"
         f"; CPU ratio 200/304 {spread(cpu)}, req/s ratio 304/200 {spread(rps)}"
     )
+    fast = statistics.median(cpu) >= 1 and statistics.median(rps) >= 1
+    print(f"  the 304 is {'at least as fast as' if fast else 'SLOWER than'} the 200 (medians)")
 
 
 def flood(
@@ -322,6 +324,7 @@ def main() -> None:
     parser.add_argument("--skip-edge", action="store_true", help="leave out Varnish and nginx")
     parser.add_argument("--only-http", action="store_true", help="leave out PNG renders and edge")
     parser.add_argument("--skip-flood", action="store_true", help="leave out the host flood")
+    parser.add_argument("--only", action="append", help="only targets whose name has this")
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk (make bench installs it when root)")
@@ -346,6 +349,8 @@ def main() -> None:
         targets.append(
             Target("304 (bare SVG, If-None-Match)", ok.path, (f"If-None-Match: {etag}",), 0.0)
         )
+        if options.only:
+            targets = [t for t in targets if any(part in t.name for part in options.only)]
         specs = {t.name: capture(ours, t, work) for t in targets}
         print(
             ("servers on core 0, wrk on core " + _LAST_CORE + "; " if PIN_SERVER else "")
@@ -362,7 +367,8 @@ def main() -> None:
             }
             mine, base = side_by_side(ours, baselines, targets, options)
         print_table(targets, mine, base)
-        revalidation(mine, ok.name, targets[-1].name)
+        if ok.name in mine and targets[-1].name.startswith("304"):
+            revalidation(mine, ok.name, targets[-1].name)
         embed = targets[1]
         if not options.skip_flood:
             flood(ours, embed.path, embed.headers, f"/b/{other_id}.svg", options)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import cairosvg
 
+from badge.render.fonts import load_fonts
 from badge.render.png import render_png_view
 from badge.render.svg import BadgeView, render_svg
-from badge.render.text import load_fonts
 
 SCALES = (1, 2, 3)
 LANGS = ("nl", "fr", "de", "en")

@@ -2,7 +2,7 @@
 
 Writes into the folder given (docs/): each badge state as a PNG the service itself renders,
 and the home and verification pages as headless Chromium (Debian's) sees them. Also
-rebuilds badge/static/favicon.ico from favicon.svg, so the two never drift apart.
+rebuilds static/favicon.ico from favicon.svg, so the two never drift apart.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tests.servers import Service, free_port, get  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-STATIC = ROOT / "badge" / "static"
+STATIC = ROOT / "static"
 
 
 def favicon() -> None:

@@ -7,6 +7,7 @@
 #   postgres   initdb and postgres for throwaway clusters (tests)
 #   varnish    Varnish with the xkey vmod: the edge (deployment test, make bench)
 #   nginx      the static-file baseline of the edge bench (make bench)
+#   prometheus Prometheus and promtool: the dashboard's queries and the alert rules (tests)
 #   container  docker, or podman set up by the shared `oci` tool where no registry is
 #              reachable (the image test, make image)
 # The ownership tests need no Debian package: their DNS server is dnslib's (PyPI, the `test`
@@ -16,7 +17,7 @@
 # Varnish and its vmods), a version outside the tested range stops here with a clear message
 # rather than failing later in a test.
 set -euo pipefail
-[ $# -gt 0 ] || set -- cairo redis wrk chromium postgres varnish nginx container
+[ $# -gt 0 ] || set -- cairo redis wrk chromium postgres varnish nginx prometheus container
 need=()
 container=no
 for what in "$@"; do
@@ -36,10 +37,12 @@ for what in "$@"; do
         compgen -G '/usr/lib/*/varnish/vmods/libvmod_xkey.so' >/dev/null || need+=(varnish-modules)
         ;;
     nginx) [ -x /usr/sbin/nginx ] || need+=(nginx-light) ;;
+    # Debian's package brings promtool too; the tests run their own server on loopback.
+    prometheus) { command -v prometheus && command -v promtool; } >/dev/null || need+=(prometheus) ;;
     container) container=yes ;;
     *)
         echo "system-deps.sh: unknown need '$what'" \
-            "(cairo, redis, wrk, chromium, postgres, varnish, nginx, container)" >&2
+            "(cairo, redis, wrk, chromium, postgres, varnish, nginx, prometheus, container)" >&2
         exit 2
         ;;
     esac

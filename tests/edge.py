@@ -149,12 +149,20 @@ class Varnish:
         values = {line.split()[0]: int(line.split()[1]) for line in shown.splitlines() if line}
         return {name: values[name] for name in names}
 
-    def stop(self) -> None:
+    def restart(self) -> None:
+        """varnishd stopped and started again on the same port: its cache starts empty."""
+        self._end()
+        self.start()
+
+    def _end(self) -> None:
         if self.process is not None:
             end(self.process)
             if self.process.stderr is not None:
                 self.process.stderr.close()
             self.process = None
+
+    def stop(self) -> None:
+        self._end()
         shutil.rmtree(self.work, ignore_errors=True)
 
 

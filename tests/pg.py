@@ -73,7 +73,11 @@ class PostgresCluster:
             capture_output=True,
             **self._as,
         )
-        with self.log.open("wb") as log:
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the postmaster on the cluster made by start() (again, after halt())."""
+        with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
                     str(self.bindir / "postgres"),
@@ -123,6 +127,13 @@ class PostgresCluster:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             # FORCE ends connections a failed test may have left open.
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+    def halt(self) -> None:
+        """Stop the postmaster and keep the cluster, for resume(): an outage."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=20)
+            self.process = None
 
     def stop(self) -> None:
         if self.process is not None:

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from badge.app import create_app
 from badge.errors import ValidationError
-from badge.registry import rules
+from badge.registry import changes, rules
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.settings import Settings
@@ -55,7 +55,7 @@ def test_rules_refuse_other_spellings(raw: str) -> None:
 def test_plan_update_checks_parsed_dates_too(registry: SQLiteRegistry) -> None:
     shop = add_shop(registry)
     with pytest.raises(ValidationError, match="valid_until 0001-01-01 is out of range"):
-        rules.plan_update(shop, reason="typo", valid_until=date(1, 1, 1))
+        changes.plan_update(shop, reason="typo", valid_until=date(1, 1, 1))
     with pytest.raises(ValidationError, match="valid_until 0001-01-01 is out of range"):
         registry.update_shop(shop.id, actor="t", reason="typo", valid_until=date(1, 1, 1))
 

@@ -1,4 +1,5 @@
-"""The wheel is the whole service: templates, static files and catalogs ship inside `badge`.
+"""The wheel is the whole service: templates, static files and catalogs ship inside `badge`
+(the static files from `static/` at the top of the repository, as badge/static).
 
 Built from this tree once per session, then read as a zip and run from where it was
 unpacked, away from the repository, the way `pip install .` would serve it.
@@ -10,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -22,16 +24,26 @@ PACKAGE = ROOT / "badge"
 
 def _shipped_sources() -> set[str]:
     """Every non-Python file the service reads at run time, as wheel paths."""
-    found = set()
-    for folder, pattern in (
-        ("static", "*"),
-        ("templates", "*.html"),
-        ("locales", "*/LC_MESSAGES/*.po"),
-    ):
+    found = {f"badge/static/{path.name}" for path in (ROOT / "static").iterdir() if path.is_file()}
+    for folder, pattern in (("templates", "*.html"), ("locales", "*/LC_MESSAGES/*.po")):
         for path in (PACKAGE / folder).glob(pattern):
             if path.is_file():
                 found.add(path.relative_to(ROOT).as_posix())
     return found
+
+
+def test_pyproject_lists_every_package() -> None:
+    """setuptools is told the packages (it cannot find `badge.static`, which lives in
+    static/): the list names every folder of badge/ with an __init__.py, and static."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in PACKAGE.rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert set(config["packages"]) == found | {"badge.static"}
+    assert config["package-dir"] == {"badge.static": "static"}
+    assert not (PACKAGE / "static").exists(), "static files live in static/ at the top"
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import pytest
 
 from badge import vocabulary
 from badge.registry import rules
-from badge.web import api_models
+from badge.web import patterns
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,9 +114,9 @@ def test_the_character_class_matches_exactly_the_alphabet(alphabet: str) -> None
 def test_shop_ids_are_checked_by_one_alphabet_everywhere() -> None:
     assert vocabulary.SHOP_ID_CLASS == "a-kmnp-z2-9"
     new_id = rules.new_shop_id()
-    assert re.fullmatch(api_models.SHOP_ID_PATTERN, new_id)
+    assert re.fullmatch(patterns.SHOP_ID_PATTERN, new_id)
     assert set(new_id) <= set(vocabulary.SHOP_ID_ALPHABET)
-    assert not re.fullmatch(api_models.SHOP_ID_PATTERN, new_id[:-1] + "l")
+    assert not re.fullmatch(patterns.SHOP_ID_PATTERN, new_id[:-1] + "l")
 
 
 def test_a_language_and_a_scale_added_in_the_vocabulary_reach_everything(
@@ -124,6 +124,7 @@ def test_a_language_and_a_scale_added_in_the_vocabulary_reach_everything(
 ) -> None:
     copy = tmp_path / "src"
     shutil.copytree(ROOT / "badge", copy / "badge", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "static", copy / "static")
     path = copy / "badge" / "vocabulary.py"
     source = path.read_text()
     assert source.count(LAST_LANGUAGE) == 1 and source.count(SCALES_LINE) == 1

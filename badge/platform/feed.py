@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterator
@@ -94,9 +95,11 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
     distinct host names delays no badge by more than a slice. Registry reads and the write
     run in threads.
     """
-    if not stats.sightings:
+    # Repeat requests first: past a cap, the collector drops hosts seen once in a batch.
+    repeated = stats.take_sightings()
+    if not repeated and not stats.sightings:
         return 0
-    drained = stats.sightings.drain()
+    drained = itertools.chain(repeated, stats.sightings.drain())
     domains: dict[str, frozenset[str]] = {}
     collector = sightings.Collector(domains, IDNA_PER_FLUSH)
     later: list[Raw] = []
@@ -122,8 +125,14 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
             collector.add(*item)
             if n % FLUSH_SLICE == 0:
                 await anyio.sleep(0)
+    stats.drop_sightings("bounds", collector.skipped)
     if collector.batch:
-        await anyio.to_thread.run_sync(registry.record_sightings, collector.batch)
+        try:
+            await anyio.to_thread.run_sync(registry.record_sightings, collector.batch)
+        except Exception:
+            hosts = sum(len(group) for group in collector.batch.values())
+            stats.drop_sightings("write_failed", hosts)
+            raise
     return collector.skipped
 
 

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from badge.platform.keyshare import KeyShare
 from badge.platform.purge import EdgePurger
 from badge.proofs.check import ProofStats
-from badge.serving.hotpath import HotPathStats
+from badge.registry.base import Registry
+from badge.registry.calls import BOUNDS as REGISTRY_BOUNDS
+from badge.serving.hotpath import LATENCY_BOUNDS, HotPathStats
 from badge.serving.service import BadgeService
+
+BUS_STATES = ("off", "subscribed", "down")
 
 
 class _BadgeCollector(Collector):
@@ -23,11 +33,13 @@ class _BadgeCollector(Collector):
         self.badges = badges
         self.purger = purger
 
-    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         yield self._responses()
+        yield from self._requests()
         yield from self._cache()
         yield from self._redis()
         yield from self._purges()
+        yield from self._sightings()
 
     def _responses(self) -> CounterMetricFamily:
         responses = CounterMetricFamily(
@@ -39,6 +51,50 @@ class _BadgeCollector(Collector):
         for status, count in sorted(counts.items()):
             responses.add_metric([str(status)], count)
         return responses
+
+    def _requests(self) -> Iterator[Metric]:
+        """The hot path's integer buckets, folded into a histogram and a counter here."""
+        latency = HistogramMetricFamily(
+            "badge_request_duration_seconds",
+            "Time from the request reaching the app to its last byte handed to the server, "
+            "by route template and badge variant (- for other routes)",
+            labels=["route", "variant"],
+        )
+        by_series: dict[tuple[str, str], list[float]] = {}
+        by_status: dict[tuple[str, str], float] = {}
+        # A snapshot first: a request finishing meanwhile may add a key.
+        for (route, variant, status), counts in list(self.stats.timings.items()):
+            merged = by_series.setdefault((route, variant), [0] * len(counts))
+            for index, count in enumerate(counts):
+                merged[index] += count
+            by_status[(route, str(status))] = by_status.get((route, str(status)), 0) + sum(
+                counts[:-1]
+            )
+        for (route, variant), counts in sorted(by_series.items()):
+            latency.add_metric([route, variant], _buckets(LATENCY_BOUNDS, counts[:-1]), counts[-1])
+        yield latency
+        responses = CounterMetricFamily(
+            "badge_http_responses", "Responses by route template and HTTP status",
+            labels=["route", "status"],
+        )  # fmt: skip
+        for (route, code), count in sorted(by_status.items()):
+            responses.add_metric([route, code], count)
+        yield responses
+        lookups = CounterMetricFamily(
+            "badge_hotpath_lookups",
+            "Badge requests by the in-memory lookup's result: hit (answered from memory) or "
+            "miss (loaded, rendered or refused)",
+            labels=["result"],
+        )
+        # Every badge request but a refused one (a bad query, a bad method) is looked up.
+        looked_up = sum(
+            sum(counts[:-1])
+            for (route, variant), counts in by_series.items()
+            if route.startswith("/b/") and variant != "error"
+        )
+        lookups.add_metric(["hit"], max(0, looked_up - self.stats.misses))
+        lookups.add_metric(["miss"], self.stats.misses)
+        yield lookups
 
     def _cache(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         badges = self.badges
@@ -86,6 +142,15 @@ class _BadgeCollector(Collector):
             "1 while this instance is subscribed to the invalidation channel",
             value=1 if badges.bus_status == "subscribed" else 0,
         )
+        state = GaugeMetricFamily(
+            "badge_redis_bus_state",
+            "The invalidation bus: off (no Redis configured), subscribed or down (1 for the "
+            "current state)",
+            labels=["state"],
+        )
+        for name in BUS_STATES:
+            state.add_metric([name], 1 if badges.bus_status == name else 0)
+        yield state
 
     def _purges(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         purges = CounterMetricFamily(
@@ -102,6 +167,71 @@ class _BadgeCollector(Collector):
             pending.add_metric([edge.shown], len(edge.pending))
         yield purges
         yield pending
+
+    def _sightings(self) -> Iterator[CounterMetricFamily]:
+        dropped = CounterMetricFamily(
+            "badge_sightings_dropped",
+            "Sighted hosts not recorded: tally (pruned from the bounded per-process tally), "
+            "bounds (odd or one-off hosts over a flush's bounds), write_failed (the registry "
+            "refused the flush)",
+            labels=["reason"],
+        )
+        dropped.add_metric(["tally"], self.stats.sightings.dropped)
+        for reason in ("bounds", "write_failed"):
+            dropped.add_metric([reason], self.stats.sightings_dropped[reason])
+        yield dropped
+
+
+class _RegistryCollector(Collector):
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        latency = HistogramMetricFamily(
+            "badge_registry_duration_seconds",
+            "Registry transactions by kind (read or write), failed ones included",
+            labels=["kind"],
+        )
+        errors = CounterMetricFamily(
+            "badge_registry_errors",
+            "Registry transactions that failed: unreachable, timed out, no free connection",
+            labels=["kind"],
+        )
+        for kind, seen in self.registry.call_stats.snapshot().items():
+            latency.add_metric([kind], _buckets(REGISTRY_BOUNDS, seen.buckets), seen.seconds)
+            errors.add_metric([kind], seen.errors)
+        yield latency
+        yield errors
+
+
+class _KeysCollector(Collector):
+    def __init__(self, keyshare: KeyShare | None) -> None:
+        self.keyshare = keyshare
+
+    def collect(self) -> Iterator[Metric]:
+        others = self.keyshare.others if self.keyshare is not None else {}
+        disagree = self.keyshare is not None and self.keyshare.disagreement() is not None
+        yield GaugeMetricFamily(
+            "badge_keys_disagree",
+            "1 while no other live instance publishes this instance's signing key "
+            "(KEYS DISAGREE: its BADGE_KEYS_DIR is not the shared one)",
+            value=1 if disagree else 0,
+        )
+        yield GaugeMetricFamily(
+            "badge_keys_other_instances",
+            "Other live instances publishing their keys in Redis",
+            value=len(others),
+        )
+
+
+def _buckets(bounds: Sequence[float], counts: Sequence[float]) -> list[tuple[str, float]]:
+    """Per-bucket counts (the last one +Inf) as Prometheus' cumulative `le` buckets."""
+    found: list[tuple[str, float]] = []
+    running = 0.0
+    for bound, count in zip((*bounds, float("inf")), counts, strict=True):
+        running += count
+        found.append(("+Inf" if bound == float("inf") else str(bound), running))
+    return found
 
 
 class ProofCollector(Collector):
@@ -137,9 +267,14 @@ class Metrics:
         badges: BadgeService,
         purger: EdgePurger | None = None,
         *extra: Collector,
+        registry: Registry | None = None,
+        keyshare: KeyShare | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_BadgeCollector(stats, badges, purger))
+        if registry is not None:
+            self.registry.register(_RegistryCollector(registry))
+        self.registry.register(_KeysCollector(keyshare))
         for collector in extra:
             self.registry.register(collector)
 

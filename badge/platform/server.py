@@ -12,8 +12,9 @@ ever, and so does one that announces a body and never sends it. Here each connec
 
 Nothing of this runs per request: one sweep a second looks at each open connection's
 state (uvicorn's own request cycle says which part of a request it waits for) and closes
-those that have waited past their deadline. A slow client is cut off at most one sweep
-after its deadline.
+those that have waited past their deadline. A wait is timed from the sweep that first sees
+it (from the connection's opening for its first request), so a slow client is cut off a
+second or two late, never early.
 
 uvicorn's own `limit_concurrency` 503 gets a Cache-Control and a Retry-After here too.
 """

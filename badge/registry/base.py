@@ -11,12 +11,16 @@ from datetime import timedelta
 from typing import Protocol, Unpack
 
 from badge.registry import model
+from badge.registry.calls import CallStats
 from badge.registry.proofs import Outcome
 from badge.serving.sightings import Batch
 from badge.vocabulary import State
 
 
 class Registry(Protocol):
+    # Latency and failures of its transactions, for /metrics.
+    call_stats: CallStats
+
     def create_shop(self, shop: model.NewShop, *, actor: str) -> model.Shop: ...
 
     def import_shops(

@@ -19,6 +19,8 @@ from psycopg_pool import ConnectionPool
 
 from badge.errors import Unavailable, ValidationError
 from badge.registry import schema
+from badge.registry.calls import CallStats
+from badge.registry.records import RecordStore
 from badge.registry.store import LockName, Row, SQLRegistry, Tx, migrate
 
 _APPEND_ONLY: Final = """\
@@ -64,6 +66,10 @@ _LOCKS: Final[dict[LockName, int]] = {
 
 POOL_MIN: Final = 1
 POOL_MAX: Final = 8
+# psycopg_pool retries a lost connection with a delay doubling from 1 s: after a 30 s outage
+# its next attempt may be 30 s away, and instances stay unready that long after the database
+# is back. Giving up after a few seconds lets the next request start a fresh attempt at once.
+RECONNECT_WINDOW: Final = 4.0
 
 
 class _Cursor(Tx):
@@ -84,7 +90,7 @@ class _Cursor(Tx):
         self._cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCKS[name],))
 
 
-class PostgresRegistry(SQLRegistry):
+class PostgresRegistry(SQLRegistry, RecordStore):
     """A small connection pool; every method checks out one connection for its work."""
 
     DOMAINS = (
@@ -109,6 +115,7 @@ class PostgresRegistry(SQLRegistry):
         self, url: str, *, connect_timeout: float = 3.0, statement_timeout: float = 2.0
     ) -> None:
         self._statement_timeout_ms = max(1, round(statement_timeout * 1000))
+        self.call_stats = CallStats()
         password = urlsplit(url).password
         self._secrets = {password, unquote(password)} - {""} if password else set()
         # libpq counts whole seconds and treats 1 as 2.
@@ -126,6 +133,7 @@ class PostgresRegistry(SQLRegistry):
             check=ConnectionPool.check_connection,
             # How long a request waits for a free connection before it gets a 503.
             timeout=connect_timeout,
+            reconnect_timeout=RECONNECT_WINDOW,
             name="badge-registry",
         )
         try:
@@ -175,6 +183,10 @@ class PostgresRegistry(SQLRegistry):
     @contextmanager
     def _connection(self, *, write: bool) -> Iterator[Tx]:
         """A cursor on a pooled connection; `write` wraps the block in one transaction."""
+        with self.call_stats.measure("write" if write else "read", (Unavailable,)):
+            yield from self._checked_out(write=write)
+
+    def _checked_out(self, *, write: bool) -> Iterator[Tx]:
         try:
             with self._pool.connection() as conn:
                 if write:

@@ -11,22 +11,17 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from typing import Final, Unpack, cast
+from datetime import date
+from typing import Final
 from urllib.parse import urlsplit
 
 import idna
 
 from badge.errors import Conflict, ValidationError
-from badge.platform.timeutil import BRUSSELS
 from badge.registry import lookalike
 from badge.registry.model import (
     NewReport,
     NewShop,
-    Shop,
-    ShopEdit,
-    plain,
 )
 from badge.vocabulary import (
     CATEGORIES,
@@ -40,14 +35,6 @@ from badge.vocabulary import (
 _ID_ALPHABET: Final = SHOP_ID_ALPHABET
 ID_LENGTH: Final = SHOP_ID_LENGTH
 _ID_RE: Final = re.compile(rf"^[{_ID_ALPHABET}]{{{ID_LENGTH}}}$")
-
-# Which moves the certification procedure allows. Renewal (certified -> certified with a
-# new valid_until) is an update, recorded as an event by the registry.
-TRANSITIONS: Final[Mapping[State, frozenset[State]]] = {
-    "certified": frozenset({"suspended", "revoked"}),
-    "suspended": frozenset({"certified", "revoked"}),
-    "revoked": frozenset({"certified"}),
-}
 
 MAX_NAME: Final = 200
 MAX_REASON: Final = 1000
@@ -268,37 +255,6 @@ def clean_text(raw: str, what: str, *, limit: int = MAX_NAME) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def first_state_since(shop: NewShop, now: datetime) -> datetime:
-    """When a newly stored shop entered its state, in UTC.
-
-    A shop registered (or imported) as certified has been so since its certification date,
-    at Brussels midnight, not since the moment it was typed in.
-    """
-    if shop.state == "certified" and shop.certified_since is not None:
-        midnight = datetime.combine(shop.certified_since, time(0), tzinfo=BRUSSELS)
-        return min(now, midnight.astimezone(UTC))
-    return now
-
-
-def first_certification_day(
-    certified_since: date | None, target: State, now: datetime
-) -> date | None:
-    """The day to record as `certified_since` when a shop becomes certified for the first time.
-
-    A Belgian calendar day, like valid_until; the UTC date is a day off near midnight.
-    """
-    if target != "certified" or certified_since is not None:
-        return None
-    return now.astimezone(BRUSSELS).date()
-
-
-def check_transition(current: State, target: State) -> None:
-    if current == target:
-        raise Conflict(f"shop is already {current}")
-    if target not in TRANSITIONS[current]:
-        raise Conflict(f"a {current} shop cannot become {target}")
-
-
 def check_validity(certified_since: date | None, valid_until: date | None, why: str = "") -> None:
     """A certificate cannot end before it starts. Checked on the row as it will be
     written: an edit of either date, a registration, and a first certification."""
@@ -307,15 +263,6 @@ def check_validity(certified_since: date | None, valid_until: date | None, why: 
             f"valid_until {valid_until.isoformat()} is before certified_since "
             f"{certified_since.isoformat()}{why}"
         )
-
-
-def plan_state_change(current: Shop, target: State, now: datetime) -> date | None:
-    """Check a change of state; the `certified_since` to write with it, if any."""
-    check_transition(current.state, target)
-    day = first_certification_day(current.certified_since, target, now)
-    if day is not None:
-        check_validity(day, current.valid_until, "; renew valid_until before certifying")
-    return day
 
 
 def check_new_shop(shop: NewShop) -> None:
@@ -354,68 +301,6 @@ def validate_new_shop(
         valid_until=until,
         last_audit=parse_date(last_audit, "last_audit"),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class ShopUpdate:
-    """A checked change to a shop: the columns to write and, for the history, what changed."""
-
-    columns: dict[str, object]
-    domains: tuple[str, ...] | None
-    changes: dict[str, dict[str, object]]
-    reason: str
-
-
-def plan_update(current: Shop, *, reason: str | None, **edit: Unpack[ShopEdit]) -> ShopUpdate:
-    """Check a change against the shop as stored; backends call it inside their write
-    transaction, with `current` read there, and store exactly what it returns.
-
-    Every change needs a reason; fields given with their current value are no change.
-    """
-    if reason is None or not str(reason).strip():
-        raise ValidationError("a reason is required; it is kept in the shop's history")
-    reason = clean_text(reason, "reason", limit=MAX_REASON)
-    wanted = _wanted(edit)
-    since = wanted.get("certified_since", current.certified_since)
-    until = wanted.get("valid_until", current.valid_until)
-    check_validity(cast(date | None, since), cast(date | None, until))
-    changes: dict[str, dict[str, object]] = {}
-    columns: dict[str, object] = {}
-    for name, value in wanted.items():
-        old = getattr(current, name)
-        if value != old:
-            columns[name] = value
-            changes[name] = {"from": plain(old), "to": plain(value)}
-    new_domains = None
-    domains = edit.get("domains")
-    if domains is not None:
-        normalised = normalise_domains(domains)
-        if normalised != current.domains:
-            new_domains = normalised
-            changes["domains"] = {"from": list(current.domains), "to": list(normalised)}
-    return ShopUpdate(columns, new_domains, changes, reason)
-
-
-def _wanted(edit: ShopEdit) -> dict[str, object]:
-    """The edited columns other than the domains, each checked and normalised."""
-    wanted: dict[str, object] = {}
-    if (name := edit.get("display_name")) is not None:
-        wanted["display_name"] = clean_text(name, "name")
-    if (legal_name := edit.get("legal_name")) is not None:
-        wanted["legal_name"] = clean_text(legal_name, "legal name")
-    if (number := edit.get("enterprise_number")) is not None:
-        wanted["enterprise_number"] = normalise_enterprise_number(number)
-    if (categories := edit.get("categories")) is not None:
-        wanted["categories"] = parse_categories(categories)
-    dates = {
-        "certified_since": edit.get("certified_since"),
-        "valid_until": edit.get("valid_until"),
-        "last_audit": edit.get("last_audit"),
-    }
-    for field, value in dates.items():
-        if value is not None:
-            wanted[field] = check_date_range(value, field)
-    return wanted
 
 
 def check_domains_free(domains: Iterable[str], taken: Mapping[str, str]) -> None:

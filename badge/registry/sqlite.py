@@ -18,6 +18,8 @@ from typing import Any, Final
 
 from badge.errors import ValidationError
 from badge.registry import schema
+from badge.registry.calls import CallStats
+from badge.registry.records import RecordStore
 from badge.registry.store import LockName, Row, SQLRegistry, Tx, migrate
 
 _APPEND_ONLY: Final = """\
@@ -57,6 +59,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     schema.version_4("sqlite"),
 )
 
+# What counts as the database failing (a lock wait that timed out, a full disk), not as an
+# answer such as a refused duplicate.
+_FAILURES: Final = (sqlite3.OperationalError,)
+
 # Columns SQLite keeps as JSON text.
 _JSON: Final = frozenset({"categories", "changes"})
 
@@ -79,7 +85,7 @@ class _Connection(Tx):
         """Nothing to take: BEGIN IMMEDIATE lets one writer at a time in already."""
 
 
-class SQLiteRegistry(SQLRegistry):
+class SQLiteRegistry(SQLRegistry, RecordStore):
     # json_group_array has no ORDER BY before SQLite 3.44: pairs, put in order by _decode.
     DOMAINS = (
         "(SELECT json_group_array(json_array(d.position, d.domain)) "
@@ -101,6 +107,7 @@ class SQLiteRegistry(SQLRegistry):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.call_stats = CallStats()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -111,7 +118,7 @@ class SQLiteRegistry(SQLRegistry):
 
     @contextmanager
     def _write(self) -> Iterator[Tx]:
-        with self._lock:
+        with self.call_stats.measure("write", _FAILURES), self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield _Connection(self._db)
@@ -123,7 +130,7 @@ class SQLiteRegistry(SQLRegistry):
 
     @contextmanager
     def _reading(self) -> Iterator[Tx]:
-        with self._lock:
+        with self.call_stats.measure("read", _FAILURES), self._lock:
             yield _Connection(self._db)
 
     def close(self) -> None:

@@ -13,9 +13,9 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from badge.render.fonts import load_fonts
 from badge.render.png import render_png_view
 from badge.render.svg import BadgeView
-from badge.render.text import load_fonts
 
 logger = logging.getLogger("badge.render")
 

@@ -15,8 +15,9 @@ from xml.sax.saxutils import escape
 
 from badge.render.artwork import BRAND_BLUE, MARK_FILL, Mark, mark_node, number
 from badge.render.baking import ELEMENT, NAMESPACE, PREFIX
+from badge.render.fonts import Weight, cap_height, has_glyphs
 from badge.render.scene import Node, node, to_svg
-from badge.render.text import GRID, Weight, cap_height, fit_text, has_glyphs, text_path, wrap_text
+from badge.render.text import GRID, fit_text, text_path, wrap_text
 from badge.vocabulary import CATEGORY_COLOURS, LANGS, SIZES, Lang, Size
 
 __all__ = ["BadgeView", "Mark", "check_token", "drawing", "render_svg"]

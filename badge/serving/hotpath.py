@@ -7,12 +7,14 @@ and bytes. Anything unusual (a miss, a bad parameter) falls to the slower code i
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final, cast
 from urllib.parse import unquote_plus
 
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge.platform.http import IDENTITY, etag_matches, pick_coding
@@ -49,6 +51,15 @@ _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 _PREFIX, _FORMATS = hot_path_routes()
 _PREFIX_LEN: Final = len(_PREFIX)
 _SUFFIX_LEN: Final = len(next(iter(_FORMATS)))
+# Each format's route template, the label of its latency metrics.
+_ROUTES: Final[dict[Format, str]] = {
+    fmt: _PREFIX + "{shop_id}" + sfx for sfx, fmt in _FORMATS.items()
+}
+# Upper bounds of the request latency buckets in seconds (+Inf follows): from a warm badge
+# (tens of microseconds) to a page that waited on the registry.
+LATENCY_BOUNDS: Final[tuple[float, ...]] = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+)  # fmt: skip
 _monotonic = time.monotonic
 
 
@@ -89,16 +100,26 @@ Sighted = tuple[str, bytes | None, str | None]
 WarmKey = tuple[str, bytes, bytes | None, bytes | None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Warm:
     """What a badge request resolved to: the form to send, from which entry, and the
-    sighting it counts. Valid while `entry` is the shop's current, usable entry."""
+    sighting it counts. Valid while `entry` is the shop's current, usable entry.
+
+    `hits` counts its requests since their sighting was last handed to the tally: an int
+    add per request, where a tally lookup would cost half a microsecond."""
 
     shop_id: str
     entry: Entry | None
     form: Form
     status: int
     sighted: Sighted | None
+    # The latency rows (HotPathStats.row) this answer and its 304 count in.
+    timing: list[float]
+    revalidated: list[float]
+    hits: int = 0
+
+
+Timing = tuple[str, str, int]
 
 
 @dataclass(slots=True)
@@ -108,9 +129,38 @@ class HotPathStats:
     ok: int = 0
     responses: Counter[int] = field(default_factory=Counter)
     not_modified: int = 0
+    # Badge requests the in-memory lookup could not answer (loaded, rendered or refused).
+    misses: int = 0
+    # (route template, badge variant or "-", status) -> a row: requests per latency bucket
+    # (LATENCY_BOUNDS, then +Inf), then the sum of their seconds. Routes come from the
+    # route table, variants and statuses from small fixed sets: bounded.
+    timings: dict[Timing, list[float]] = field(default_factory=dict)
     # (shop id, the Referer's host[:port] as sent, `d` as sent) -> hits, bounded; one count
     # a request. Normalised and split by source when a background task flushes them.
     sightings: Tally[Sighted] = field(default_factory=lambda: Tally(MAX_SIGHTING_KEYS))
+    # Hosts the sightings flush could not record, by reason (the tally's own evictions are
+    # counted by the tally).
+    sightings_dropped: Counter[str] = field(default_factory=Counter)
+    # The hot path's kept answers' counts since the last call (BadgeHotPath.take_sightings).
+    take_sightings: Callable[[], list[tuple[Sighted, int]]] = list
+
+    def row(self, route: str, variant: str, status: int) -> list[float]:
+        """The row of one series. The warm path keeps it with its answer and bumps it in
+        place (as `observe` does): a method call per badge would cost measurably."""
+        key = (route, variant, status)
+        found = self.timings.get(key)
+        if found is None:
+            found = self.timings[key] = [0] * (len(LATENCY_BOUNDS) + 2)
+        return found
+
+    def observe(self, route: str, variant: str, status: int, seconds: float) -> None:
+        found = self.row(route, variant, status)
+        found[bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        found[-1] += seconds
+
+    def drop_sightings(self, reason: str, hosts: int) -> None:
+        if hosts:
+            self.sightings_dropped[reason] += hosts
 
 
 class BadgeHotPath:
@@ -124,7 +174,8 @@ class BadgeHotPath:
         # (path, raw query, Referer, Accept-Encoding) as sent -> what they were answered with.
         self._warm: dict[WarmKey, Warm] = {}
         self._idna = Budget(IDNA_PER_SECOND)
-        self.prepared = prepared.PreparedResponses(app)
+        self.prepared = prepared.PreparedResponses(app, stats.observe)
+        stats.take_sightings = self.take_sightings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -132,9 +183,11 @@ class BadgeHotPath:
         if fmt is None or scope["type"] != "http":
             await self._other(scope, receive, send, path)
             return
+        # One clock read when the request comes, for freshness and latency; one when it goes.
+        now = _monotonic()
         method = scope["method"]
         if method != "GET" and method != "HEAD":
-            await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
+            await self._not_allowed(send, fmt, now)
             return
         # One pass over the request headers for the three we read.
         if_none_match: bytes | None = None
@@ -153,24 +206,29 @@ class BadgeHotPath:
         # finds what an earlier one with this path, query, Referer and Accept-Encoding got,
         # while the shop's entry it came from is still the one to serve.
         warm = self._warm.get((path, raw_query, referer, accept_encoding))
-        if warm is None or not service.serves(warm.shop_id, warm.entry, _monotonic()):
-            warm = await self._resolve(scope, send, service, fmt, referer, accept_encoding)
+        if warm is None or not service.serves(warm.shop_id, warm.entry, now):
+            warm = await self._resolve(scope, send, service, fmt, referer, accept_encoding, now)
             if warm is None:
                 return
-        if warm.sighted is not None:
-            self.stats.sightings.add(warm.sighted)
+        warm.hits += 1
         form = warm.form
         if warm.status == 200:
             if if_none_match is not None and etag_matches(if_none_match, form.etag):
                 self.stats.not_modified += 1
                 await send(form.not_modified_start)
                 await send(_EMPTY_BODY)
+                elapsed, row = _monotonic() - now, warm.revalidated
+                row[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
+                row[-1] += elapsed
                 return
             self.stats.ok += 1
         else:
             self.stats.responses[warm.status] += 1
         await send(form.start)
         await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
+        elapsed, row = _monotonic() - now, warm.timing
+        row[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
+        row[-1] += elapsed
 
     async def _resolve(
         self,
@@ -180,25 +238,30 @@ class BadgeHotPath:
         fmt: Format,
         referer: bytes | None,
         accept_encoding: bytes | None,
+        started: float,
     ) -> Warm | None:
         """A request the fast path has not seen (or whose entry changed): the query and the
-        Referer classified, the variant found or made, and the answer kept when it may be
-        reused. None when a bad query has been answered already."""
+        Referer classified, the variant found or made, and the answer kept when its query and
+        Referer were seen before, so a flood of one-off hosts pushes out nothing embeds ask
+        over and over. None when a bad query has been answered already."""
         path: str = scope["path"]
         raw_query: bytes = scope["query_string"]
         # Embeds send the same few query strings: parsed once (bounds first), then looked up.
         query = self._queries.get(raw_query) if raw_query else _PLAIN
+        seen = query is not None
         if query is None:
             query = self._query(raw_query)
         if isinstance(query, BadRequestParam):
-            await self._bad_query(scope, send, service, query, fmt)
+            await self._bad_query(scope, send, service, query, fmt, started)
             return None
         shop_id = path[_PREFIX_LEN:-_SUFFIX_LEN]
         # The page showing the badge decides what it says (binding.py), not `d`. Browsers
         # send the same few origins: one lookup of the raw header classifies it.
         page = netloc = None
         if referer is not None:
-            page, netloc = self._referers.get(referer) or self._classify(referer, service)
+            known = self._referers.get(referer)
+            seen = seen and known is not None
+            page, netloc = known or self._classify(referer, service)
         counted = (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH
         sighted = (shop_id, netloc, query.host) if counted else None
         scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
@@ -206,27 +269,65 @@ class BadgeHotPath:
         rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
         entry = None if rendered is None else service.entries.get(shop_id)
         if rendered is None:
+            self.stats.misses += 1
             rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
         # The form for the client's Accept-Encoding, compressed when the variant was built.
         form = rendered.forms[IDENTITY if accept_encoding is None else pick_coding(accept_encoding)]
-        warm = Warm(shop_id, entry, form, rendered.status, sighted)
-        if entry is not None and self._reusable(query, referer, accept_encoding):
-            if len(self._warm) >= MAX_WARM:
-                self._warm.clear()
-            self._warm[(path, raw_query, referer, accept_encoding)] = warm
+        timing = self.stats.row(_ROUTES[fmt], rendered.variant, rendered.status)
+        revalidated = (
+            self.stats.row(_ROUTES[fmt], rendered.variant, 304)
+            if rendered.status == 200
+            else timing
+        )
+        warm = Warm(shop_id, entry, form, rendered.status, sighted, timing, revalidated)
+        # Only cached queries and Referers count as seen: both are short and final.
+        short = accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES
+        if seen and short and entry is not None:
+            self._keep((path, raw_query, referer, accept_encoding), warm)
+        elif sighted is not None:
+            # Not kept, so counted here; the caller's count goes nowhere.
+            self.stats.sightings.add(sighted)
         return warm
 
-    @staticmethod
-    def _reusable(query: BadgeQuery, referer: bytes | None, accept_encoding: bytes | None) -> bool:
-        """Kept only for requests whose parts are kept too: short, and classified for good."""
-        return (
-            query.final
-            and (referer is None or len(referer) <= MAX_CACHED_REFERER_BYTES)
-            and (accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES)
-        )
+    def _keep(self, key: WarmKey, warm: Warm) -> None:
+        """`warm` answers `key` from now on; what it replaces hands its hits to the tally."""
+        if len(self._warm) >= MAX_WARM:
+            for dropped in self._warm.values():
+                self._fold(dropped)
+            self._warm.clear()
+        else:
+            self._fold(self._warm.get(key))
+        # The key's hits so far move along, so the flush sees them as one repeat visitor.
+        if warm.sighted is not None:
+            warm.hits = self.stats.sightings.take(warm.sighted)
+        self._warm[key] = warm
+
+    def take_sightings(self) -> list[tuple[Sighted, int]]:
+        """Each kept answer's sighting with its hits since the last call. These are repeat
+        requests: the flush takes them before the tally's, which a flood fills with one-offs."""
+        taken = []
+        for warm in self._warm.values():
+            if warm.hits:
+                if warm.sighted is not None:
+                    taken.append((warm.sighted, warm.hits))
+                warm.hits = 0
+        return taken
+
+    def _fold(self, warm: Warm | None) -> None:
+        """A kept answer about to be dropped hands its pending hits to the tally."""
+        if warm is not None and warm.hits:
+            if warm.sighted is not None:
+                self.stats.sightings.add(warm.sighted, warm.hits)
+            warm.hits = 0
 
     async def _bad_query(
-        self, scope: Scope, send: Send, service: BadgeService, bad: BadRequestParam, fmt: Format
+        self,
+        scope: Scope,
+        send: Send,
+        service: BadgeService,
+        bad: BadRequestParam,
+        fmt: Format,
+        started: float,
     ) -> None:
         """A prepared error badge; what was wrong with this request goes in a header only."""
         raw_query: bytes = scope["query_string"]
@@ -237,6 +338,11 @@ class BadgeHotPath:
         await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
         body = rendered.forms[IDENTITY].body_message
         await send(_EMPTY_BODY if scope["method"] == "HEAD" else body)
+        self.stats.observe(_ROUTES[fmt], "error", rendered.status, _monotonic() - started)
+
+    async def _not_allowed(self, send: Send, fmt: Format, started: float) -> None:
+        await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
+        self.stats.observe(_ROUTES[fmt], "error", 405, _monotonic() - started)
 
     def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
         """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared).
@@ -290,6 +396,51 @@ class BadgeHotPath:
         }
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+class RouteTimer:
+    """Times every request the router answers (the badge hot path and prepared responses
+    time their own), by the route template that answered it."""
+
+    def __init__(self, app: ASGIApp, stats: HotPathStats) -> None:
+        self.app = app
+        self.stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = _monotonic()
+        root: str = scope.get("root_path", "")
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            status = status or 500  # uvicorn answers 500 when nothing was sent
+            raise
+        finally:
+            if status:
+                self.stats.observe(_route_of(scope, root), "-", status, _monotonic() - started)
+
+
+def _route_of(scope: Scope, root: str) -> str:
+    """The route template that answered: Starlette leaves the route in the scope, and a
+    mount adds its prefix to root_path. "unmatched" for anything else (a 404, a 429)."""
+    route = scope.get("route")
+    if isinstance(route, Mount):
+        # Refused by the mount's middleware (the admin guard) before its own routes.
+        return route.path + "/*"
+    if isinstance(route, Route):
+        mounted: str = scope.get("root_path", "")
+        return mounted[len(root) :] + route.path
+    return "unmatched"
 
 
 def _lang_hint(query: bytes) -> Lang:

@@ -13,6 +13,8 @@ kept. Pages for a foreign Referer (anyone's to vary) go through the app every ti
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +26,8 @@ from badge.web.routes import prepared_prefixes
 
 # The route table's paths that prepared bytes may answer (badge/web/routes.py).
 PREFIXES: Final = prepared_prefixes()
+# The same, as their templates in the route table: the labels of their latency metrics.
+TEMPLATES: Final = tuple((prefix, prefix + "{shop_id}") for prefix in PREFIXES)
 # Headers longer than this are never part of a key: such a request takes the app's path.
 MAX_KEY_HEADER: Final = 256
 MAX_PREPARED_PER_SHOP: Final = 64
@@ -44,12 +48,19 @@ def shop_id_of(path: str) -> str | None:
     return None
 
 
+# (route template, variant, status, seconds): HotPathStats.observe.
+Observe = Callable[[str, str, int, float], None]
+
+
 class PreparedResponses:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observe: Observe) -> None:
         self.app = app
         self.hits = 0
+        # Prepared answers are timed here; the others by the app's route timer.
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, shop_id: str) -> None:
+        started = time.monotonic()
         service: BadgeService = scope["state"]["badges"]
         key = _key(scope)
         entry = service.fresh_entry(shop_id)
@@ -58,6 +69,9 @@ class PreparedResponses:
             self.hits += 1
             await send(prepared[0])
             await send(_EMPTY_BODY if scope["method"] == "HEAD" else prepared[1])
+            path: str = scope["path"]
+            route = next(template for prefix, template in TEMPLATES if path.startswith(prefix))
+            self.observe(route, "-", 200, time.monotonic() - started)
             return
         if key is None or scope["method"] != "GET":
             await self.app(scope, receive, send)

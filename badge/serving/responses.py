@@ -41,6 +41,9 @@ class Rendered:
     # The ASGI messages, built once and indexed by badge.platform.http.Coding (identity, gzip, br);
     # a PNG has the identity form thrice. The hot path sends them as they are.
     forms: tuple[Form, Form, Form]
+    # What the badge shows, for the latency metrics: binding.variant_claims' name for a
+    # shop's variant, "unknown" or "unavailable" for the neutral badge, "error" otherwise.
+    variant: str = "error"
 
 
 def content_type(fmt: Format) -> bytes:

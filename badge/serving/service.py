@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Final, Literal
 from urllib.parse import urlsplit
 
@@ -224,6 +225,7 @@ class BadgeService:
             body = await self.renderer.render(view, fmt, scale, token)
             surrogate = surrogate_headers(shop.id) + self.edge_headers
             rendered = await self.renderer.build(200, body, fmt, self.cache_control, surrogate)
+            rendered = replace(rendered, variant=binding.variant_claims(site, "")["variant"])
             entry.variants[key] = rendered
         return rendered
 
@@ -251,6 +253,7 @@ class BadgeService:
             status = 404 if kind == "unknown" else 503
             surrogate = surrogate_headers(None)
             rendered = await self.renderer.build(status, body, fmt, SHORT_CACHE, surrogate)
+            rendered = replace(rendered, variant=kind)
             self._generic[cache_key] = rendered
         return rendered
 

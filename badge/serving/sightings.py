@@ -38,13 +38,15 @@ class Tally(Generic[K]):
     does not track: a full tally costs a collection nothing.
     """
 
-    __slots__ = ("counts", "floor", "floors", "limit")
+    __slots__ = ("counts", "dropped", "floor", "floors", "limit")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.counts: dict[K, int] = {}
         self.floors: dict[K, int] = {}
         self.floor = 0
+        # Keys pruned to stay within `limit`, ever (for /metrics).
+        self.dropped = 0
 
     def add(self, key: K, hits: int = 1) -> None:
         found = self.counts.get(key)
@@ -64,8 +66,17 @@ class Tally(Generic[K]):
         cut = estimates[len(estimates) - self.limit // 2 - 1]
         # Newcomers start at the largest count evicted, as space-saving replaces the minimum.
         self.floor = max(self.floor, cut)
+        before = len(self.counts)
         self.counts = {key: count for key, count in self.counts.items() if count > cut}
+        self.dropped += before - len(self.counts)
         self.floors = {key: f for key, f in self.floors.items() if key in self.counts}
+
+    def take(self, key: K) -> int:
+        """Remove `key`: the lower bound of its hits, 0 when it is not here."""
+        count = self.counts.pop(key, None)
+        if count is None:
+            return 0
+        return max(1, count - self.floors.pop(key, 0))
 
     def drain(self) -> Iterator[tuple[K, int]]:
         """Each key with the lower bound of its hits, and a fresh start. The swap takes

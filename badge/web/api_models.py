@@ -14,67 +14,21 @@ responses against these models' schemas.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Any, Final, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from badge.registry.model import ProofMethod, ProofState
-from badge.registry.rules import BIDI_CONTROLS, INVISIBLE, MAX_DOMAINS, MAX_NAME, MAX_REASON
-from badge.vocabulary import SHOP_ID_CLASS, SHOP_ID_LENGTH, Category, PublicState, State
-
-
-def _refused_in_text() -> str:
-    """The characters rules.clean_text refuses, as a regex class body of ranges: control,
-    format (Cf), bidi and invisible characters. Whitespace is not refused: it is folded."""
-    # Where such characters are in the BMP (Unicode 15). The few astral ones (tags, some
-    # musical format marks) are left out of the schema: a regex class of astral characters
-    # makes generated tests several times slower, and clean_text still refuses them.
-    points = (*range(0x3200), *range(0xFE00, 0x10000))
-    refused = [
-        code
-        for code in points
-        if not chr(code).isspace()
-        and (
-            code < 32
-            or 0x7F <= code < 0xA0
-            or chr(code) in BIDI_CONTROLS
-            or chr(code) in INVISIBLE
-            or unicodedata.category(chr(code)) == "Cf"
-        )
-    ]
-    ranges: list[list[int]] = []
-    for code in refused:
-        if ranges and ranges[-1][1] == code - 1:
-            ranges[-1][1] = code
-        else:
-            ranges.append([code, code])
-    return "".join(
-        _char(low) if low == high else f"{_char(low)}-{_char(high)}" for low, high in ranges
-    )
-
-
-def _char(code: int) -> str:
-    return f"\\u{code:04x}"
-
-
-_NOT_TEXT: Final = _refused_in_text()
-# One line of readable text with something in it (JSON Schema patterns are searches).
-TEXT_PATTERN: Final = f"^[^{_NOT_TEXT}]*[^{_NOT_TEXT}\\s][^{_NOT_TEXT}]*$"
-_LABEL: Final = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST_TAIL: Final = "[A-Za-z]{2,63}\\.?(?::[0-9]{1,5})?(?:/[!-~]*)?$"
-# A host name in its ASCII (punycode) form, or a URL around one.
-ASCII_HOST_PATTERN: Final = f"^(?:https?://)?(?:{_LABEL}\\.)+{_HOST_TAIL}"
-# The same, where labels may also be Unicode (IDNA, checked by the registry's rules).
-HOST_PATTERN: Final = f"^(?:https?://)?(?:[^{_NOT_TEXT}\\s./:?#@]{{1,63}}\\.)+{_HOST_TAIL}"
-SHOP_ID_PATTERN: Final = f"^[{SHOP_ID_CLASS}]{{{SHOP_ID_LENGTH}}}$"
-REPORT_ID_PATTERN: Final = f"^r[{SHOP_ID_CLASS}]{{{SHOP_ID_LENGTH}}}$"
-# A registered domain as stored: ASCII (punycode), no scheme, port or trailing dot.
-DOMAIN_PATTERN: Final = f"^(?:{_LABEL}\\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$"
-# A compact JWS: three base64url parts; no such part is 1 more than a multiple of 4 long.
-_B64: Final = "(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2,3})"
-JWS_PATTERN: Final = f"^{_B64}\\.{_B64}\\.{_B64}$"
-DAY_PATTERN: Final = "^(?:199[0-9]|20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+from badge.registry.rules import MAX_DOMAINS, MAX_NAME, MAX_REASON
+from badge.vocabulary import Category, PublicState, State
+from badge.web.patterns import (
+    DAY_PATTERN,
+    HOST_PATTERN,
+    JWS_PATTERN,
+    REPORT_ID_PATTERN,
+    SHOP_ID_PATTERN,
+    TEXT_PATTERN,
+)
+from badge.web.proof_models import Challenge, DomainChecked, DomainProofs, DomainStatus
 
 Name = Annotated[str, Meta(min_length=1, max_length=MAX_NAME, pattern=TEXT_PATTERN)]
 Reason = Annotated[
@@ -298,50 +252,6 @@ class Event(Struct, rename={"from_state": "from", "to_state": "to"}):
         dict[str, Change] | None,
         Meta(description="For an edit of the record: field -> {from, to}."),
     ]
-
-
-class DomainStatus(Struct, kw_only=True):
-    """A domain's ownership proof, as badges and the verification page use it."""
-
-    domain: str
-    state: ProofState
-    method: Annotated[
-        ProofMethod | None, Meta(description="How it was proven; for `lost`, how it had been.")
-    ]
-    since: Annotated[Moment | None, Meta(description="When it entered this state.")]
-    note: Annotated[
-        str | None, Meta(description="An attestation's reason; shown on the verification page.")
-    ]
-
-
-class DomainProof(DomainStatus, kw_only=True):
-    """A domain's proof as operators see it, with its last check."""
-
-    shop_id: ShopId
-    checked_at: Moment | None
-    result: Annotated[str | None, Meta(description="What the last check found.")]
-    ad: Annotated[bool | None, Meta(description="DNSSEC AD flag of the last TXT answer.")]
-    attested_by: Annotated[str | None, Meta(description="Who attested ownership, if anyone.")]
-    next_check_at: Moment
-
-
-class DomainProofs(Struct):
-    domains: list[DomainProof]
-
-
-class Challenge(Struct):
-    """What the shop publishes: the TXT record, or the well-known file."""
-
-    dns_name: Annotated[str, Meta(examples=["_keurmerk.example.be"])]
-    dns_value: Annotated[str, Meta(examples=["keurmerk-site-verification=4f0c…"])]
-    http_url: Annotated[str, Meta(examples=["https://example.be/.well-known/keurmerk-badge.txt"])]
-    http_body: str
-
-
-class DomainChecked(Struct):
-    domain: DomainProof
-    proven: bool
-    changed: Annotated[bool, Meta(description="Whether the proof's state changed.")]
 
 
 class StateChanged(Struct):

@@ -19,8 +19,16 @@ from starlette.responses import PlainTextResponse, Response
 
 from badge.platform.http import etag_matches
 
-# The one place that says where static files live.
-STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
+
+def _static_dir() -> Path:
+    """The one place that says where static files live: `static/` at the top of the
+    repository, which the wheel ships as badge/static (pyproject.toml maps it)."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "static"
+    return installed if installed.is_dir() else package.parent / "static"
+
+
+STATIC_DIR: Final = _static_dir()
 
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 PLAIN_NAME_CACHE: Final = "public, max-age=300"

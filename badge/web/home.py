@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from typing import Final
 
 from starlette.requests import Request
@@ -12,6 +11,7 @@ from starlette.responses import Response
 from badge.state import app_state
 from badge.verify.pages import html, request_lang, switcher
 from badge.vocabulary import Lang
+from badge.web.assets import STATIC_DIR
 
 HOME_CACHE: Final = "public, max-age=300"
 ICON_CACHE: Final = "public, max-age=86400"
@@ -49,7 +49,7 @@ class Home:
 
 @functools.cache
 def _favicon() -> bytes:
-    return resources.files("badge").joinpath("static", "favicon.ico").read_bytes()
+    return (STATIC_DIR / "favicon.ico").read_bytes()
 
 
 async def favicon(request: Request) -> Response:

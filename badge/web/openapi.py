@@ -20,7 +20,7 @@ from starlette.responses import Response
 from badge.platform.http import conditional, strong_etag
 from badge.state import app_state
 from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SCALES, SIZES
-from badge.web import api_models
+from badge.web import api_models, openapi_proofs, patterns
 from badge.web.routes import ADMIN_PREFIX as PREFIX
 from badge.web.routes import rules_for
 
@@ -45,15 +45,9 @@ def _path(pattern: str, description: str) -> Json:
 
 # Every parameter the document uses, by the name it has in the request.
 PARAMETERS: Final[dict[str, Json]] = {
-    "id": _path(api_models.SHOP_ID_PATTERN, "The shop's public id: 16 of a-z and 2-9."),
-    "path-domain": _path(
-        api_models.DOMAIN_PATTERN, "A registered domain of the shop, in its ASCII (punycode) form."
-    ),
-    "attention": _query(
-        {"type": "string", "enum": ["", "0", "1", "false", "true", "no", "yes"]},
-        "Only domains whose ownership is not proven (pending, lost, registered before proofs).",
-    ),
-    "report_id": _path(api_models.REPORT_ID_PATTERN, "The report's id: `r` and 16 of a-z, 2-9."),
+    "id": _path(patterns.SHOP_ID_PATTERN, "The shop's public id: 16 of a-z and 2-9."),
+    **openapi_proofs.parameters(_path, _query),
+    "report_id": _path(patterns.REPORT_ID_PATTERN, "The report's id: `r` and 16 of a-z, 2-9."),
     "lang": _query({"type": "string", "examples": list(LANGS)}, _LANG_FALLBACK),
     "size": _query(
         {"type": "string", "examples": list(SIZES)},
@@ -73,7 +67,7 @@ PARAMETERS: Final[dict[str, Json]] = {
     ),
     "scale": _query({"type": "integer", "enum": list(SCALES), "default": 1}, "Pixel ratio."),
     "lookup-domain": _query(
-        {"type": "string", "maxLength": 253, "pattern": api_models.ASCII_HOST_PATTERN},
+        {"type": "string", "maxLength": 253, "pattern": patterns.ASCII_HOST_PATTERN},
         "A host name or URL (IDN in its punycode form; the Unicode form is read too).",
         required=True,
     ),
@@ -87,7 +81,7 @@ PARAMETERS: Final[dict[str, Json]] = {
     ),
     "status": _query({"type": "string", "enum": ["", "open", "closed"]}, "Filter; empty is all."),
     "shop_id": _query(
-        {"type": "string", "pattern": f"^(?:{api_models.SHOP_ID_PATTERN[1:-1]})?$"},
+        {"type": "string", "pattern": f"^(?:{patterns.SHOP_ID_PATTERN[1:-1]})?$"},
         "Only this shop's reports; empty is all.",
     ),
     "unregistered": _query(
@@ -167,7 +161,6 @@ _REFUSED: Final = "`error` is set"
 _BAD: Final = "Error Invalid JSON, unknown field, wrong type or invalid value."
 _NO_SHOP: Final = "Error No shop with this id."
 _NO_REPORT: Final = "Error No report with this id."
-_NO_DOMAIN: Final = "Error No shop with this id, or not one of its domains."
 _TOO_LARGE: Final = "Error Body larger than 64 KB."
 _NOT_JSON: Final = "Error Body is not JSON (application/merge-patch+json is accepted)."
 _TAKEN: Final = "Error A domain is already registered to another shop, or looks like one."
@@ -260,24 +253,7 @@ OPS: Final = (
     Op("get", f"{PREFIX}/shops/{{id}}/sightings", "admin", "Where this shop's badge was shown",
        "id", {"200": "ShopSightings Hosts, from Referer or `d`, most seen first.",
               "404": _NO_SHOP}),
-    Op("get", f"{PREFIX}/domains", "admin", "Every registered domain's ownership proof",
-       "attention", {"200": "DomainProofs By shop, in each shop's order.", "400": _BAD}),
-    Op("get", f"{PREFIX}/shops/{{id}}/domains", "admin", "A shop's ownership proofs", "id",
-       {"200": "DomainProofs In the shop's order.", "404": _NO_SHOP}),
-    Op("get", f"{PREFIX}/shops/{{id}}/domains/{{domain}}/challenge", "admin",
-       "What the shop publishes to prove it owns the domain", "id path-domain",
-       {"200": "Challenge A TXT record at dns_name holding dns_value, or the file at "
-               "http_url holding http_body.", "404": _NO_DOMAIN}),
-    Op("post", f"{PREFIX}/shops/{{id}}/domains/{{domain}}/check", "admin",
-       "Check ownership now (DNS, then the well-known file)", "id path-domain",
-       {"200": "DomainChecked The proof after the check, recorded in the history.",
-        "404": _NO_DOMAIN},
-       "Takes up to a few seconds: a DNS lookup and an HTTPS fetch, each bounded."),
-    Op("post", f"{PREFIX}/shops/{{id}}/domains/{{domain}}/attest", "admin",
-       "Attest ownership checked another way, with a reason", "id path-domain",
-       {"200": "DomainProof The proof, now proven by attestation.", "404": _NO_DOMAIN},
-       "Audited with the actor; shown as confirmed by BeCommerce, never as a technical "
-       "proof.", {"application/json": "Attestation"}),
+    *(Op(*spec) for spec in openapi_proofs.SPECS),
     Op("get", f"{PREFIX}/sightings", "admin",
        "Badge sightings; `?unregistered=1` is the misuse report", "unregistered",
        {"200": "Sightings Most seen first, at most 1000.", "400": _BAD}),

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from badge.errors import Conflict, ValidationError
-from badge.registry import rules
+from badge.registry import changes, rules
 from badge.registry.model import Shop
 from badge.vocabulary import CATEGORIES, STATES, State
 
@@ -212,16 +212,16 @@ ALLOWED = {
 )
 def test_transition_table(current: State, target: State) -> None:
     if (current, target) in ALLOWED:
-        rules.check_transition(current, target)
+        changes.check_transition(current, target)
         return
     match = "already" if current == target else "cannot become"
     with pytest.raises(Conflict, match=match):
-        rules.check_transition(current, target)
+        changes.check_transition(current, target)
 
 
 def test_revoked_cannot_be_suspended() -> None:
     with pytest.raises(Conflict, match="a revoked shop cannot become suspended"):
-        rules.check_transition("revoked", "suspended")
+        changes.check_transition("revoked", "suspended")
 
 
 @pytest.mark.parametrize(

@@ -8,20 +8,10 @@ import cairosvg
 import pytest
 from PIL import Image
 
+from badge.render import fonts
 from badge.render import text as text_module
-from badge.render.text import (
-    ELLIPSIS,
-    GRID,
-    Weight,
-    cap_height,
-    fit_text,
-    has_glyphs,
-    load_fonts,
-    text_path,
-    text_width,
-    truncate,
-    wrap_text,
-)
+from badge.render.fonts import Weight, cap_height, has_glyphs, load_fonts, text_width
+from badge.render.text import ELLIPSIS, GRID, fit_text, text_path, truncate, wrap_text
 
 WEIGHTS: tuple[Weight, ...] = ("regular", "semibold", "bold")
 PATH_DATA = re.compile(r"M-?\d+ -?\d+[mlhvqtczMLHVQTCZ0-9 \-]*")
@@ -207,7 +197,7 @@ def test_wrap_text_truncates_a_single_long_word() -> None:
 def test_concurrent_first_use_gives_the_same_paths() -> None:
     words = [f"Webshop {chr(0x41 + i)}ëàçø {i}" for i in range(24)]
     expected = [text_path(w, x=0, y=10, size=12, weight="semibold") for w in words]
-    text_module._outline.cache_clear()
+    fonts.outline_of.cache_clear()
     text_module._relative_path.cache_clear()
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda w: text_path(w, x=0, y=10, size=12, weight="semibold"), words))

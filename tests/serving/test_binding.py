@@ -102,6 +102,19 @@ def test_tally_keeps_a_regular_through_a_flood() -> None:
     assert len(tally) == 0
 
 
+def test_take_moves_a_keys_hits_out_of_the_tally() -> None:
+    tally: Tally[str] = Tally(limit=4)
+    tally.add("regular.example", 3)
+    assert tally.take("regular.example") == 3
+    assert tally.take("regular.example") == 0
+    for i in range(10):
+        tally.add(f"junk{i}.example")
+    # A key that came in over the bound inherited a floor: only its own hits move out.
+    tally.add("late.example", 2)
+    assert tally.take("late.example") == 2
+    assert "late.example" not in dict(tally.drain())
+
+
 def test_plan_replaces_the_smallest_and_bounds_the_rows() -> None:
     existing = {"a.be": 10, "b.be": 1, "c.be": 5}
     todo = plan(existing, {"a.be": Seen(2, True), "new.be": Seen(3, False)}, limit=3)
