@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from badge.admin import reports
+from badge.admin import domains, reports
 from badge.admin import shops as admin
 from badge.admin.auth import AdminGuard, TokenCache
 from badge.errors import BadgeError
@@ -121,6 +121,11 @@ def handlers() -> dict[str, Handler]:
         f"{a}/shops/{{shop_id}}/state": admin.set_state,
         f"{a}/shops/{{shop_id}}/history": admin.history,
         f"{a}/shops/{{shop_id}}/sightings": admin.shop_sightings,
+        f"{a}/shops/{{shop_id}}/domains": domains.shop_domains,
+        f"{a}/shops/{{shop_id}}/domains/{{domain}}/challenge": domains.challenge,
+        f"{a}/shops/{{shop_id}}/domains/{{domain}}/check": domains.check,
+        f"{a}/shops/{{shop_id}}/domains/{{domain}}/attest": domains.attest,
+        f"{a}/domains": domains.list_domains,
         f"{a}/sightings": admin.sightings,
         f"{a}/reports/summary": admin.summary,
         f"{a}/reports": reports.list_reports,

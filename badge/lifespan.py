@@ -3,7 +3,7 @@
 Start order matters: the registry, keys and fonts first (a badge request needs them), then
 the render worker, Redis and the badge service built with all of them, then the background
 tasks (change feed, sightings flush, edge purges, key sharing, the Redis bus, preparing
-variants). Readiness does not wait for the background tasks.
+variants, domain ownership checks). Readiness does not wait for the background tasks.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from redis.asyncio import Redis
 
 from badge.platform import bus, feed
 from badge.platform.keyshare import KeyShare
-from badge.platform.metrics import Metrics
+from badge.platform.metrics import Metrics, ProofCollector
 from badge.platform.purge import EdgePurger
 from badge.platform.ratelimit import RateLimitCollector, RateLimiter
+from badge.proofs import job as proof_job
+from badge.proofs.check import Checker
 from badge.registry.base import Registry
 from badge.registry.factory import open_registry
 from badge.render.fonts import load_fonts
@@ -51,6 +53,7 @@ class Resources:
     pool: RenderPool | None
     redis: Redis | None
     keyshare: KeyShare | None
+    checker: Checker
     state: AppServices
 
     def run(self, tasks: TaskGroup) -> None:
@@ -60,6 +63,7 @@ class Resources:
         tasks.start_soon(feed.flush_sightings, self.registry, badges, self.stats)
         tasks.start_soon(self.purger.run)
         tasks.start_soon(warmup.run, badges, self.registry)
+        tasks.start_soon(proof_job.run, self.registry, self.checker, badges.changed)
         if self.keyshare is not None:
             tasks.start_soon(self.keyshare.run)
         if self.redis is not None:
@@ -98,17 +102,22 @@ async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
     if keyshare is not None:
         await keyshare.start()
     limiter = RateLimiter(settings, redis)
+    checker = Checker(settings)
+    collectors = (RateLimitCollector(limiter), ProofCollector(checker.stats))
     state: AppServices = {
         "settings": settings,
         "registry": registry,
         "keys": keys,
         "badges": badges,
         "metrics": Metrics(
-            stats, badges, purger, RateLimitCollector(limiter), registry=registry, keyshare=keyshare
+            stats, badges, purger, *collectors, registry=registry, keyshare=keyshare
         ),
         "ratelimit": limiter,
+        "checker": checker,
     }
-    return Resources(settings, stats, registry, keys, badges, purger, pool, redis, keyshare, state)
+    return Resources(
+        settings, stats, registry, keys, badges, purger, pool, redis, keyshare, checker, state
+    )
 
 
 def make_lifespan(

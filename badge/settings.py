@@ -10,11 +10,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast, get_type_hints
-from urllib.parse import urlsplit
+
+from badge.platform.secret import Secret, redact_url
+
+__all__ = ["Secret", "Setting", "Settings", "SettingsError", "redact_url"]
 
 # The URL forms libpq accepts; anything else (such as SQLAlchemy's postgresql+psycopg://)
 # is refused at start rather than at the first query.
@@ -27,51 +31,6 @@ T = TypeVar("T")
 
 class SettingsError(ValueError):
     """A BADGE_* variable has a value we cannot use; the message names it."""
-
-
-class Secret:
-    """Holds a value that must never be printed or logged."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-# Query parameters that carry a credential (libpq and redis-py both take `password=`).
-_SECRET_PARAMS: Final = ("pass", "secret", "token", "key")
-
-
-def redact_url(url: str) -> str:
-    """A URL safe to print: the password, in the user part or the query, replaced."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", ":***@")
-    params = parts.query.split("&") if parts.query else []
-    query = "&".join(
-        f"{param.partition('=')[0]}=***"
-        if any(word in param.partition("=")[0].lower() for word in _SECRET_PARAMS)
-        else param
-        for param in params
-    )
-    if (netloc, query) == (parts.netloc, parts.query):
-        return url
-    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +48,8 @@ class Setting:
     choices: tuple[str, ...] = ()
     # The default as the README states it, when other settings derive it.
     shown_default: str | None = None
+    # A regular expression each item of a list must match, and what it means in words.
+    item: tuple[str, str] | None = None
 
     @property
     def name(self) -> str:
@@ -103,10 +64,11 @@ def setting(
     schemes: tuple[str, ...] = (),
     choices: tuple[str, ...] = (),
     shown_default: str | None = None,
+    item: tuple[str, str] | None = None,
 ) -> T:
     """A field of `Settings` with its row of the table (typed as its default, for mypy)."""
     row: dict[str, object] = {"help": help, "within": within, "schemes": schemes}
-    row |= {"choices": choices, "shown_default": shown_default}
+    row |= {"choices": choices, "shown_default": shown_default, "item": item}
     return dataclasses.field(default=default, metadata=row)
 
 
@@ -115,6 +77,9 @@ SERVE = "`badge serve`"
 SQLITE_DEFAULT: Final = Secret("sqlite:///./var/badge.db")
 KEYS_DEFAULT: Final = Path("./var/keys")
 PER_WINDOW = "per client per window; `0` is no limit"
+# An IPv4 address or a bracketed IPv6 one, then a port: what BADGE_DNS_RESOLVER lists.
+HOST_PORT: Final = (r"(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}", "host:port")
+TEST_ONLY = "for tests only; never in production"
 # A revocation reaches every browser within a minute: max-age + stale-while-revalidate.
 BROWSER_STALENESS: Final = 60
 
@@ -259,6 +224,46 @@ class Settings:
         "(see `docs/operations.md`)",
         schemes=HTTP_SCHEMES,
     )
+    # Domain ownership proofs: see badge/proofs/ and the README's "Domain ownership".
+    dns_resolver: tuple[str, ...] = setting(
+        (),
+        "DNS servers for ownership checks, as `host:port` separated by spaces or commas "
+        "(e.g. `127.0.0.1:5353`; IPv6 as `[::1]:53`), for tests and split-horizon DNS; unset "
+        "means the system resolver",
+        item=HOST_PORT,
+    )
+    dns_timeout: float = setting(
+        3.0, "how long one ownership lookup may take, in seconds", within=(0.1, 30)
+    )
+    domain_check_interval: int = setting(
+        86_400,
+        "how often each domain's ownership proof is checked again, in seconds; new domains "
+        "are checked within a minute. One instance at a time checks a domain",
+        within=(1, 30 * 86_400),
+    )
+    domain_lost_grace: int = setting(
+        7 * 86_400,
+        "seconds a domain whose proof was lost keeps its certified badge, so the shop can "
+        'fix its record or file; then it shows "not valid for this site"',
+        within=(0, 90 * 86_400),
+    )
+    domains_before_proofs_certify: bool = setting(
+        True,
+        "whether domains registered before ownership proofs existed still get the certified "
+        "badge until proven; the verification page says they are not proven",
+    )
+    proof_allow_http: bool = setting(
+        False, f"fetch the well-known file over plain HTTP too; {TEST_ONLY}"
+    )
+    proof_allow_loopback: bool = setting(
+        False,
+        f"let the well-known file be fetched from a loopback address; {TEST_ONLY}",
+    )
+    proof_file_port: int = setting(
+        0,
+        f"port the well-known file is fetched from; `0` is 443 (80 over HTTP); {TEST_ONLY}",
+        within=(0, 65535),
+    )
 
     def __post_init__(self) -> None:
         staleness = self.max_age + self.stale_while_revalidate
@@ -328,6 +333,8 @@ def parse(row: Setting, raw: str) -> object:
         urls = tuple(raw.replace(",", " ").split())
         for url in urls:
             _check_scheme(row, url)
+            if row.item is not None and not re.fullmatch(row.item[0], url):
+                raise SettingsError(f"{row.name} must list {row.item[1]} items, got {url!r}")
         return urls
     if row.choices:
         raw = raw.lower()

@@ -9,6 +9,7 @@ from starlette.requests import Request
 if TYPE_CHECKING:
     from badge.platform.metrics import Metrics
     from badge.platform.ratelimit import RateLimiter
+    from badge.proofs.check import Checker
     from badge.registry.base import Registry
     from badge.serving.service import BadgeService
     from badge.settings import Settings
@@ -25,6 +26,7 @@ class AppServices(TypedDict):
     badges: BadgeService
     metrics: Metrics
     ratelimit: RateLimiter
+    checker: Checker
 
 
 def app_state(request: Request) -> AppServices:

@@ -10,6 +10,9 @@
 #   prometheus Prometheus and promtool: the dashboard's queries and the alert rules (tests)
 #   container  docker, or podman set up by the shared `oci` tool where no registry is
 #              reachable (the image test, make image)
+# The ownership tests need no Debian package: their DNS server is dnslib's (PyPI, the `test`
+# extra) and their HTTPS server is Python's http.server with a CA made by `cryptography`,
+# both started by the tests (tests/proofservers.py).
 # With no argument it checks all of them. Where the major version matters (Redis, PostgreSQL,
 # Varnish and its vmods), a version outside the tested range stops here with a clear message
 # rather than failing later in a test.

@@ -46,6 +46,7 @@ def add_shop(
     state: str = "certified",
     valid_days: int = 365,
     enterprise_number: str = "0123.456.749",
+    attest: bool = True,
 ) -> Shop:
     new = rules.validate_new_shop(
         display_name=name,
@@ -59,7 +60,13 @@ def add_shop(
         last_audit=(today() - timedelta(days=30)).isoformat(),
         today=today(),
     )
-    return registry.create_shop(new, actor="test")
+    created = registry.create_shop(new, actor="test")
+    if attest:
+        # Most tests are about badges, not proofs: the operator vouches for the test domains.
+        for domain in created.domains:
+            registry.attest_domain(created.id, domain, actor="test", reason="test shop")
+        created = registry.get_shop(created.id) or created
+    return created
 
 
 @pytest.fixture

@@ -101,6 +101,14 @@ FULL_ENV = {
     "BADGE_FORWARDED_ALLOW_IPS": "172.28.5.0/24",
     "BADGE_COMPLAINTS_URL": "https://www.becommerce.be/klachten",
     "BADGE_PURGE_URLS": "http://varnish-1:6081/, https://edge.example/purge",
+    "BADGE_DNS_RESOLVER": "127.0.0.1:5353, [::1]:53",
+    "BADGE_DNS_TIMEOUT": "1.5",
+    "BADGE_DOMAIN_CHECK_INTERVAL": "3600",
+    "BADGE_DOMAIN_LOST_GRACE": "0",
+    "BADGE_DOMAINS_BEFORE_PROOFS_CERTIFY": "no",
+    "BADGE_PROOF_ALLOW_HTTP": "yes",
+    "BADGE_PROOF_ALLOW_LOOPBACK": "1",
+    "BADGE_PROOF_FILE_PORT": "8443",
 }
 
 
@@ -132,6 +140,10 @@ def test_every_variable_is_parsed() -> None:
     assert s.forwarded_allow_ips == "172.28.5.0/24"
     assert s.complaints_url == "https://www.becommerce.be/klachten"
     assert s.purge_urls == ("http://varnish-1:6081/", "https://edge.example/purge")
+    assert s.dns_resolver == ("127.0.0.1:5353", "[::1]:53")
+    assert (s.dns_timeout, s.domain_check_interval, s.domain_lost_grace) == (1.5, 3600, 0)
+    assert s.domains_before_proofs_certify is False
+    assert (s.proof_allow_http, s.proof_allow_loopback, s.proof_file_port) == (True, True, 8443)
     # Each field differs from its default, so a variable silently ignored would show.
     defaults = Settings()
     unchanged = [
@@ -225,6 +237,8 @@ def test_postgres_urls_are_accepted(url: str) -> None:
         ),
         pytest.param("BADGE_PUBLIC_URL", "ftp://badge.be", id="public-url-ftp"),
         pytest.param("BADGE_PURGE_URLS", "http://ok:6081 varnish:6081", id="purge-no-scheme"),
+        pytest.param("BADGE_DNS_RESOLVER", "127.0.0.1", id="resolver-no-port"),
+        pytest.param("BADGE_DNS_RESOLVER", "dns.example:53", id="resolver-name"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:

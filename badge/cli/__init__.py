@@ -10,6 +10,7 @@ import click
 
 from badge.cli.checkbadge import verify
 from badge.cli.demo import demo
+from badge.cli.domains import domains
 from badge.cli.keys import keys
 from badge.cli.render import render
 from badge.cli.reports import reports
@@ -27,7 +28,7 @@ def cli() -> None:
     """The BeCommerce Keurmerk badge service."""
 
 
-for command in (serve, demo, shops, keys, tokens, render, verify, reports, settings):
+for command in (serve, demo, shops, domains, keys, tokens, render, verify, reports, settings):
     cli.add_command(command)
 
 

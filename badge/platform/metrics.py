@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 
 from badge.platform.keyshare import KeyShare
 from badge.platform.purge import EdgePurger
+from badge.proofs.check import ProofStats
 from badge.registry.base import Registry
 from badge.registry.calls import BOUNDS as REGISTRY_BOUNDS
 from badge.serving.hotpath import LATENCY_BOUNDS, HotPathStats
@@ -231,6 +232,32 @@ def _buckets(bounds: Sequence[float], counts: Sequence[float]) -> list[tuple[str
         running += count
         found.append(("+Inf" if bound == float("inf") else str(bound), running))
     return found
+
+
+class ProofCollector(Collector):
+    """Domain ownership checks made by this instance, and the domains in each proof state."""
+
+    def __init__(self, stats: ProofStats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        checks = CounterMetricFamily(
+            "badge_domain_checks", "Ownership checks made here, by result", labels=["result"]
+        )
+        for result in ("proven", "failed"):
+            checks.add_metric([result], self.stats.checks[result])
+        yield checks
+        yield CounterMetricFamily(
+            "badge_domain_proofs_lost",
+            "Ownership proofs found lost by this instance's checks (each loss counted once)",
+            value=self.stats.lost,
+        )
+        domains = GaugeMetricFamily(
+            "badge_domains", "Registered domains by ownership proof state", labels=["state"]
+        )
+        for state, count in sorted(self.stats.states.items()):
+            domains.add_metric([state], count)
+        yield domains
 
 
 class Metrics:

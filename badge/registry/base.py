@@ -7,10 +7,12 @@ Methods are synchronous; async callers run them in a worker thread.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Protocol, Unpack
 
 from badge.registry import model
 from badge.registry.calls import CallStats
+from badge.registry.proofs import Outcome
 from badge.serving.sightings import Batch
 from badge.vocabulary import State
 
@@ -70,6 +72,29 @@ class Registry(Protocol):
     def get_report(self, report_id: str) -> model.Report | None: ...
 
     def close_report(self, report_id: str, *, actor: str, resolution: str) -> model.Report: ...
+
+    def domain_proofs(self, shop_id: str | None = None) -> list[model.DomainProof]: ...
+
+    def domain_proof(self, shop_id: str, domain: str) -> model.DomainProof: ...
+
+    def proof_counts(self) -> dict[model.ProofState, int]: ...
+
+    def claim_due_checks(self, *, limit: int = ...) -> list[tuple[str, str]]: ...
+
+    def record_check(
+        self,
+        shop_id: str,
+        domain: str,
+        outcome: Outcome,
+        *,
+        actor: str,
+        interval: timedelta,
+        grace: timedelta,
+    ) -> tuple[model.DomainProof, model.DomainStatus]: ...
+
+    def attest_domain(
+        self, shop_id: str, domain: str, *, actor: str, reason: str
+    ) -> tuple[model.DomainProof, model.DomainStatus]: ...
 
     def add_token(self, name: str, digest: str) -> None: ...
 

@@ -24,10 +24,55 @@ SHOP_FIELDS: Final = (
     "last_audit",
     "created_at",
     "updated_at",
+    "proofs",
 )
 _TEXTS: Final = ("id", "display_name", "legal_name", "enterprise_number")
 _DAYS: Final = ("certified_since", "valid_until", "last_audit")
 _MOMENTS: Final = ("state_since", "created_at", "updated_at")
+
+
+# How each registered website was shown to be the shop's (badge/proofs/); see DESIGN.md.
+ProofState = Literal["pending", "proven", "lost", "registered_before_proofs"]
+PROOF_STATES: Final[tuple[ProofState, ...]] = get_args(ProofState)
+ProofMethod = Literal["dns", "file", "attested"]
+PROOF_METHODS: Final[tuple[ProofMethod, ...]] = get_args(ProofMethod)
+
+
+@dataclass(frozen=True, slots=True)
+class DomainStatus:
+    """What badges and pages need of one domain's proof; it changes only with its state.
+
+    `method` is how it was proven (for `lost`: how it had been); `since` is when the domain
+    entered its state (None for a domain registered before proofs).
+    """
+
+    domain: str
+    state: ProofState
+    method: ProofMethod | None = None
+    since: datetime | None = None
+    # An attestation's reason: how ownership was checked. Public: the page shows it.
+    note: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        since = None if self.since is None else self.since.isoformat()
+        return {
+            "domain": self.domain,
+            "state": self.state,
+            "method": self.method,
+            "since": since,
+            "note": self.note,
+        }
+
+
+def status_from_json(data: Mapping[str, Any]) -> DomainStatus:
+    state, method = data["state"], data.get("method")
+    if state not in PROOF_STATES or (method is not None and method not in PROOF_METHODS):
+        raise ValueError(f"bad domain proof {state!r} {method!r}")
+    since, note = data.get("since"), data.get("note")
+    when = None if since is None else moment(since)
+    return DomainStatus(
+        str(data["domain"]), state, method, when, None if note is None else str(note)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +101,11 @@ class Shop(ShopDetails):
     state_since: datetime
     created_at: datetime
     updated_at: datetime
+    # One per registered domain, in the order of `domains`.
+    proofs: tuple[DomainStatus, ...] = ()
+
+    def proof(self, domain: str) -> DomainStatus | None:
+        return next((p for p in self.proofs if p.domain == domain), None)
 
     def public_state(self, today: date) -> PublicState:
         """`expired` is derived here, at read time, so no background job is needed."""
@@ -139,7 +189,7 @@ def plain(value: object) -> object:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, tuple):
-        return list(value)
+        return [v.to_json() if isinstance(v, DomainStatus) else v for v in value]
     return value
 
 
@@ -171,6 +221,7 @@ def shop_from_record(data: Mapping[str, Any]) -> Shop:
     fields.update({name: moment(data[name]) for name in _MOMENTS})
     return Shop(
         domains=tuple(str(d) for d in data["domains"]),
+        proofs=tuple(status_from_json(p) for p in data.get("proofs") or ()),
         categories=tuple(c for c in data["categories"] if c in CATEGORIES),
         state=state,
         **fields,
@@ -261,4 +312,49 @@ def report_from_row(row: Mapping[str, Any]) -> Report:
         closed_at=None if closed is None else moment(closed),
         closed_by=row["closed_by"],
         resolution=row["resolution"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DomainProof:
+    """One domain's proof as operators see it: the challenge and the last check too."""
+
+    shop_id: str
+    status: DomainStatus
+    token: str
+    checked_at: datetime | None
+    result: str | None
+    ad: bool | None
+    attested_by: str | None
+    next_check_at: datetime
+
+    @property
+    def domain(self) -> str:
+        return self.status.domain
+
+    def to_json(self) -> dict[str, object]:
+        checked = None if self.checked_at is None else self.checked_at.isoformat()
+        return {
+            "shop_id": self.shop_id,
+            **self.status.to_json(),
+            "checked_at": checked,
+            "result": self.result,
+            "ad": self.ad,
+            "attested_by": self.attested_by,
+            "next_check_at": self.next_check_at.isoformat(),
+        }
+
+
+def proof_from_row(row: Mapping[str, Any]) -> DomainProof:
+    status = status_from_json({**row, "note": row["attestation"]})
+    checked = row["checked_at"]
+    return DomainProof(
+        shop_id=row["shop_id"],
+        status=status,
+        token=row["token"],
+        checked_at=None if checked is None else moment(checked),
+        result=row["result"],
+        ad=None if row["ad"] is None else bool(row["ad"]),
+        attested_by=row["attested_by"],
+        next_check_at=moment(row["next_check_at"]),
     )

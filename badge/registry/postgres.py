@@ -51,6 +51,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE events ADD COLUMN changes JSONB;
     """,
+    # 4: domain ownership proofs; existing domains are registered before proofs.
+    schema.version_4("postgres"),
 )
 
 # Advisory lock keys (per database), arbitrary but fixed: every instance must use the same.
@@ -59,6 +61,7 @@ _LOCKS: Final[dict[LockName, int]] = {
     "changes": 0x6B65_7572_6D00_0002,
     "sightings": 0x6B65_7572_6D00_0003,
     "domains": 0x6B65_7572_6D00_0004,
+    "proofs": 0x6B65_7572_6D00_0005,
 }
 
 POOL_MIN: Final = 1
@@ -93,6 +96,13 @@ class PostgresRegistry(SQLRegistry, RecordStore):
     DOMAINS = (
         "coalesce((SELECT array_agg(d.domain ORDER BY d.position) "
         "FROM shop_domains d WHERE d.shop_id = s.id), '{}')"
+    )
+    PROOFS = (
+        "coalesce((SELECT json_agg(json_build_object('domain', p.domain, 'state', p.state, "
+        "'method', p.method, 'since', p.since, 'note', p.attestation) ORDER BY d.position) "
+        "FROM shop_domains d "
+        "JOIN domain_proofs p ON p.shop_id = d.shop_id AND p.domain = d.domain "
+        "WHERE d.shop_id = s.id), '[]')"
     )
     # Like SQLite's `COLLATE NOCASE`: case-insensitive, then byte order, whatever the locale.
     BY_NAME = ' ORDER BY lower(s.display_name) COLLATE "C", s.id'

@@ -107,3 +107,37 @@ def _reports(t: SimpleNamespace) -> str:
     );
     CREATE INDEX reports_by_time ON reports(created_at, id);
     """
+
+
+def version_4(backend: Backend) -> str:
+    """Domain ownership proofs, one per (shop, domain). Every domain already registered is
+    marked `registered_before_proofs`, with a random challenge of its own, due for a check
+    at once (a passing check proves it; a failing one leaves it as it was)."""
+    t = _types(backend)
+    if backend == "sqlite":
+        random, now = "lower(hex(randomblob(20)))", "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
+    else:
+        # Two v4 UUIDs: 244 random bits, from PostgreSQL's strong random source.
+        random = "replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')"
+        now = "date_trunc('second', now())"
+    return f"""
+    CREATE TABLE domain_proofs (
+        shop_id TEXT NOT NULL REFERENCES shops(id),
+        domain TEXT NOT NULL,
+        token TEXT NOT NULL,
+        state TEXT NOT NULL
+            CHECK (state IN ('pending', 'proven', 'lost', 'registered_before_proofs')),
+        method TEXT CHECK (method IN ('dns', 'file', 'attested')),
+        since {t.time},
+        checked_at {t.time},
+        result TEXT,
+        ad {t.flag},
+        attested_by TEXT,
+        attestation TEXT,
+        next_check_at {t.time} NOT NULL,
+        PRIMARY KEY (shop_id, domain)
+    );
+    CREATE INDEX domain_proofs_due ON domain_proofs(next_check_at);
+    INSERT INTO domain_proofs (shop_id, domain, token, state, next_check_at)
+        SELECT shop_id, domain, {random}, 'registered_before_proofs', {now} FROM shop_domains;
+    """  # noqa: S608 - our own SQL, no values

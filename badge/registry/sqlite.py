@@ -55,6 +55,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE events ADD COLUMN changes TEXT;
     """,
+    # 4: domain ownership proofs; existing domains are registered before proofs.
+    schema.version_4("sqlite"),
 )
 
 # What counts as the database failing (a lock wait that timed out, a full disk), not as an
@@ -88,6 +90,13 @@ class SQLiteRegistry(SQLRegistry, RecordStore):
     DOMAINS = (
         "(SELECT json_group_array(json_array(d.position, d.domain)) "
         "FROM shop_domains d WHERE d.shop_id = s.id)"
+    )
+    PROOFS = (
+        "(SELECT json_group_array(json_object('position', d.position, 'domain', p.domain, "
+        "'state', p.state, 'method', p.method, 'since', p.since, 'note', p.attestation)) "
+        "FROM shop_domains d "
+        "JOIN domain_proofs p ON p.shop_id = d.shop_id AND p.domain = d.domain "
+        "WHERE d.shop_id = s.id)"
     )
     BY_NAME = " ORDER BY s.display_name COLLATE NOCASE, s.id"
     LIKE = "LIKE"
@@ -151,6 +160,8 @@ def _decode(row: sqlite3.Row) -> Row:
             data[name] = json.loads(data[name])
     if "domains" in data:
         data["domains"] = [domain for _, domain in sorted(json.loads(data["domains"]))]
+    if data.get("proofs") is not None:
+        data["proofs"] = sorted(json.loads(data["proofs"]), key=lambda p: int(p["position"]))
     return data
 
 

@@ -25,12 +25,13 @@ from badge.registry.model import (
     event_from_row,
     shop_from_record,
 )
+from badge.registry.proofstore import ProofStore
 from badge.vocabulary import State
 
 Row = dict[str, Any]
 # What writers take turns on until they commit (PostgreSQL's advisory locks; SQLite has
 # one writer at a time already).
-LockName = Literal["migration", "changes", "sightings", "domains"]
+LockName = Literal["migration", "changes", "sightings", "domains", "proofs"]
 
 
 def _now() -> datetime:
@@ -82,11 +83,13 @@ def migrate(tx: Tx, scripts: Sequence[str]) -> None:
         tx.run("UPDATE schema_version SET version = ?", (version,))
 
 
-class SQLRegistry(ABC):
+class SQLRegistry(ProofStore, ABC):
     """The registry contract (base.Registry) on an SQL database. Methods are synchronous."""
 
     # The shop's domains in registration order, as one column named `domains`.
     DOMAINS: ClassVar[str]
+    # The shop's domain proofs (model.DomainStatus) in the same order, as one JSON column.
+    PROOFS: ClassVar[str]
     # ORDER BY display name: case-insensitive for ASCII, then byte order, then id.
     BY_NAME: ClassVar[str]
     # The case-insensitive LIKE operator.
@@ -114,7 +117,7 @@ class SQLRegistry(ABC):
 
     @property
     def _shops(self) -> str:
-        return f"SELECT s.*, {self.DOMAINS} AS domains FROM shops s"  # noqa: S608 - our fragment
+        return f"SELECT s.*, {self.DOMAINS} AS domains, {self.PROOFS} AS proofs FROM shops s"  # noqa: S608 - our fragments
 
     def ping(self) -> None:
         self._read("SELECT 1 AS one")
@@ -181,6 +184,7 @@ class SQLRegistry(ABC):
             "INSERT INTO shop_domains (domain, shop_id, position) VALUES (?,?,?)",
             [(domain, shop_id, i) for i, domain in enumerate(domains)],
         )
+        self._sync_proofs(tx, shop_id, domains)
 
     def _load(self, tx: Tx, shop_id: str, *, lock: bool = False) -> Shop:
         # Locking the row serialises changes to one shop, as SQLite's single writer does.

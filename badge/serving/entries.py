@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -22,7 +23,7 @@ from badge.registry.base import Registry
 from badge.registry.model import Shop
 from badge.serving import binding
 from badge.serving.responses import Rendered
-from badge.serving.variants import VariantKey
+from badge.serving.variants import SitePolicy, VariantKey, certifying_sites
 from badge.settings import Settings
 from badge.signing import KeyStore
 from badge.vocabulary import PublicState
@@ -41,6 +42,8 @@ class Entry:
     token_exp: float = 0.0
     variants: dict[VariantKey, Rendered] = field(default_factory=dict)
     domains: frozenset[str] = frozenset()
+    # The domains whose pages get the certified badge (variants.certifying_sites).
+    sites: frozenset[str] = frozenset()
     kid: str = ""
     certified: bool = False
     # The claims every variant's signature shares; each site class adds what it shows.
@@ -72,6 +75,10 @@ class EntryLoader:
         self.clock = clock
         # Our own pages (the embed preview, /v) count as the shop's own site.
         self.own_host = urlsplit(settings.public_url).hostname or "localhost"
+        self.site_policy = SitePolicy(
+            before_proofs=settings.domains_before_proofs_certify,
+            grace=timedelta(seconds=settings.domain_lost_grace),
+        )
         self.shared_hits = 0
         self.registry_loads = 0
         self.sign_count = 0
@@ -152,6 +159,11 @@ class EntryLoader:
         # and re-derive at Belgian midnight, when `valid_until` may have passed.
         until_half_life = token_exp - time.time() - self.settings.token_ttl / 2
         refresh_in = max(1.0, min(until_half_life, seconds_to_midnight()))
+        now = datetime.now(UTC)
+        sites, sites_change = certifying_sites(shop, now, self.site_policy)
+        if sites_change is not None:
+            # A lost proof's grace ends: the entry is worked out again then, not per request.
+            refresh_in = min(refresh_in, max(0.05, (sites_change - now).total_seconds()))
         return Entry(
             shop=shop,
             state=state,
@@ -159,6 +171,7 @@ class EntryLoader:
             token_exp=token_exp,
             refresh_at=self.clock() + refresh_in,
             domains=frozenset(shop.domains),
+            sites=sites,
             kid=self.keys.signing_kid,
             certified=state == "certified",
             claims=claims,

@@ -176,7 +176,7 @@ class BadgeService:
         entry = self.entries.get(shop_id)
         if entry is None or now >= entry.refresh_at or now - self.cache.fresh_at > self.stale_limit:
             return None
-        site = binding.decide(entry.certified, entry.domains, referer, claim)
+        site = binding.decide(entry.certified, entry.sites, referer, claim)
         return entry.variants.get((shop_id, fmt, lang, size, scale, site))
 
     def serves(self, shop_id: str, entry: Entry | None, now: float) -> bool:
@@ -206,7 +206,7 @@ class BadgeService:
             return await self._unknown_badge("unavailable", fmt, lang, size, scale)
         if entry.shop is None:
             return await self._unknown_badge("unknown", fmt, lang, size, scale)
-        decision = decide(entry.shop, entry.state, lang, size, referer, claim)
+        decision = decide(entry.shop, entry.state, lang, size, referer, claim, entry.sites)
         key: VariantKey = (shop_id, fmt, lang, size, scale, decision.site)
         return await self.variant(entry, key, decision.view)
 

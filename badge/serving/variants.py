@@ -8,9 +8,10 @@ rule for the page that shows the badge.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
-from badge.registry.model import Shop
+from badge.registry.model import DomainStatus, Shop
 from badge.render.svg import BadgeView, Mark
 from badge.serving import binding
 from badge.serving.wording import (
@@ -53,6 +54,47 @@ ERROR_TEXTS: Final[dict[ErrorKind, str]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class SitePolicy:
+    """Which domain proofs give the certified badge besides a proven one (settings)."""
+
+    # A domain registered before proofs existed certifies (BADGE_DOMAINS_BEFORE_PROOFS_CERTIFY).
+    before_proofs: bool = True
+    # A lost proof keeps certifying this long (BADGE_DOMAIN_LOST_GRACE).
+    grace: timedelta = timedelta(days=7)
+
+
+def certifying_sites(
+    shop: Shop, now: datetime, policy: SitePolicy
+) -> tuple[frozenset[str], datetime | None]:
+    """The domains whose pages get the certified badge, and when that set changes next by
+    itself (a lost proof's grace period ending), or None.
+
+    Worked out once when a shop is loaded, so the hot path's verdict stays one set lookup.
+    A pending domain and a lost one past its grace get "not valid for this site". A shop
+    with no proofs at all is a record from before proofs existed (an older instance's copy
+    in Redis): its domains count as registered before proofs.
+    """
+    statuses = shop.proofs or tuple(
+        DomainStatus(d, "registered_before_proofs") for d in shop.domains
+    )
+    sites: set[str] = set()
+    changes: datetime | None = None
+    for status in statuses:
+        if status.domain not in shop.domains:
+            continue
+        if status.state == "proven" or (
+            status.state == "registered_before_proofs" and policy.before_proofs
+        ):
+            sites.add(status.domain)
+        elif status.state == "lost" and status.since is not None:
+            end = status.since + policy.grace
+            if now < end:
+                sites.add(status.domain)
+                changes = end if changes is None else min(changes, end)
+    return frozenset(sites), changes
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """One badge variant's meaning: its site class (part of the cache key) and its look."""
 
@@ -67,10 +109,15 @@ def decide(
     size: Size,
     referer: str | None,
     claim: str | None,
+    sites: frozenset[str] | None = None,
 ) -> Decision:
     """The badge a page gets. `referer` is the Referer's class (binding.referer_host, or
-    binding.OWN), `claim` is `d` normalised ("" for no host name); both may be None."""
-    site = binding.decide(state == "certified", frozenset(shop.domains), referer, claim)
+    binding.OWN), `claim` is `d` normalised ("" for no host name); both may be None.
+    `sites` are the shop's certifying domains (`certifying_sites`; by default, with the
+    default policy as of now)."""
+    if sites is None:
+        sites = certifying_sites(shop, datetime.now(UTC), SitePolicy())[0]
+    site = binding.decide(state == "certified", sites, referer, claim)
     return Decision(site, badge_view(shop, state, site, lang, size))
 
 

@@ -60,7 +60,7 @@ async def prepare(badges: BadgeService, shop_id: str, wants: set[Want]) -> None:
         return
     keys: dict[VariantKey, None] = {}
     for fmt, lang, size, scale, site in sorted(wants):
-        for target in retarget(site, entry.certified, entry.domains):
+        for target in retarget(site, entry.certified, entry.sites):
             keys[(shop_id, fmt, lang, size, scale, target)] = None
     for key in keys:
         if badges.entries.get(shop_id) is not entry:

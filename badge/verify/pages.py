@@ -19,7 +19,7 @@ from badge.i18n import LANG_NAMES, jinja_environment, negotiate
 from badge.platform.purge import surrogate_header_dict
 from badge.platform.timeutil import BRUSSELS
 from badge.registry import rules
-from badge.registry.model import Event, Shop
+from badge.registry.model import DomainStatus, Event, ProofState, Shop
 from badge.state import AppServices, app_state
 from badge.verify import lookup
 from badge.verify.api import BadgeChecker, Refusal
@@ -146,6 +146,8 @@ class Pages:
             "since": lookup.state_since(shop, public),
             "referral": referral,
             "domains": [rules.shown_domain(d) for d in shop.domains],
+            "websites": websites(shop),
+            "attested": any(p.method == "attested" for p in shop.proofs if p.state == "proven"),
             "categories": [(c, CATEGORY_COLOURS[c]) for c in shop.categories],
             "history": history_rows(
                 events, public, lookup.state_since(shop, public), shop.certified_since
@@ -221,6 +223,25 @@ class Pages:
             )
         context["verdict"] = verdict_view(outcome)
         return html(lang, "verify.html", context, cache="no-store", vary="")
+
+
+def websites(shop: Shop) -> list[dict[str, object]]:
+    """Each registered domain with how and when its ownership was confirmed, if it was."""
+    # No proofs at all: a record from before they existed (an older instance's copy).
+    default: ProofState = "pending" if shop.proofs else "registered_before_proofs"
+    found: list[dict[str, object]] = []
+    for domain in shop.domains:
+        proof = shop.proof(domain) or DomainStatus(domain, default)
+        found.append(
+            {
+                "domain": rules.shown_domain(domain),
+                "state": proof.state,
+                "method": proof.method,
+                "since": proof.since,
+                "note": proof.note,
+            }
+        )
+    return found
 
 
 def history_rows(

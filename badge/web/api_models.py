@@ -28,6 +28,7 @@ from badge.web.patterns import (
     SHOP_ID_PATTERN,
     TEXT_PATTERN,
 )
+from badge.web.proof_models import Challenge, DomainChecked, DomainProofs, DomainStatus
 
 Name = Annotated[str, Meta(min_length=1, max_length=MAX_NAME, pattern=TEXT_PATTERN)]
 Reason = Annotated[
@@ -105,6 +106,12 @@ class ShopUpdate(Body, kw_only=True):
 class StateChange(Body):
     state: StoredState
     reason: Reason
+
+
+class Attestation(Body):
+    reason: Annotated[
+        Reason, Meta(description="How ownership was checked (a signed letter, the registrar).")
+    ]
 
 
 class ReportClose(Body):
@@ -218,6 +225,7 @@ class Shop(Struct, kw_only=True):
     last_audit: Date | None
     created_at: Moment
     updated_at: Moment
+    proofs: list[DomainStatus]
 
 
 class ShopList(Struct):
@@ -352,6 +360,7 @@ MODELS: Final = (
     NEW_SHOP,
     SHOP_UPDATE,
     StateChange,
+    Attestation,
     ReportClose,
     TokenBody,
     UPLOAD_FORM,
@@ -364,6 +373,9 @@ MODELS: Final = (
     Jwks,
     ShopList,
     StateChanged,
+    DomainProofs,
+    Challenge,
+    DomainChecked,
     History,
     ShopSightings,
     Sightings,

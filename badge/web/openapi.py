@@ -20,7 +20,7 @@ from starlette.responses import Response
 from badge.platform.http import conditional, strong_etag
 from badge.state import app_state
 from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SCALES, SIZES
-from badge.web import api_models, patterns
+from badge.web import api_models, openapi_proofs, patterns
 from badge.web.routes import ADMIN_PREFIX as PREFIX
 from badge.web.routes import rules_for
 
@@ -46,6 +46,7 @@ def _path(pattern: str, description: str) -> Json:
 # Every parameter the document uses, by the name it has in the request.
 PARAMETERS: Final[dict[str, Json]] = {
     "id": _path(patterns.SHOP_ID_PATTERN, "The shop's public id: 16 of a-z and 2-9."),
+    **openapi_proofs.parameters(_path, _query),
     "report_id": _path(patterns.REPORT_ID_PATTERN, "The report's id: `r` and 16 of a-z, 2-9."),
     "lang": _query({"type": "string", "examples": list(LANGS)}, _LANG_FALLBACK),
     "size": _query(
@@ -252,6 +253,7 @@ OPS: Final = (
     Op("get", f"{PREFIX}/shops/{{id}}/sightings", "admin", "Where this shop's badge was shown",
        "id", {"200": "ShopSightings Hosts, from Referer or `d`, most seen first.",
               "404": _NO_SHOP}),
+    *(Op(*spec) for spec in openapi_proofs.SPECS),
     Op("get", f"{PREFIX}/sightings", "admin",
        "Badge sightings; `?unregistered=1` is the misuse report", "unregistered",
        {"200": "Sightings Most seen first, at most 1000.", "400": _BAD}),

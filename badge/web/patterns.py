@@ -57,6 +57,8 @@ ASCII_HOST_PATTERN: Final = f"^(?:https?://)?(?:{_LABEL}\\.)+{_HOST_TAIL}"
 HOST_PATTERN: Final = f"^(?:https?://)?(?:[^{_NOT_TEXT}\\s./:?#@]{{1,63}}\\.)+{_HOST_TAIL}"
 SHOP_ID_PATTERN: Final = f"^[{SHOP_ID_CLASS}]{{{SHOP_ID_LENGTH}}}$"
 REPORT_ID_PATTERN: Final = f"^r[{SHOP_ID_CLASS}]{{{SHOP_ID_LENGTH}}}$"
+# A registered domain as stored: ASCII (punycode), no scheme, port or trailing dot.
+DOMAIN_PATTERN: Final = f"^(?:{_LABEL}\\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$"
 # A compact JWS: three base64url parts; no such part is 1 more than a multiple of 4 long.
 _B64: Final = "(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2,3})"
 JWS_PATTERN: Final = f"^{_B64}\\.{_B64}\\.{_B64}$"

@@ -106,6 +106,11 @@ ROUTES: Final[tuple[RouteSpec, ...]] = (
     _admin("/shops/{shop_id}/state", "POST"),
     _admin("/shops/{shop_id}/history", "GET"),
     _admin("/shops/{shop_id}/sightings", "GET"),
+    _admin("/shops/{shop_id}/domains", "GET"),
+    _admin("/shops/{shop_id}/domains/{domain}/challenge", "GET"),
+    _admin("/shops/{shop_id}/domains/{domain}/check", "POST"),
+    _admin("/shops/{shop_id}/domains/{domain}/attest", "POST"),
+    _admin("/domains", "GET"),
     _admin("/sightings", "GET"),
     # Before /reports/{report_id}, which would take "summary" for an id.
     _admin("/reports/summary", "GET"),

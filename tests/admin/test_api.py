@@ -450,6 +450,7 @@ class TestState:
         events = admin.get(f"{API}/shops/{shop.id}/history").json()["events"]
         assert [(e["from"], e["to"], e["reason"]) for e in events] == [
             (None, "certified", "registered"),
+            ("certified", "certified", "test shop"),  # the test operator attests its domain
             ("certified", "suspended", "complaint under review"),
             ("suspended", "certified", "cleared"),
         ]
@@ -469,7 +470,8 @@ class TestState:
     def test_validation(self, admin: TestClient, shop: Shop, body: Any, fragment: str) -> None:
         response = admin.post(f"{API}/shops/{shop.id}/state", json=body)
         assert_error(response, 400, fragment)
-        assert len(admin.get(f"{API}/shops/{shop.id}/history").json()["events"]) == 1
+        # The registration and the attestation of its domain; the refused change left nothing.
+        assert len(admin.get(f"{API}/shops/{shop.id}/history").json()["events"]) == 2
 
     def test_illegal_transitions_conflict(self, admin: TestClient, shop: Shop) -> None:
         assert_error(self.post_state(admin, shop.id, state="certified", reason="x"), 409, "already")

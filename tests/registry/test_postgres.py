@@ -425,6 +425,15 @@ def test_a_database_from_the_first_schema_migrates_and_reads(pg_url: str) -> Non
         shop = registry.get_shop("abcdefghijkmnpqr")
         assert shop is not None
         assert shop.domains == ("oud.be", "tweede.be")
+        # Migration 4: domains that were there before proofs are marked so, each with a
+        # random challenge of its own, due for a check at once.
+        assert [(p.domain, p.state, p.method) for p in shop.proofs] == [
+            ("oud.be", "registered_before_proofs", None),
+            ("tweede.be", "registered_before_proofs", None),
+        ]
+        tokens = {p.token for p in registry.domain_proofs(shop.id)}
+        assert len(tokens) == 2 and all(len(t) >= 32 for t in tokens)
+        assert registry.claim_due_checks() == [(shop.id, "oud.be"), (shop.id, "tweede.be")]
         assert shop.categories == ("b2c_member", "sponsor")
         assert (shop.certified_since, shop.valid_until) == (date(2024, 1, 1), date(2027, 1, 1))
         assert shop.created_at == datetime(2025, 3, 1, 10, tzinfo=UTC)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from badge.registry.model import Shop
+from badge.registry.model import DomainStatus, Shop
 from badge.serving import binding
-from badge.serving.variants import ERROR_TEXTS, decide, error_view, unknown_view
+from badge.serving.variants import (
+    ERROR_TEXTS,
+    SitePolicy,
+    certifying_sites,
+    decide,
+    error_view,
+    unknown_view,
+)
 from badge.vocabulary import PublicState
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -97,3 +105,57 @@ def test_unknown_and_error_views_name_nobody() -> None:
         view = error_view(kind, "de")
         assert (view.mark, view.status_line, view.shop_name) == ("error", text, None)
         assert text in view.label
+
+
+# Which domains certify (variants.certifying_sites): the proof, the policy, the time.
+LOST_AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+GRACE = timedelta(days=7)
+D = "bakkerij-test.be"
+SITES_TABLE = [
+    pytest.param(DomainStatus(D, "pending"), True, {()}, None, id="pending"),
+    pytest.param(DomainStatus(D, "proven", "dns", LOST_AT), True, {(D,)}, None, id="dns"),
+    pytest.param(DomainStatus(D, "proven", "file", LOST_AT), True, {(D,)}, None, id="file"),
+    pytest.param(DomainStatus(D, "proven", "attested", LOST_AT), False, {(D,)}, None, id="attest"),
+    pytest.param(DomainStatus(D, "registered_before_proofs"), True, {(D,)}, None, id="before-on"),
+    pytest.param(DomainStatus(D, "registered_before_proofs"), False, {()}, None, id="before-off"),
+    pytest.param(
+        DomainStatus(D, "lost", "dns", LOST_AT), True, {(D,)}, LOST_AT + GRACE, id="lost-in-grace"
+    ),
+    pytest.param(
+        DomainStatus(D, "lost", "dns", LOST_AT - GRACE), True, {()}, None, id="lost-after-grace"
+    ),
+    pytest.param(
+        DomainStatus(D, "lost", "file", NOW - GRACE), True, {()}, None, id="lost-grace-just-over"
+    ),
+]
+
+
+@pytest.mark.parametrize(("status", "before_proofs", "sites", "changes"), SITES_TABLE)
+def test_certifying_sites(
+    status: DomainStatus,
+    before_proofs: bool,
+    sites: set[tuple[str, ...]],
+    changes: datetime | None,
+) -> None:
+    other = DomainStatus("xn--bcker-kva.be", "pending")
+    shop = replace(SHOP, proofs=(status, other))
+    policy = SitePolicy(before_proofs=before_proofs, grace=GRACE)
+    found, when = certifying_sites(shop, NOW, policy)
+    assert {tuple(sorted(found))} == sites
+    assert when == changes
+    # What a page on that domain gets, through the same decision the hot path makes.
+    expected = D if found else binding.MISMATCH
+    assert decide(shop, "certified", "en", "m", D, None, found).site == expected
+    assert binding.decide(True, found, D, None) == expected
+
+
+def test_no_proofs_means_a_record_from_before_proofs() -> None:
+    """An older instance's copy in Redis has no proofs: its domains are from before them."""
+    found, _ = certifying_sites(SHOP, NOW, SitePolicy(before_proofs=True))
+    assert found == frozenset(SHOP.domains)
+    assert certifying_sites(SHOP, NOW, SitePolicy(before_proofs=False))[0] == frozenset()
+
+
+def test_a_proof_for_a_removed_domain_certifies_nothing() -> None:
+    shop = replace(SHOP, proofs=(DomainStatus("gone.be", "proven", "dns", NOW),))
+    assert certifying_sites(shop, NOW, SitePolicy())[0] == frozenset()
