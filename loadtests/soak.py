@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import re
 import subprocess
@@ -105,7 +106,12 @@ def run(seconds: int, users: int, report_dir: Path) -> SoakResult:
         demo = cli(env, "demo")
         if demo.returncode != 0:
             raise RuntimeError(demo.stderr)
-        rows = [line.split() for line in demo.stdout.splitlines() if line.strip()]
+        # `badge demo` prints "<id>  <state>  <name> (<domain>)" a shop, then hints.
+        rows = [
+            line.split()
+            for line in demo.stdout.splitlines()
+            if re.match(r"^[a-z0-9]{16} +[a-z]+ ", line)
+        ]
         token = cli(env, "tokens", "create", "soak").stdout.strip().splitlines()[-1]
         certified = [row[0] for row in rows if row[1] == "certified"]
         service.start()
@@ -113,11 +119,14 @@ def run(seconds: int, users: int, report_dir: Path) -> SoakResult:
         sampler = RssSampler(service.process.pid)
         sampler.start()
         report_dir.mkdir(parents=True, exist_ok=True)
+        # The load test's shops file (loadtests/locustfile.py): ids with their domains.
+        shops_file = work / "shops.json"
+        shops = [{"id": row[0], "domains": [row[-1].strip("()")]} for row in rows]
+        shops_file.write_text(json.dumps(shops))
         locust_env = dict(
             env,
             PYTHONPATH=str(ROOT),
-            LOCUST_SHOP_IDS=",".join(row[0] for row in rows),
-            LOCUST_DOMAINS=",".join(row[-1].strip("()") for row in rows),
+            LOCUST_SHOPS=str(shops_file),
             LOCUST_ADMIN_TOKEN=token,
             LOCUST_TOGGLE_SHOP=certified[0],
             LOCUST_EDIT_SHOP=certified[-1],

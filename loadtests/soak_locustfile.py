@@ -9,12 +9,15 @@ import random
 from locust import HttpUser, between, task
 
 from loadtests import locustfile as base
-from loadtests.locustfile import ADMIN_TOKEN, DOMAINS, SHOP_IDS, TOGGLE_SHOP
+from loadtests.locustfile import ADMIN_TOKEN, SHOPS, TOGGLE_SHOP
+
+SHOP_IDS = [shop.id for shop in SHOPS]
+DOMAINS = [domain for shop in SHOPS for domain in shop.domains]
 
 EDIT_SHOP = os.environ.get("LOCUST_EDIT_SHOP", "")
 
 
-class SoakVisitor(base.Visitor):
+class SoakVisitor(base.Browser):
     """The load test's visitor (badges, revalidation, pages, lookups, state changes).
 
     Imported through its module, so locust runs this class and not the original as well."""
