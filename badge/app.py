@@ -21,6 +21,7 @@ from badge.admin import shops as admin
 from badge.admin.auth import AdminGuard, TokenCache
 from badge.errors import BadgeError
 from badge.lifespan import make_lifespan
+from badge.platform.caches import CacheSet
 from badge.platform.compression import Compression
 from badge.platform.http import DefaultCacheControl
 from badge.platform.ratelimit import RateLimit
@@ -92,14 +93,14 @@ def endpoint(**handlers: Endpoint) -> type[HTTPEndpoint]:
     return type("Endpoint", (HTTPEndpoint,), {m: staticmethod(h) for m, h in handlers.items()})
 
 
-def routes() -> list[BaseRoute]:
+def routes(caches: CacheSet) -> list[BaseRoute]:
     """Every route, in one place. `/b/{id}.svg|png`, nearly all traffic, is not here: it
     is answered before routing by badge/serving/hotpath.py (BadgeApp below puts it in front).
 
     Built per app, so each app (and each test) has its own caches and upload limiter.
     """
     checker = BadgeChecker()
-    pages = Pages(checker, HistoryCache())
+    pages = Pages(checker, HistoryCache(caches), caches)
     api = VerifyApi(checker)
     get_head = ["GET", "HEAD"]
     return [
@@ -147,26 +148,30 @@ class BadgeApp(Starlette):
     An exception there still reaches uvicorn, which answers 500.
     """
 
-    def __init__(self, *, stats: HotPathStats, **kwargs: Any) -> None:
+    def __init__(self, *, stats: HotPathStats, caches: CacheSet, **kwargs: Any) -> None:
         self.stats = stats
+        self.caches = caches
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = DefaultCacheControl(RateLimit(super().build_middleware_stack()))
-        return BadgeHotPath(stack, self.stats)
+        return BadgeHotPath(stack, self.stats, self.caches)
 
 
 def create_app(settings: Settings) -> Starlette:
     stats = HotPathStats()
+    # Every bounded cache of this app, by name, for /metrics.
+    caches = CacheSet()
 
     exception_handlers = {BadgeError: handle_exception, HTTPException: handle_exception}
     return BadgeApp(
         stats=stats,
-        routes=routes(),
+        caches=caches,
+        routes=routes(caches),
         # Badges skip it: the hot path sends coded forms prepared when each variant is built.
-        middleware=[Middleware(Compression)],
+        middleware=[Middleware(Compression, caches=caches)],
         exception_handlers=exception_handlers,
-        lifespan=make_lifespan(settings, stats),
+        lifespan=make_lifespan(settings, stats, caches),
     )
 
 

@@ -21,8 +21,10 @@ from anyio.abc import TaskGroup
 from redis.asyncio import Redis
 
 from badge.platform import bus, feed
+from badge.platform.caches import CacheSet
+from badge.platform.http import Codings
 from badge.platform.keyshare import KeyShare
-from badge.platform.metrics import Metrics
+from badge.platform.metrics import CacheCollector, Metrics
 from badge.platform.purge import EdgePurger
 from badge.platform.ratelimit import RateLimitCollector, RateLimiter
 from badge.registry.base import Registry
@@ -78,7 +80,7 @@ class Resources:
                 await self.redis.aclose()
 
 
-async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
+async def open_resources(settings: Settings, stats: HotPathStats, caches: CacheSet) -> Resources:
     registry = await anyio.to_thread.run_sync(open_registry, settings)
     keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
     if await anyio.to_thread.run_sync(keys.ensure):
@@ -93,7 +95,9 @@ async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
     redis = bus.make_client(settings) if settings.redis_url is not None else None
     shared = None if redis is None else bus.SharedCache(settings, redis)
     purge = purger.purge if settings.purge_urls else None
-    badges = BadgeService(settings, registry, keys, shared=shared, pool=pool, purge=purge)
+    badges = BadgeService(
+        settings, registry, keys, caches=caches, shared=shared, pool=pool, purge=purge
+    )
     keyshare = None if shared is None else KeyShare(shared, keys)
     if keyshare is not None:
         await keyshare.start()
@@ -103,18 +107,21 @@ async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
         "registry": registry,
         "keys": keys,
         "badges": badges,
-        "metrics": Metrics(stats, badges, purger, RateLimitCollector(limiter)),
+        "codings": Codings(caches),
+        "metrics": Metrics(
+            stats, badges, purger, RateLimitCollector(limiter), CacheCollector(caches)
+        ),
         "ratelimit": limiter,
     }
     return Resources(settings, stats, registry, keys, badges, purger, pool, redis, keyshare, state)
 
 
 def make_lifespan(
-    settings: Settings, stats: HotPathStats
+    settings: Settings, stats: HotPathStats, caches: CacheSet
 ) -> Callable[[Any], AbstractAsyncContextManager[AppServices]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[AppServices]:
-        resources = await open_resources(settings, stats)
+        resources = await open_resources(settings, stats, caches)
         # Startup objects (font tables, keys) live for ever: freezing them keeps the cyclic
         # garbage collector from re-scanning them during request bursts.
         gc.collect()

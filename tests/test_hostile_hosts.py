@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from badge.platform.caches import CacheSet
 from badge.registry import rules
 from badge.serving import binding, hotpath
 from badge.serving.sightings import GROUP_CAP, Collector
@@ -72,14 +73,15 @@ def test_the_hot_path_caches_only_final_queries() -> None:
     async def app(scope: object, receive: object, send: object) -> None:
         raise AssertionError("not reached")
 
-    path = hotpath.BadgeHotPath(app, hotpath.HotPathStats())  # type: ignore[arg-type]
+    stats = hotpath.HotPathStats()
+    path = hotpath.BadgeHotPath(app, stats, CacheSet())  # type: ignore[arg-type]
     path._idna = hotpath.Budget(0)
     assert isinstance(path._query(b"d=b%C3%BCcher.be"), hotpath.BadgeQuery)
     assert b"d=b%C3%BCcher.be" not in path._queries
     path._idna = hotpath.Budget(5)
     query = path._query(b"d=b%C3%BCcher.be")
     assert isinstance(query, hotpath.BadgeQuery) and query.site == "xn--bcher-kva.be"
-    assert path._queries[b"d=b%C3%BCcher.be"] is query
+    assert path._queries.get(b"d=b%C3%BCcher.be") is query
 
 
 def test_budget_resets_each_second(monkeypatch: pytest.MonkeyPatch) -> None:

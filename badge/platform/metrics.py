@@ -9,6 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from badge.platform.caches import CacheSet
 from badge.platform.purge import EdgePurger
 from badge.serving.hotpath import HotPathStats
 from badge.serving.service import BadgeService
@@ -101,6 +102,32 @@ class _BadgeCollector(Collector):
             pending.add_metric([edge.shown], len(edge.pending))
         yield purges
         yield pending
+
+
+class CacheCollector(Collector):
+    """Every bounded cache of the app (badge.platform.caches), from one snapshot."""
+
+    def __init__(self, caches: CacheSet) -> None:
+        self.caches = caches
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        labels = ["cache"]
+        size = GaugeMetricFamily("badge_cache_entries", "Entries held", labels=labels)
+        bound = GaugeMetricFamily("badge_cache_max_entries", "Entries allowed", labels=labels)
+        hits = CounterMetricFamily("badge_cache_hits", "Lookups that found an entry", labels=labels)
+        misses = CounterMetricFamily(
+            "badge_cache_misses", "Lookups that found nothing", labels=labels
+        )
+        evictions = CounterMetricFamily(
+            "badge_cache_evictions", "Entries dropped to stay within the bound", labels=labels
+        )
+        for cache in self.caches.snapshot():
+            size.add_metric([cache.name], cache.size)
+            bound.add_metric([cache.name], cache.maxsize)
+            hits.add_metric([cache.name], cache.hits)
+            misses.add_metric([cache.name], cache.misses)
+            evictions.add_metric([cache.name], cache.evictions)
+        yield from (size, bound, hits, misses, evictions)
 
 
 class Metrics:

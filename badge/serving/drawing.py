@@ -12,6 +12,7 @@ from typing import Final
 
 import anyio
 
+from badge.platform.caches import BoundedCache, CacheSet
 from badge.render import png as png_render
 from badge.render import svg as svg_render
 from badge.render.pool import RenderPool
@@ -26,12 +27,14 @@ Surrogate = tuple[tuple[bytes, bytes], ...]
 
 
 class VariantRenderer:
-    def __init__(self, pool: RenderPool | None = None) -> None:
+    def __init__(self, caches: CacheSet, pool: RenderPool | None = None) -> None:
         # PNGs go to a worker process when one is given (the served app); threads otherwise.
         self.pool = pool
         self.limiter = anyio.CapacityLimiter(CONCURRENT_RENDERS)
-        # Rasterised PNGs without a signature, per look and scale (oldest dropped first).
-        self._pixels: dict[tuple[BadgeView, int], bytes] = {}
+        # Rasterised PNGs without a signature, per look and scale.
+        self._pixels: BoundedCache[tuple[BadgeView, int], bytes] = caches.new(
+            "png_pixels", PIXEL_CACHE_SIZE
+        )
         self.render_count = 0
         self.raster_count = 0
 
@@ -54,9 +57,7 @@ class VariantRenderer:
             else:
                 pixels = await anyio.to_thread.run_sync(png_render.render_png_view, view, scale)
         self.raster_count += 1
-        if len(self._pixels) >= PIXEL_CACHE_SIZE:
-            self._pixels.pop(next(iter(self._pixels)))
-        self._pixels[(view, scale)] = pixels
+        self._pixels.put((view, scale), pixels)
         return pixels
 
     async def build(

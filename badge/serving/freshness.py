@@ -9,10 +9,10 @@ again, once, however many requests arrive meanwhile.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+from badge.platform.caches import BoundedCache, CacheSet
 from badge.serving.entries import Entry
 from badge.settings import Settings
 
@@ -26,6 +26,7 @@ class EntryCache:
         self,
         settings: Settings,
         clock: Callable[[], float],
+        caches: CacheSet,
         purge: Callable[[str], None] | None = None,
     ) -> None:
         self.stale_limit = settings.stale_limit
@@ -33,8 +34,8 @@ class EntryCache:
         # Called with each shop this process stops serving from memory (badge.platform.purge).
         self.purge = purge
         self.entries: dict[str, Entry] = {}
-        # Ids the registry does not know, oldest dropped first.
-        self.unknown: OrderedDict[str, None] = OrderedDict()
+        # Ids the registry does not know.
+        self.unknown: BoundedCache[str, bool] = caches.new("unknown_shops", UNKNOWN_CACHE_SIZE)
         # Entries dropped by an invalidation, kept to reuse their token if nothing changed.
         self.previous: dict[str, Entry] = {}
         # The change feed confirmed "no news" at this time.
@@ -50,6 +51,10 @@ class EntryCache:
         """Not due for re-signing, and confirmed by the change feed within the stale bound."""
         return entry is not None and now < entry.refresh_at and self.is_fresh(now)
 
+    def is_unknown(self, shop_id: str) -> bool:
+        """The registry said lately that it has no such shop."""
+        return self.unknown.get(shop_id) is not None
+
     def mark_fresh(self) -> None:
         self.fresh_at = self.clock()
 
@@ -59,7 +64,7 @@ class EntryCache:
         entry = self.entries.pop(shop_id, None)
         if entry is not None:
             self.previous[shop_id] = entry
-        self.unknown.pop(shop_id, None)
+        self.unknown.pop(shop_id)
         # A load in flight may have read the old state: it must not be stored or joined.
         self._inflight.pop(shop_id, None)
         # Only after our own copy is gone: an edge refetching from us gets the new state.
@@ -101,8 +106,6 @@ class EntryCache:
 
     def _keep(self, shop_id: str, entry: Entry) -> None:
         if entry.shop is None:
-            self.unknown[shop_id] = None
-            while len(self.unknown) > UNKNOWN_CACHE_SIZE:
-                self.unknown.popitem(last=False)
+            self.unknown.put(shop_id, True)
         else:
             self.entries[shop_id] = entry

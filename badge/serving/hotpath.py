@@ -14,7 +14,8 @@ from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from badge.platform.http import IDENTITY, etag_matches, pick_coding
+from badge.platform.caches import BoundedCache, CacheSet
+from badge.platform.http import IDENTITY, Codings, etag_matches
 from badge.registry import rules
 from badge.registry.rules import ID_LENGTH
 from badge.serving import binding, prepared
@@ -91,13 +92,17 @@ class HotPathStats:
 
 
 class BadgeHotPath:
-    def __init__(self, app: ASGIApp, stats: HotPathStats) -> None:
+    def __init__(self, app: ASGIApp, stats: HotPathStats, caches: CacheSet) -> None:
         self.app = app
         self.stats = stats
         # Raw query string (at most MAX_QUERY_BYTES) -> parsed query, or the 400 it deserves.
-        self._queries: dict[bytes, BadgeQuery | BadRequestParam] = {}
+        self._queries: BoundedCache[bytes, BadgeQuery | BadRequestParam] = caches.new(
+            "badge_queries", MAX_CACHED_QUERIES
+        )
         # A raw Referer header -> (its class for binding.decide, host[:port] to count).
-        self._referers: dict[bytes, tuple[str, bytes | None]] = {}
+        self._referers: BoundedCache[bytes, tuple[str, bytes | None]] = caches.new(
+            "badge_referers", MAX_CACHED_REFERERS
+        )
         self._idna = Budget(IDNA_PER_SECOND)
         self.prepared = prepared.PreparedResponses(app)
 
@@ -116,7 +121,8 @@ class BadgeHotPath:
         query = self._queries.get(raw_query) if raw_query else _PLAIN
         if query is None:
             query = self._query(raw_query)
-        service: BadgeService = scope["state"]["badges"]
+        state = scope["state"]
+        service: BadgeService = state["badges"]
         if isinstance(query, BadRequestParam):
             await self._bad_query(scope, send, service, query, fmt)
             return
@@ -145,7 +151,10 @@ class BadgeHotPath:
         if rendered is None:
             rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
         # The form for the client's Accept-Encoding, compressed when the variant was built.
-        form = rendered.forms[IDENTITY if accept_encoding is None else pick_coding(accept_encoding)]
+        codings: Codings = state["codings"]
+        form = rendered.forms[
+            IDENTITY if accept_encoding is None else codings.pick(accept_encoding)
+        ]
         if rendered.status == 200:
             if if_none_match is not None and etag_matches(if_none_match, form.etag):
                 self.stats.not_modified += 1
@@ -184,9 +193,7 @@ class BadgeHotPath:
         """A Referer missing from the cache: classified (binding.py), and kept when short."""
         known = binding.classify_referer(referer, service.own_netlocs)
         if len(referer) <= MAX_CACHED_REFERER_BYTES:
-            if len(self._referers) >= MAX_CACHED_REFERERS:
-                self._referers.clear()
-            self._referers[referer] = known
+            self._referers.put(referer, known)
         return known
 
     def _query(self, raw: bytes) -> BadgeQuery | BadRequestParam:
@@ -201,9 +208,7 @@ class BadgeHotPath:
             found = exc.with_traceback(None)
         if isinstance(found, BadgeQuery) and not found.final:
             return found
-        if len(self._queries) >= MAX_CACHED_QUERIES:
-            self._queries.clear()
-        self._queries[raw] = found
+        self._queries.put(raw, found)
         return found
 
     async def _plain(

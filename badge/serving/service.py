@@ -21,6 +21,7 @@ from typing import Final, Literal
 from urllib.parse import urlsplit
 
 from badge.platform.bus import SharedCache
+from badge.platform.caches import CacheSet
 from badge.platform.purge import surrogate_headers
 from badge.registry import rules
 from badge.registry.base import Registry
@@ -69,6 +70,7 @@ class BadgeService:
         registry: Registry,
         keys: KeyStore,
         *,
+        caches: CacheSet | None = None,
         shared: SharedCache | None = None,
         pool: RenderPool | None = None,
         purge: Callable[[str], None] | None = None,
@@ -77,9 +79,11 @@ class BadgeService:
         self.settings = settings
         self.clock = clock
         self.shared = shared
-        self.cache = EntryCache(settings, clock, purge)
+        # A service of its own (the CLI, tests) keeps its caches to itself.
+        caches = CacheSet() if caches is None else caches
+        self.cache = EntryCache(settings, clock, caches, purge)
         self.loader = EntryLoader(settings, registry, keys, shared, clock)
-        self.renderer = VariantRenderer(pool)
+        self.renderer = VariantRenderer(caches, pool)
         # The hot path and the sightings flush read the entries directly.
         self.entries = self.cache.entries
         self.stale_limit = settings.stale_limit
@@ -213,7 +217,7 @@ class BadgeService:
 
     async def shop_entry(self, shop_id: str) -> Entry:
         """The live state for badges, pages and APIs, loaded at most once per shop at a time."""
-        if not rules.is_shop_id(shop_id) or shop_id in self.cache.unknown:
+        if not rules.is_shop_id(shop_id) or self.cache.is_unknown(shop_id):
             return UNKNOWN
         entry = self.entries.get(shop_id)
         if entry is not None and self.cache.usable(entry, self.clock()):
