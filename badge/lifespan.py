@@ -66,8 +66,8 @@ class Resources:
             tasks.start_soon(self.keyshare.run)
         if self.redis is not None:
             tasks.start_soon(
-                bus.listen, self.settings, badges.on_bus_message, badges.mark_fresh,
-                badges.set_bus_status,
+                bus.listen, self.settings, badges.on_bus_message, badges.entries.mark_fresh,
+                badges.entries.set_bus_status,
             )  # fmt: skip
 
     async def close(self) -> None:

@@ -48,7 +48,7 @@ async def poll_registry(
                     badges.invalidate_all()
             for shop_id in changed:
                 badges.invalidate(shop_id)
-            badges.mark_fresh()
+            badges.entries.mark_fresh()
             if failing:
                 logger.warning("registry change feed recovered")
                 failing = False
@@ -96,7 +96,7 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
     for n, item in enumerate(_raw(drained), 1):
         shop_id = item[0]
         if shop_id not in domains:
-            entry = entries.get(shop_id)
+            entry = entries.current(shop_id)
             if entry is None or entry.shop is None:
                 later.append(item)  # its domains come from the registry, below
                 continue

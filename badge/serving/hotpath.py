@@ -19,7 +19,8 @@ from badge.platform.http import IDENTITY, Codings, etag_matches
 from badge.registry import rules
 from badge.registry.rules import ID_LENGTH
 from badge.serving import binding, prepared
-from badge.serving.service import ERROR_TEXTS, BadgeService, ErrorKind
+from badge.serving.responses import Rendered
+from badge.serving.service import ERROR_TEXTS, BadgeService, ErrorKind, VariantKey
 from badge.serving.sightings import Tally
 from badge.vocabulary import DEFAULT_LANG, LANGS, SIZES, Format, Lang, Size
 
@@ -140,22 +141,21 @@ class BadgeHotPath:
         shop_id = path[3:-4]
         # The page showing the badge decides what it says (binding.py), not `d`. Browsers
         # send the same few origins: one lookup of the raw header classifies it.
-        page = netloc = None
+        referer_class = netloc = None
         if referer is not None:
-            page, netloc = self._referers.get(referer) or self._classify(referer, service)
+            referer_class, netloc = self._referers.get(referer) or self._classify(referer, service)
         if (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH:
             self.stats.sightings.add((shop_id, netloc, query.host))
         scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
-        lang, size, claim = query.lang, query.size, query.site
-        rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
-        if rendered is None:
-            rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
+        found = service.entries.lookup(
+            shop_id, fmt, query.lang, query.size, scale, query.site, referer_class, _monotonic()
+        )
+        if not isinstance(found, Rendered):
+            found = await self._miss(service, found, shop_id, fmt, scale, query, referer_class)
         # The form for the client's Accept-Encoding, compressed when the variant was built.
         codings: Codings = state["codings"]
-        form = rendered.forms[
-            IDENTITY if accept_encoding is None else codings.pick(accept_encoding)
-        ]
-        if rendered.status == 200:
+        form = found.forms[IDENTITY if accept_encoding is None else codings.pick(accept_encoding)]
+        if found.status == 200:
             if if_none_match is not None and etag_matches(if_none_match, form.etag):
                 self.stats.not_modified += 1
                 await send(form.not_modified_start)
@@ -163,9 +163,25 @@ class BadgeHotPath:
                 return
             self.stats.ok += 1
         else:
-            self.stats.responses[rendered.status] += 1
+            self.stats.responses[found.status] += 1
         await send(form.start)
         await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
+
+    async def _miss(
+        self,
+        service: BadgeService,
+        key: VariantKey | None,
+        shop_id: str,
+        fmt: Format,
+        scale: int,
+        query: BadgeQuery,
+        referer_class: str | None,
+    ) -> Rendered:
+        """Down once: a usable entry lacking the variant draws it; no usable entry, loads it."""
+        if key is not None:
+            return await service.draw(key)
+        lang, size, claim = query.lang, query.size, query.site
+        return await service.get(shop_id, fmt, lang, size, scale, claim, referer_class)
 
     async def _bad_query(
         self, scope: Scope, send: Send, service: BadgeService, bad: BadRequestParam, fmt: Format
@@ -173,7 +189,7 @@ class BadgeHotPath:
         """A prepared error badge; what was wrong with this request goes in a header only."""
         raw_query: bytes = scope["query_string"]
         lang = DEFAULT_LANG if bad.kind == "query" else _lang_hint(raw_query)
-        rendered = await service.error_badge(bad.kind, fmt, lang)
+        rendered = await service.renderer.error_badge(bad.kind, fmt, lang)
         self.stats.responses[rendered.status] += 1
         headers = (*rendered.headers, (b"x-badge-error", bad.header()))
         await send({"type": "http.response.start", "status": rendered.status, "headers": headers})

@@ -34,9 +34,9 @@ T = TypeVar("T")
 async def live_entry(state: AppServices, shop_id: str) -> Entry:
     """The shop through the badge cache, so a warm page view touches no database."""
     try:
-        return await state["badges"].shop_entry(shop_id)
+        return await state["badges"].entries.entry(shop_id)
     except Exception as exc:
-        # shop_entry only fails when the registry is down and our copy is too old to trust.
+        # Loading only fails when the registry is down and our copy is too old to trust.
         raise Unavailable(UNREACHABLE) from exc
 
 
