@@ -50,7 +50,11 @@ def add_shop(env: dict[str, str], domain: str, body: int, state: str = "certifie
         "--domain", domain, "--state", state,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    shop_id = result.stdout.strip().splitlines()[-1]
+    # Only a proven domain gives the certified badge; an operator's attestation proves it.
+    attested = cli(env, "domains", "attest", shop_id, domain, "--reason", "test shop")
+    assert attested.returncode == 0, attested.stderr
+    return shop_id
 
 
 @dataclass
