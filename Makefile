@@ -45,7 +45,7 @@ run: $(UV)
 
 test: $(UV) system-deps
 	$(SYNC) --all-extras
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 check: $(UV)
 	$(SYNC) --extra check

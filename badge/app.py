@@ -21,6 +21,7 @@ from badge.admin import shops as admin
 from badge.admin.auth import AdminGuard, TokenCache
 from badge.errors import BadgeError
 from badge.lifespan import make_lifespan
+from badge.platform.caches import CacheSet
 from badge.platform.compression import Compression
 from badge.platform.http import DefaultCacheControl
 from badge.platform.ratelimit import RateLimit
@@ -58,10 +59,11 @@ async def readyz(request: Request) -> Response:
     except Exception as exc:
         ok = False
         checks["registry"] = f"failing: {type(exc).__name__}"
-    fresh = state["badges"].is_fresh(state["badges"].clock())
+    entries = state["badges"].entries.stats()
+    fresh = entries.fresh
     checks["change_feed"] = "ok" if fresh else "stale"
     # Redis is an accelerator: its loss is reported but does not take the instance out.
-    checks["redis_bus"] = state["badges"].bus_status
+    checks["redis_bus"] = entries.bus_status
     ok = ok and fresh
     return JSONResponse(
         {"ready": ok, "checks": checks},
@@ -92,7 +94,7 @@ def endpoint(**handlers: Endpoint) -> type[HTTPEndpoint]:
     return type("Endpoint", (HTTPEndpoint,), {m: staticmethod(h) for m, h in handlers.items()})
 
 
-def handlers() -> dict[str, Handler]:
+def handlers(caches: CacheSet) -> dict[str, Handler]:
     """The handler of each path in the route table (badge/web/routes.py), which holds the
     methods, the order and every other rule. `/b/{id}.svg|png`, nearly all traffic, has
     none: it is answered before routing by badge/serving/hotpath.py (BadgeApp below puts it
@@ -101,7 +103,7 @@ def handlers() -> dict[str, Handler]:
     Built per app, so each app (and each test) has its own caches and upload limiter.
     """
     checker = BadgeChecker()
-    pages = Pages(checker, HistoryCache())
+    pages = Pages(checker, HistoryCache(caches), caches)
     api = VerifyApi(checker)
     a = ADMIN_PREFIX
     return {
@@ -139,10 +141,10 @@ def handlers() -> dict[str, Handler]:
     }
 
 
-def routes() -> list[BaseRoute]:
+def routes(caches: CacheSet) -> list[BaseRoute]:
     """Starlette's routes, in the table's order; the admin API is mounted behind its guard
     (one token cache per app, made here rather than at import time)."""
-    found = handlers()
+    found = handlers(caches)
     top: list[BaseRoute] = []
     guarded: list[BaseRoute] = []
     mount_at = 0
@@ -171,28 +173,32 @@ class BadgeApp(Starlette):
     An exception there still reaches uvicorn, which answers 500.
     """
 
-    def __init__(self, *, stats: HotPathStats, **kwargs: Any) -> None:
+    def __init__(self, *, stats: HotPathStats, caches: CacheSet, **kwargs: Any) -> None:
         self.stats = stats
+        self.caches = caches
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = RateLimit(super().build_middleware_stack(), rules_for)
         return BadgeHotPath(
-            RouteTimer(DefaultCacheControl(stack, cache_for), self.stats), self.stats
+            RouteTimer(DefaultCacheControl(stack, cache_for), self.stats), self.stats, self.caches
         )
 
 
 def create_app(settings: Settings) -> Starlette:
     stats = HotPathStats()
+    # Every bounded cache of this app, by name, for /metrics.
+    caches = CacheSet()
 
     exception_handlers = {BadgeError: handle_exception, HTTPException: handle_exception}
     return BadgeApp(
         stats=stats,
-        routes=routes(),
+        caches=caches,
+        routes=routes(caches),
         # Badges skip it: the hot path sends coded forms prepared when each variant is built.
-        middleware=[Middleware(Compression)],
+        middleware=[Middleware(Compression, caches=caches)],
         exception_handlers=exception_handlers,
-        lifespan=make_lifespan(settings, stats),
+        lifespan=make_lifespan(settings, stats, caches),
     )
 
 

@@ -21,8 +21,10 @@ from anyio.abc import TaskGroup
 from redis.asyncio import Redis
 
 from badge.platform import bus, feed
+from badge.platform.caches import CacheSet
+from badge.platform.http import Codings
 from badge.platform.keyshare import KeyShare
-from badge.platform.metrics import Metrics, ProofCollector
+from badge.platform.metrics import CacheCollector, Metrics, ProofCollector
 from badge.platform.purge import EdgePurger
 from badge.platform.ratelimit import RateLimitCollector, RateLimiter
 from badge.proofs import job as proof_job
@@ -68,8 +70,8 @@ class Resources:
             tasks.start_soon(self.keyshare.run)
         if self.redis is not None:
             tasks.start_soon(
-                bus.listen, self.settings, badges.on_bus_message, badges.mark_fresh,
-                badges.set_bus_status,
+                bus.listen, self.settings, badges.on_bus_message, badges.entries.mark_fresh,
+                badges.entries.set_bus_status,
             )  # fmt: skip
 
     async def close(self) -> None:
@@ -82,7 +84,7 @@ class Resources:
                 await self.redis.aclose()
 
 
-async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
+async def open_resources(settings: Settings, stats: HotPathStats, caches: CacheSet) -> Resources:
     registry = await anyio.to_thread.run_sync(open_registry, settings)
     keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
     if await anyio.to_thread.run_sync(keys.ensure):
@@ -97,18 +99,25 @@ async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
     redis = bus.make_client(settings) if settings.redis_url is not None else None
     shared = None if redis is None else bus.SharedCache(settings, redis)
     purge = purger.purge if settings.purge_urls else None
-    badges = BadgeService(settings, registry, keys, shared=shared, pool=pool, purge=purge)
+    badges = BadgeService(
+        settings, registry, keys, caches=caches, shared=shared, pool=pool, purge=purge
+    )
     keyshare = None if shared is None else KeyShare(shared, keys)
     if keyshare is not None:
         await keyshare.start()
     limiter = RateLimiter(settings, redis)
     checker = Checker(settings)
-    collectors = (RateLimitCollector(limiter), ProofCollector(checker.stats))
+    collectors = (
+        RateLimitCollector(limiter),
+        ProofCollector(checker.stats),
+        CacheCollector(caches),
+    )
     state: AppServices = {
         "settings": settings,
         "registry": registry,
         "keys": keys,
         "badges": badges,
+        "codings": Codings(caches),
         "metrics": Metrics(
             stats, badges, purger, *collectors, registry=registry, keyshare=keyshare
         ),
@@ -121,11 +130,11 @@ async def open_resources(settings: Settings, stats: HotPathStats) -> Resources:
 
 
 def make_lifespan(
-    settings: Settings, stats: HotPathStats
+    settings: Settings, stats: HotPathStats, caches: CacheSet
 ) -> Callable[[Any], AbstractAsyncContextManager[AppServices]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[AppServices]:
-        resources = await open_resources(settings, stats)
+        resources = await open_resources(settings, stats, caches)
         # Startup objects (font tables, keys) live for ever: freezing them keeps the cyclic
         # garbage collector from re-scanning them during request bursts.
         gc.collect()

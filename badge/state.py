@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, TypedDict, cast
 from starlette.requests import Request
 
 if TYPE_CHECKING:
+    from badge.platform.http import Codings
     from badge.platform.metrics import Metrics
     from badge.platform.ratelimit import RateLimiter
     from badge.proofs.check import Checker
@@ -24,6 +25,8 @@ class AppServices(TypedDict):
     registry: Registry
     keys: KeyStore
     badges: BadgeService
+    # The Accept-Encoding parser the hot path and the compression middleware share.
+    codings: Codings
     metrics: Metrics
     ratelimit: RateLimiter
     checker: Checker

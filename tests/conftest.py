@@ -25,6 +25,9 @@ def settings(tmp_path: Path) -> Settings:
         keys_dir=tmp_path / "keys",
         public_url="http://testserver",
         poll_interval=0.05,
+        # In-process apps draw in threads: a render worker process per test would cost more
+        # than the test. The worker is tested on its own and runs in every served app.
+        render_processes=0,
     )
 
 

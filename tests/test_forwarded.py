@@ -9,7 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from tests.servers import ROOT, free_port, get, service_env, wait_for
+
+pytestmark = pytest.mark.server
 
 
 @contextmanager

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from badge.platform.caches import CacheSet
 from badge.registry import rules
 from badge.serving import binding, hotpath
+from badge.serving import query as badge_query
 from badge.serving.sightings import GROUP_CAP, Collector
 
 SAMPLES = [
@@ -57,35 +59,36 @@ def test_plain_hosts_take_the_quick_path() -> None:
 
 
 def test_a_spent_idna_budget_leaves_d_out_and_uncached() -> None:
-    spent = hotpath.Budget(0)
-    query = hotpath._parse_query(b"d=b%C3%BCcher.be", spent)
+    spent = badge_query.Budget(0)
+    query = badge_query.parse_query(b"d=b%C3%BCcher.be", spent)
     assert (query.host, query.site, query.final) == ("bücher.be", None, False)
     # A plain host needs no budget at all.
-    plain = hotpath._parse_query(b"d=www.shop.be", spent)
+    plain = badge_query.parse_query(b"d=www.shop.be", spent)
     assert (plain.site, plain.final) == ("shop.be", True)
-    fresh = hotpath.Budget(1)
-    assert hotpath._parse_query(b"d=b%C3%BCcher.be", fresh).site == "xn--bcher-kva.be"
-    assert hotpath._parse_query(b"d=b%C3%BCchers.be", fresh).final is False
+    fresh = badge_query.Budget(1)
+    assert badge_query.parse_query(b"d=b%C3%BCcher.be", fresh).site == "xn--bcher-kva.be"
+    assert badge_query.parse_query(b"d=b%C3%BCchers.be", fresh).final is False
 
 
 def test_the_hot_path_caches_only_final_queries() -> None:
     async def app(scope: object, receive: object, send: object) -> None:
         raise AssertionError("not reached")
 
-    path = hotpath.BadgeHotPath(app, hotpath.HotPathStats())  # type: ignore[arg-type]
-    path._idna = hotpath.Budget(0)
-    assert isinstance(path._query(b"d=b%C3%BCcher.be"), hotpath.BadgeQuery)
+    stats = hotpath.HotPathStats()
+    path = hotpath.BadgeHotPath(app, stats, CacheSet())  # type: ignore[arg-type]
+    path._idna = badge_query.Budget(0)
+    assert isinstance(path._query(b"d=b%C3%BCcher.be"), badge_query.BadgeQuery)
     assert b"d=b%C3%BCcher.be" not in path._queries
-    path._idna = hotpath.Budget(5)
+    path._idna = badge_query.Budget(5)
     query = path._query(b"d=b%C3%BCcher.be")
-    assert isinstance(query, hotpath.BadgeQuery) and query.site == "xn--bcher-kva.be"
-    assert path._queries[b"d=b%C3%BCcher.be"] is query
+    assert isinstance(query, badge_query.BadgeQuery) and query.site == "xn--bcher-kva.be"
+    assert path._queries.get(b"d=b%C3%BCcher.be") is query
 
 
 def test_budget_resets_each_second(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [100.2]
-    monkeypatch.setattr(hotpath, "_monotonic", lambda: now[0])
-    budget = hotpath.Budget(2)
+    monkeypatch.setattr(badge_query, "_monotonic", lambda: now[0])
+    budget = badge_query.Budget(2)
     assert [budget.take() for _ in range(3)] == [True, True, False]
     now[0] = 101.0
     assert budget.take() is True

@@ -57,11 +57,11 @@ def render(
         if shop is None:
             fail(f"no shop with id {shop_id!r}")
         if site is None:
-            page: str | None = shop.domains[0]
+            referer_class: str | None = shop.domains[0]
         elif site == "none":
-            page = None
+            referer_class = None
         else:
-            page = binding.referer_host(site.encode("utf-8", "replace"))
+            referer_class = binding.referer_host(site.encode("utf-8", "replace"))
         keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
         keys_store.ensure()
         service = BadgeService(settings, registry, keys_store)
@@ -73,8 +73,9 @@ def render(
             cast(Size, size),
             int(scale) if fmt == "png" else 1,
             None,
-            page,
+            referer_class,
         )
     output.write_bytes(rendered.body)
-    entry = service.entries[shop_id]
+    entry = service.entries.current(shop_id)
+    assert entry is not None
     click.echo(f"wrote {output} ({len(rendered.body)} bytes, {fmt}, state {entry.state})")

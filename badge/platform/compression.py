@@ -11,19 +11,19 @@ so this small one does both; the badge hot path prepares its coded forms at buil
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Final
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from badge.platform.caches import BoundedCache, CacheSet
 from badge.platform.http import (
     CODING_NAMES,
     IDENTITY,
     Coding,
+    Codings,
     coded_etag,
     compress,
-    pick_coding,
     strip_coding,
 )
 
@@ -45,11 +45,13 @@ def compressible(content_type: str) -> bool:
 
 
 class Compression:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, caches: CacheSet) -> None:
         self.app = app
         # (coding, body) -> compressed body. Bytes keys hash once per object: a cached page
         # or a file read again costs one lookup.
-        self._cache: OrderedDict[tuple[Coding, bytes], bytes] = OrderedDict()
+        self._cache: BoundedCache[tuple[Coding, bytes], bytes] = caches.new(
+            "compressed_bodies", CACHE_ENTRIES
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +68,8 @@ class Compression:
             elif name == b"if-none-match":
                 if_none_match = value
         # A range is of the identity bytes; a partial compressed body would be another thing.
-        coding: Coding = IDENTITY if ranged else pick_coding(accept)
+        codings: Codings = scope["state"]["codings"]
+        coding: Coding = IDENTITY if ranged else codings.pick(accept)
         asked: set[bytes] = set()
         if if_none_match is not None:
             scope = dict(scope)
@@ -81,11 +84,7 @@ class Compression:
         found = self._cache.get(key)
         if found is None:
             found = compress(body, coding)
-            self._cache[key] = found
-            if len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
+            self._cache.put(key, found)
         return found
 
 

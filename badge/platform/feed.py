@@ -12,8 +12,9 @@ import anyio
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.serving import sightings
-from badge.serving.hotpath import HotPathStats, Sighted
+from badge.serving.hotpath import HotPathStats
 from badge.serving.service import BadgeService
+from badge.serving.warm import Sighted
 from badge.settings import Settings
 from badge.signing import KeyStore
 
@@ -51,7 +52,7 @@ async def poll_registry(
                     badges.invalidate_all()
             for shop_id in changed:
                 badges.invalidate(shop_id)
-            badges.mark_fresh()
+            badges.entries.mark_fresh()
             if failing:
                 logger.warning("registry change feed recovered")
                 failing = False
@@ -107,7 +108,7 @@ async def flush_once(registry: Registry, badges: BadgeService, stats: HotPathSta
     for n, item in enumerate(_raw(drained), 1):
         shop_id = item[0]
         if shop_id not in domains:
-            entry = entries.get(shop_id)
+            entry = entries.current(shop_id)
             if entry is None or entry.shop is None:
                 later.append(item)  # its domains come from the registry, below
                 continue

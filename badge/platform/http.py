@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge.errors import BadRequest, PayloadTooLarge
+from badge.platform.caches import BoundedCache, CacheSet
 
 
 def strong_etag(body: bytes) -> bytes:
@@ -38,27 +39,31 @@ GZIP: Final = 1
 BR: Final = 2
 CODING_NAMES: Final = (b"", b"gzip", b"br")
 MAX_CACHED_ACCEPT: Final = 256
-_accepted: dict[bytes, Coding] = {}
 
 
-def pick_coding(accept_encoding: bytes | None) -> Coding:
-    """The coding we send for this Accept-Encoding: br, else gzip, else none.
+class Codings:
+    """The coding we send for each Accept-Encoding: br, else gzip, else none.
 
     Browsers send a handful of distinct values, so each is parsed once and then looked up:
-    the hot path pays one dict lookup per request.
+    the hot path pays one lookup per request. One per app, made by the lifespan.
     """
-    if accept_encoding is None:
-        return IDENTITY
-    found = _accepted.get(accept_encoding)
-    if found is None:
-        found = _parse_accept_encoding(accept_encoding)
-        if len(_accepted) >= MAX_CACHED_ACCEPT:
-            _accepted.clear()
-        _accepted[accept_encoding] = found
-    return found
+
+    def __init__(self, caches: CacheSet) -> None:
+        self._accepted: BoundedCache[bytes, Coding] = caches.new(
+            "accept_encodings", MAX_CACHED_ACCEPT
+        )
+
+    def pick(self, accept_encoding: bytes | None) -> Coding:
+        if accept_encoding is None:
+            return IDENTITY
+        found = self._accepted.get(accept_encoding)
+        if found is None:
+            found = parse_accept_encoding(accept_encoding)
+            self._accepted.put(accept_encoding, found)
+        return found
 
 
-def _parse_accept_encoding(header: bytes) -> Coding:
+def parse_accept_encoding(header: bytes) -> Coding:
     """RFC 9110 12.5.3: codings with q=0 are refused; `*` stands for any coding not named."""
     weights: dict[bytes, float] = {}
     for part in header[:1024].lower().split(b",")[:32]:

@@ -14,13 +14,14 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from badge.platform.caches import CacheSet
 from badge.platform.keyshare import KeyShare
 from badge.platform.purge import EdgePurger
 from badge.proofs.check import ProofStats
 from badge.registry.base import Registry
 from badge.registry.calls import BOUNDS as REGISTRY_BOUNDS
 from badge.serving.hotpath import LATENCY_BOUNDS, HotPathStats
-from badge.serving.service import BadgeService
+from badge.serving.service import BadgeService, ServiceStats
 
 BUS_STATES = ("off", "subscribed", "down")
 
@@ -36,8 +37,9 @@ class _BadgeCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield self._responses()
         yield from self._requests()
-        yield from self._cache()
-        yield from self._redis()
+        service = self.badges.stats()
+        yield from self._cache(service)
+        yield from self._redis(service)
         yield from self._purges()
         yield from self._sightings()
 
@@ -96,51 +98,61 @@ class _BadgeCollector(Collector):
         lookups.add_metric(["miss"], self.stats.misses)
         yield lookups
 
-    def _cache(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        badges = self.badges
+    def _cache(self, service: ServiceStats) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         yield CounterMetricFamily(
             "badge_renders",
             "Badge variants rendered (cache misses)",
-            value=badges.renderer.render_count,
+            value=service.drawing.renders,
         )
         yield CounterMetricFamily(
-            "badge_signatures", "JWS tokens signed", value=badges.loader.sign_count
+            "badge_signatures", "JWS tokens signed", value=service.loader.signatures
         )
         yield GaugeMetricFamily(
-            "badge_cached_shops", "Shops held in the per-process cache", value=len(badges.entries)
+            "badge_cached_shops",
+            "Shops held in the per-process cache",
+            value=service.entries.shops,
         )
         yield CounterMetricFamily(
             "badge_registry_loads",
             "Shops read from the registry (misses of memory and Redis)",
-            value=badges.loader.registry_loads,
+            value=service.loader.registry_loads,
         )
         yield GaugeMetricFamily(
             "badge_change_feed_age_seconds",
             "Seconds since the change feed last confirmed cached states",
-            value=badges.clock() - badges.fresh_at,
+            value=service.entries.feed_age,
+        )
+        yield CounterMetricFamily(
+            "badge_variants_prepared",
+            "Badge variants prepared in the background after a change or at start",
+            value=service.prepared,
+        )
+        yield CounterMetricFamily(
+            "badge_internal_errors",
+            "Badge requests that failed on a bug (logged with a traceback), not an outage",
+            value=service.internal_errors,
         )
 
-    def _redis(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        badges, shared = self.badges, self.badges.shared
+    def _redis(self, service: ServiceStats) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         yield CounterMetricFamily(
             "badge_redis_shared_hits",
             "Shops found in Redis on a memory miss",
-            value=badges.loader.shared_hits,
+            value=service.loader.shared_hits,
         )
         yield CounterMetricFamily(
             "badge_redis_errors",
             "Redis calls that failed or timed out",
-            value=shared.errors if shared is not None else 0,
+            value=service.redis_errors,
         )
         yield GaugeMetricFamily(
             "badge_redis_circuit_open",
             "1 while the circuit breaker keeps requests away from Redis",
-            value=1 if shared is not None and shared.breaker.is_open else 0,
+            value=1 if service.redis_circuit_open else 0,
         )
         yield GaugeMetricFamily(
             "badge_redis_bus_subscribed",
             "1 while this instance is subscribed to the invalidation channel",
-            value=1 if badges.bus_status == "subscribed" else 0,
+            value=1 if service.entries.bus_status == "subscribed" else 0,
         )
         state = GaugeMetricFamily(
             "badge_redis_bus_state",
@@ -149,7 +161,7 @@ class _BadgeCollector(Collector):
             labels=["state"],
         )
         for name in BUS_STATES:
-            state.add_metric([name], 1 if badges.bus_status == name else 0)
+            state.add_metric([name], 1 if service.entries.bus_status == name else 0)
         yield state
 
     def _purges(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
@@ -258,6 +270,32 @@ class ProofCollector(Collector):
         for state, count in sorted(self.stats.states.items()):
             domains.add_metric([state], count)
         yield domains
+
+
+class CacheCollector(Collector):
+    """Every bounded cache of the app (badge.platform.caches), from one snapshot."""
+
+    def __init__(self, caches: CacheSet) -> None:
+        self.caches = caches
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        labels = ["cache"]
+        size = GaugeMetricFamily("badge_cache_entries", "Entries held", labels=labels)
+        bound = GaugeMetricFamily("badge_cache_max_entries", "Entries allowed", labels=labels)
+        hits = CounterMetricFamily("badge_cache_hits", "Lookups that found an entry", labels=labels)
+        misses = CounterMetricFamily(
+            "badge_cache_misses", "Lookups that found nothing", labels=labels
+        )
+        evictions = CounterMetricFamily(
+            "badge_cache_evictions", "Entries dropped to stay within the bound", labels=labels
+        )
+        for cache in self.caches.snapshot():
+            size.add_metric([cache.name], cache.size)
+            bound.add_metric([cache.name], cache.maxsize)
+            hits.add_metric([cache.name], cache.hits)
+            misses.add_metric([cache.name], cache.misses)
+            evictions.add_metric([cache.name], cache.evictions)
+        yield from (size, bound, hits, misses, evictions)
 
 
 class Metrics:

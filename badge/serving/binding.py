@@ -22,35 +22,40 @@ from typing import Final
 # Site classes, part of every badge variant's cache key. A certified variant's class is the
 # registered domain it was served for (always with a dot, so it never equals the words
 # below); OWN is the service's own pages (previews).
-OFF: Final = "off"  # the shop is not certified: one variant, whatever the page
-NEUTRAL: Final = "neutral"
+# The shop is not certified: one variant, whatever the page, with the neutral mark.
+NOT_CERTIFIED: Final = "not_certified"
+# No Referer: the "check this shop" badge, with the lookup mark.
+LOOKUP: Final = "lookup"
 MISMATCH: Final = "mismatch"
 OWN: Final = "@"
 MAX_NETLOC_BYTES: Final = 260  # a host name (253) and a port
 
 
-def decide(certified: bool, domains: frozenset[str], referer: str | None, claim: str | None) -> str:
+def decide(
+    certified: bool, domains: frozenset[str], referer_class: str | None, claim: str | None
+) -> str:
     """The site class of the badge to serve.
 
-    `referer` is the Referer's host as `referer_host` gives it, OWN for our own pages, or
-    None without a Referer. `claim` is `d` normalised ("" when it is no host name), or None.
+    `referer_class` is the Referer's host as `referer_host` gives it, OWN for our own pages,
+    or None without a Referer. `claim` is `d` normalised ("" when it is no host name), or None.
     """
     if not certified:
-        return OFF
+        return NOT_CERTIFIED
     if claim is not None and claim not in domains:
         return MISMATCH
-    if referer is None:
-        return NEUTRAL
-    if referer in domains or referer == OWN:
-        return referer
+    if referer_class is None:
+        return LOOKUP
+    if referer_class in domains or referer_class == OWN:
+        return referer_class
     return MISMATCH
 
 
 def variant_claims(site: str, own_host: str) -> dict[str, str]:
     """What a variant's signature says it shows, so a saved copy can be judged for it."""
-    if site == OFF:
+    if site == NOT_CERTIFIED:
         return {"variant": "not_certified"}
-    if site == NEUTRAL:
+    if site == LOOKUP:
+        # The signed word for the badge without a page (a public contract) stays "neutral".
         return {"variant": "neutral"}
     if site == MISMATCH:
         return {"variant": "mismatch"}

@@ -8,9 +8,10 @@ what a variant says is variants.py's; drawing it is drawing.py's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -33,14 +34,17 @@ REGISTRY_TIMEOUT: Final = 2.0
 
 @dataclass(slots=True)
 class Entry:
-    """What this process knows of one shop, and the variants rendered from it."""
+    """What this process knows of one shop, and what was made from it so far.
+
+    The made things (variants, tokens per site class, prepared pages) are read through
+    read-only views and change only through the methods below.
+    """
 
     shop: Shop | None
     state: PublicState
     token: str | None
     refresh_at: float
     token_exp: float = 0.0
-    variants: dict[VariantKey, Rendered] = field(default_factory=dict)
     domains: frozenset[str] = frozenset()
     # The domains whose pages get the certified badge (variants.certifying_sites).
     sites: frozenset[str] = frozenset()
@@ -48,13 +52,54 @@ class Entry:
     certified: bool = False
     # The claims every variant's signature shares; each site class adds what it shows.
     claims: dict[str, object] = field(default_factory=dict)
-    tokens: dict[str, str] = field(default_factory=dict)
+    variants: Mapping[VariantKey, Rendered] = field(init=False, repr=False)
+    tokens: Mapping[str, str] = field(init=False, repr=False)
     # Pages and API documents about this shop, as sent (badge.serving.prepared); they go with it.
-    prepared: dict[object, tuple[Message, Message]] = field(default_factory=dict)
+    prepared: Mapping[object, tuple[Message, Message]] = field(init=False, repr=False)
+    _variants: dict[VariantKey, Rendered] = field(init=False, repr=False, default_factory=dict)
+    _tokens: dict[str, str] = field(init=False, repr=False, default_factory=dict)
+    _prepared: dict[object, tuple[Message, Message]] = field(
+        init=False, repr=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        self._views()
+
+    def _views(self) -> None:
+        self.variants = MappingProxyType(self._variants)
+        self.tokens = MappingProxyType(self._tokens)
+        self.prepared = MappingProxyType(self._prepared)
+
+    def add_variant(self, key: VariantKey, rendered: Rendered) -> None:
+        self._variants[key] = rendered
+
+    def add_token(self, site: str, token: str) -> None:
+        self._tokens[site] = token
+
+    def add_prepared(self, key: object, response: tuple[Message, Message], limit: int) -> bool:
+        """Keeps a prepared response unless the shop already has `limit` of them."""
+        if len(self._prepared) >= limit:
+            return False
+        self._prepared[key] = response
+        return True
+
+    def inherit(self, previous: Entry) -> None:
+        """An unchanged predecessor (same token): what was made from it stays valid."""
+        self._variants, self._tokens = previous._variants, previous._tokens
+        self._prepared = previous._prepared
+        self._views()
 
 
 # An unknown id: no shop, nothing to sign, never due for a refresh of its own.
 UNKNOWN: Final = Entry(shop=None, state="unknown", token=None, refresh_at=float("inf"))
+
+
+@dataclass(frozen=True, slots=True)
+class LoaderStats:
+    signatures: int
+    registry_loads: int
+    # Shops found in Redis on a memory miss.
+    shared_hits: int
 
 
 class EntryLoader:
@@ -79,9 +124,12 @@ class EntryLoader:
             before_proofs=settings.domains_before_proofs_certify,
             grace=timedelta(seconds=settings.domain_lost_grace),
         )
-        self.shared_hits = 0
-        self.registry_loads = 0
-        self.sign_count = 0
+        self._shared_hits = 0
+        self._registry_loads = 0
+        self._signatures = 0
+
+    def stats(self) -> LoaderStats:
+        return LoaderStats(self._signatures, self._registry_loads, self._shared_hits)
 
     async def fetch(self, shop_id: str, previous: Entry | None) -> Entry:
         """`previous`: the entry an invalidation dropped, reused when nothing changed."""
@@ -92,7 +140,7 @@ class EntryLoader:
             if snapshot is not None:
                 entry = self.from_snapshot(snapshot, previous)
                 if entry is not None:
-                    self.shared_hits += 1
+                    self._shared_hits += 1
                     return entry
             generation = await shared.generation(shop_id)
         with anyio.fail_after(REGISTRY_TIMEOUT):
@@ -100,7 +148,7 @@ class EntryLoader:
             shop = await anyio.to_thread.run_sync(
                 self.registry.get_shop, shop_id, abandon_on_cancel=True
             )
-        self.registry_loads += 1
+        self._registry_loads += 1
         entry = self.entry_for(shop, previous)
         if shared is not None:
             snapshot = Snapshot(shop=shop, token=entry.token, token_exp=entry.token_exp)
@@ -138,16 +186,14 @@ class EntryLoader:
             # the ETag, so browsers and CDNs keep getting 304s.
             return self._keep(previous, shop, state)
         claims = self.claims(shop, state)
-        self.sign_count += 1
+        self._signatures += 1
         token = self.keys.sign(claims)
         return self.make_entry(shop, state, token, claims)
 
     def _keep(self, previous: Entry, shop: Shop, state: PublicState) -> Entry:
         assert previous.token is not None
         entry = self.make_entry(shop, state, previous.token, previous.claims)
-        entry.variants = previous.variants
-        entry.tokens = previous.tokens
-        entry.prepared = previous.prepared
+        entry.inherit(previous)
         return entry
 
     def make_entry(
@@ -196,7 +242,7 @@ class EntryLoader:
         token = entry.tokens.get(site)
         if token is None:
             claims = {**entry.claims, **binding.variant_claims(site, self.own_host)}
-            self.sign_count += 1
+            self._signatures += 1
             token = self.keys.sign(claims)
-            entry.tokens[site] = token
+            entry.add_token(site, token)
         return token

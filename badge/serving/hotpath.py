@@ -1,7 +1,9 @@
 """The badge fast path: `/b/{id}.svg|png` answered in pure ASGI, before the router.
 
-Every request for a warm variant is a dict lookup and one `send` of precomputed headers
-and bytes. Anything unusual (a miss, a bad parameter) falls to the slower code in service.py.
+A request seen before is one lookup in the warm-answer table (warm.py) and one `send` of
+precomputed headers and bytes. Otherwise the query (query.py) and the Referer are
+classified, the variant looked up in the shop's entry (no I/O), and anything unusual (a
+miss, a bad parameter) falls to the slower code in service.py.
 """
 
 from __future__ import annotations
@@ -11,38 +13,37 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Final, cast
-from urllib.parse import unquote_plus
+from typing import Final
 
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from badge.platform.http import IDENTITY, etag_matches, pick_coding
-from badge.registry import rules
+from badge.platform.caches import BoundedCache, CacheSet
+from badge.platform.http import IDENTITY, Codings, etag_matches
 from badge.registry.rules import ID_LENGTH
 from badge.serving import binding, prepared
-from badge.serving.entries import Entry
-from badge.serving.responses import Form
-from badge.serving.service import ERROR_TEXTS, BadgeService, ErrorKind
+from badge.serving.query import (
+    MAX_QUERY_BYTES,
+    PLAIN,
+    BadgeQuery,
+    BadRequestParam,
+    Budget,
+    lang_hint,
+    parse_query,
+)
+from badge.serving.responses import Rendered
+from badge.serving.service import BadgeService, VariantKey
 from badge.serving.sightings import Tally
-from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SCALES, SIZES, Format, Lang, Size
+from badge.serving.warm import MAX_ACCEPT_BYTES, Sighted, Warm, WarmTable
+from badge.vocabulary import DEFAULT_LANG, Format
 from badge.web.routes import hot_path_routes
 
-_SIZES: Final = frozenset(SIZES)
-_LANGS: Final = frozenset(LANGS)
-_SCALES: Final = {str(scale).encode(): scale for scale in SCALES}
 # Distinct (shop, Referer host, `d`) triples counted between two flushes.
 MAX_SIGHTING_KEYS: Final = 8192
 MAX_CACHED_QUERIES: Final = 4096
-# Embeds send `lang`, `size` and a host name of at most 253 characters: 1 KB is plenty, and
-# it bounds the query cache at 4 MB whatever is sent.
-MAX_QUERY_BYTES: Final = 1024
 MAX_CACHED_REFERERS: Final = 4096
 # Cross-origin Referers are bare origins; a longer one is classified but never kept.
 MAX_CACHED_REFERER_BYTES: Final = 256
-# Answers kept for the fast path: bounded like the caches above, so at most about 6 MB.
-MAX_WARM: Final = 4096
-MAX_ACCEPT_BYTES: Final = 256
 # Hosts that are not plain ASCII need IDNA (tens of microseconds each): at most this many a
 # second on the event loop, whoever sends them.
 IDNA_PER_SECOND: Final = 100
@@ -61,62 +62,6 @@ LATENCY_BOUNDS: Final[tuple[float, ...]] = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 )  # fmt: skip
 _monotonic = time.monotonic
-
-
-class BadRequestParam(ValueError):
-    """A bad badge parameter: `kind` picks one of the few prepared error badges, `detail`
-    (the bad value, shortened) goes only into the X-Badge-Error header."""
-
-    def __init__(self, kind: ErrorKind, detail: str) -> None:
-        super().__init__(f"{kind}: {detail}")
-        self.kind: ErrorKind = kind
-        self.detail = detail
-
-    def header(self) -> bytes:
-        text = f"{ERROR_TEXTS[self.kind]} (got {self.detail})"
-        # Printable ASCII only: a header is no place for control bytes or raw Unicode.
-        return "".join(ch if " " <= ch <= "~" else "?" for ch in text).encode("ascii")
-
-
-@dataclass(frozen=True, slots=True)
-class BadgeQuery:
-    """A parsed badge query string; embeds send the same few strings over and over."""
-
-    lang: Lang = DEFAULT_LANG
-    size: Size = DEFAULT_SIZE
-    scale: int = 1
-    # `d` as sent (for sightings) and normalised like registered domains ("" when it is no
-    # host name, which matches no shop), so its part of the verdict is one set lookup.
-    host: str | None = None
-    site: str | None = None
-    # False when `d` needed IDNA and this second's budget for it was spent: `d` is then left
-    # out of the verdict (it can only lower it), and the query is not cached, so a later
-    # request checks it properly.
-    final: bool = True
-
-
-_PLAIN: Final = BadgeQuery()
-Sighted = tuple[str, bytes | None, str | None]
-WarmKey = tuple[str, bytes, bytes | None, bytes | None]
-
-
-@dataclass(slots=True)
-class Warm:
-    """What a badge request resolved to: the form to send, from which entry, and the
-    sighting it counts. Valid while `entry` is the shop's current, usable entry.
-
-    `hits` counts its requests since their sighting was last handed to the tally: an int
-    add per request, where a tally lookup would cost half a microsecond."""
-
-    shop_id: str
-    entry: Entry | None
-    form: Form
-    status: int
-    sighted: Sighted | None
-    # The latency rows (HotPathStats.row) this answer and its 304 count in.
-    timing: list[float]
-    revalidated: list[float]
-    hits: int = 0
 
 
 Timing = tuple[str, str, int]
@@ -164,18 +109,22 @@ class HotPathStats:
 
 
 class BadgeHotPath:
-    def __init__(self, app: ASGIApp, stats: HotPathStats) -> None:
+    def __init__(self, app: ASGIApp, stats: HotPathStats, caches: CacheSet) -> None:
         self.app = app
         self.stats = stats
         # Raw query string (at most MAX_QUERY_BYTES) -> parsed query, or the 400 it deserves.
-        self._queries: dict[bytes, BadgeQuery | BadRequestParam] = {}
+        self._queries: BoundedCache[bytes, BadgeQuery | BadRequestParam] = caches.new(
+            "badge_queries", MAX_CACHED_QUERIES
+        )
         # A raw Referer header -> (its class for binding.decide, host[:port] to count).
-        self._referers: dict[bytes, tuple[str, bytes | None]] = {}
+        self._referers: BoundedCache[bytes, tuple[str, bytes | None]] = caches.new(
+            "badge_referers", MAX_CACHED_REFERERS
+        )
         # (path, raw query, Referer, Accept-Encoding) as sent -> what they were answered with.
-        self._warm: dict[WarmKey, Warm] = {}
+        self._warm = WarmTable(stats.sightings)
         self._idna = Budget(IDNA_PER_SECOND)
         self.prepared = prepared.PreparedResponses(app, stats.observe)
-        stats.take_sightings = self.take_sightings
+        stats.take_sightings = self._warm.take_sightings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -206,7 +155,7 @@ class BadgeHotPath:
         # finds what an earlier one with this path, query, Referer and Accept-Encoding got,
         # while the shop's entry it came from is still the one to serve.
         warm = self._warm.get((path, raw_query, referer, accept_encoding))
-        if warm is None or not service.serves(warm.shop_id, warm.entry, now):
+        if warm is None or not service.entries.serves(warm.shop_id, warm.entry, now):
             warm = await self._resolve(scope, send, service, fmt, referer, accept_encoding, now)
             if warm is None:
                 return
@@ -247,7 +196,7 @@ class BadgeHotPath:
         path: str = scope["path"]
         raw_query: bytes = scope["query_string"]
         # Embeds send the same few query strings: parsed once (bounds first), then looked up.
-        query = self._queries.get(raw_query) if raw_query else _PLAIN
+        query = self._queries.get(raw_query) if raw_query else PLAIN
         seen = query is not None
         if query is None:
             query = self._query(raw_query)
@@ -265,60 +214,50 @@ class BadgeHotPath:
         counted = (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH
         sighted = (shop_id, netloc, query.host) if counted else None
         scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
-        lang, size, claim = query.lang, query.size, query.site
-        rendered = service.cached(shop_id, fmt, lang, size, scale, claim, page, _monotonic())
-        entry = None if rendered is None else service.entries.get(shop_id)
-        if rendered is None:
-            self.stats.misses += 1
-            rendered = await service.get(shop_id, fmt, lang, size, scale, claim, page)
-        # The form for the client's Accept-Encoding, compressed when the variant was built.
-        form = rendered.forms[IDENTITY if accept_encoding is None else pick_coding(accept_encoding)]
-        timing = self.stats.row(_ROUTES[fmt], rendered.variant, rendered.status)
-        revalidated = (
-            self.stats.row(_ROUTES[fmt], rendered.variant, 304)
-            if rendered.status == 200
-            else timing
+        found = service.entries.lookup(
+            shop_id, fmt, query.lang, query.size, scale, query.site, page, _monotonic()
         )
-        warm = Warm(shop_id, entry, form, rendered.status, sighted, timing, revalidated)
+        entry = None
+        if isinstance(found, Rendered):
+            rendered, entry = found, service.entries.current(shop_id)
+        else:
+            self.stats.misses += 1
+            rendered = await self._miss(service, found, shop_id, fmt, scale, query, page)
+        # The form for the client's Accept-Encoding, compressed when the variant was built.
+        codings: Codings = scope["state"]["codings"]
+        form = rendered.forms[codings.pick(accept_encoding)]
+        warm = Warm(shop_id, entry, form, rendered.status, sighted, *self._rows(fmt, rendered))
         # Only cached queries and Referers count as seen: both are short and final.
         short = accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES
         if seen and short and entry is not None:
-            self._keep((path, raw_query, referer, accept_encoding), warm)
+            self._warm.keep((path, raw_query, referer, accept_encoding), warm)
         elif sighted is not None:
             # Not kept, so counted here; the caller's count goes nowhere.
             self.stats.sightings.add(sighted)
         return warm
 
-    def _keep(self, key: WarmKey, warm: Warm) -> None:
-        """`warm` answers `key` from now on; what it replaces hands its hits to the tally."""
-        if len(self._warm) >= MAX_WARM:
-            for dropped in self._warm.values():
-                self._fold(dropped)
-            self._warm.clear()
-        else:
-            self._fold(self._warm.get(key))
-        # The key's hits so far move along, so the flush sees them as one repeat visitor.
-        if warm.sighted is not None:
-            warm.hits = self.stats.sightings.take(warm.sighted)
-        self._warm[key] = warm
+    def _rows(self, fmt: Format, rendered: Rendered) -> tuple[list[float], list[float]]:
+        """The latency rows of an answer, and of its 304."""
+        timing = self.stats.row(_ROUTES[fmt], rendered.variant, rendered.status)
+        if rendered.status != 200:
+            return timing, timing
+        return timing, self.stats.row(_ROUTES[fmt], rendered.variant, 304)
 
-    def take_sightings(self) -> list[tuple[Sighted, int]]:
-        """Each kept answer's sighting with its hits since the last call. These are repeat
-        requests: the flush takes them before the tally's, which a flood fills with one-offs."""
-        taken = []
-        for warm in self._warm.values():
-            if warm.hits:
-                if warm.sighted is not None:
-                    taken.append((warm.sighted, warm.hits))
-                warm.hits = 0
-        return taken
-
-    def _fold(self, warm: Warm | None) -> None:
-        """A kept answer about to be dropped hands its pending hits to the tally."""
-        if warm is not None and warm.hits:
-            if warm.sighted is not None:
-                self.stats.sightings.add(warm.sighted, warm.hits)
-            warm.hits = 0
+    async def _miss(
+        self,
+        service: BadgeService,
+        key: VariantKey | None,
+        shop_id: str,
+        fmt: Format,
+        scale: int,
+        query: BadgeQuery,
+        referer_class: str | None,
+    ) -> Rendered:
+        """Down once: a usable entry lacking the variant draws it; no usable entry, loads it."""
+        if key is not None:
+            return await service.draw(key)
+        lang, size, claim = query.lang, query.size, query.site
+        return await service.get(shop_id, fmt, lang, size, scale, claim, referer_class)
 
     async def _bad_query(
         self,
@@ -331,8 +270,8 @@ class BadgeHotPath:
     ) -> None:
         """A prepared error badge; what was wrong with this request goes in a header only."""
         raw_query: bytes = scope["query_string"]
-        lang = DEFAULT_LANG if bad.kind == "query" else _lang_hint(raw_query)
-        rendered = await service.error_badge(bad.kind, fmt, lang)
+        lang = DEFAULT_LANG if bad.kind == "query" else lang_hint(raw_query)
+        rendered = await service.renderer.error_badge(bad.kind, fmt, lang)
         self.stats.responses[rendered.status] += 1
         headers = (*rendered.headers, (b"x-badge-error", bad.header()))
         await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
@@ -358,9 +297,7 @@ class BadgeHotPath:
         """A Referer missing from the cache: classified (binding.py), and kept when short."""
         known = binding.classify_referer(referer, service.own_netlocs)
         if len(referer) <= MAX_CACHED_REFERER_BYTES:
-            if len(self._referers) >= MAX_CACHED_REFERERS:
-                self._referers.clear()
-            self._referers[referer] = known
+            self._referers.put(referer, known)
         return known
 
     def _query(self, raw: bytes) -> BadgeQuery | BadRequestParam:
@@ -369,15 +306,13 @@ class BadgeHotPath:
             return BadRequestParam("query", "too long")
         found: BadgeQuery | BadRequestParam
         try:
-            found = _parse_query(raw, self._idna)
+            found = parse_query(raw, self._idna)
         except BadRequestParam as exc:
             # Kept without its traceback, which would pin the parser's frame.
             found = exc.with_traceback(None)
         if isinstance(found, BadgeQuery) and not found.final:
             return found
-        if len(self._queries) >= MAX_CACHED_QUERIES:
-            self._queries.clear()
-        self._queries[raw] = found
+        self._queries.put(raw, found)
         return found
 
     async def _plain(
@@ -441,78 +376,3 @@ def _route_of(scope: Scope, root: str) -> str:
         mounted: str = scope.get("root_path", "")
         return mounted[len(root) :] + route.path
     return "unmatched"
-
-
-def _lang_hint(query: bytes) -> Lang:
-    for part in query.split(b"&"):
-        if part.startswith(b"lang="):
-            value = part[5:].decode("latin-1")
-            if value in _LANGS:
-                return value
-    return DEFAULT_LANG
-
-
-class Budget:
-    """At most `per_second` uses in each second of the monotonic clock."""
-
-    __slots__ = ("per_second", "second", "used")
-
-    def __init__(self, per_second: int) -> None:
-        self.per_second = per_second
-        self.second = -1
-        self.used = 0
-
-    def take(self) -> bool:
-        second = int(_monotonic())
-        if second != self.second:
-            self.second, self.used = second, 0
-        if self.used >= self.per_second:
-            return False
-        self.used += 1
-        return True
-
-
-def _claim(host: str, idna: Budget) -> tuple[str | None, bool]:
-    """`d` normalised like registered domains ("" for no host name), and whether that is
-    final. Plain ASCII hosts (what embed.js sends) need no IDNA; others spend the budget."""
-    quick = binding.quick_domain(host)
-    if quick is not None:
-        return quick, True
-    if idna.take():
-        return rules.try_normalise_domain(host) or "", True
-    return None, False
-
-
-def _parse_query(query: bytes, idna: Budget) -> BadgeQuery:
-    lang: str = DEFAULT_LANG
-    size: str = DEFAULT_SIZE
-    scale = 1
-    host: str | None = None
-    # The caller has already refused a query over MAX_QUERY_BYTES, before any cache.
-    for part in query.split(b"&"):
-        name, _, raw = part.partition(b"=")
-        if name == b"lang":
-            lang = raw.decode("latin-1")
-            if lang not in _LANGS:
-                raise BadRequestParam("lang", _short(lang))
-        elif name == b"size":
-            size = raw.decode("latin-1")
-            if size not in _SIZES:
-                raise BadRequestParam("size", _short(size))
-        elif name == b"scale":
-            found = _SCALES.get(raw)
-            if found is None:
-                raise BadRequestParam("scale", _short(raw.decode("latin-1")))
-            scale = found
-        elif name == b"d":
-            text = unquote_plus(raw.decode("latin-1"))
-            if not text or len(text) > 253:
-                raise BadRequestParam("d", _short(text))
-            host = text.lower()
-    site, final = (None, True) if host is None else _claim(host, idna)
-    return BadgeQuery(cast(Lang, lang), cast(Size, size), scale, host, site, final)
-
-
-def _short(value: str) -> str:
-    value = "".join(ch for ch in value if ch.isprintable())
-    return value if len(value) <= 12 else value[:11] + "…"

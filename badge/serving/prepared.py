@@ -64,7 +64,7 @@ class PreparedResponses:
         started = _monotonic()
         service: BadgeService = scope["state"]["badges"]
         key = _key(scope)
-        entry = service.fresh_entry(shop_id)
+        entry = service.entries.fresh(shop_id)
         prepared = None if entry is None or key is None else entry.prepared.get(key)
         if prepared is not None:
             self.hits += 1
@@ -85,22 +85,21 @@ class PreparedResponses:
             captured.append(message)
             await send(message)
 
-        generation = service.cache.generation
+        generation = service.entries.stats().generation
         await self.app(scope, receive, capture)
         # The entry the response was made from (loaded by this request, perhaps), and
         # nothing invalidated meanwhile: otherwise it may describe an older state.
-        after = service.fresh_entry(shop_id)
+        after = service.entries.fresh(shop_id)
         if (
             after is None
-            or service.cache.generation != generation
+            or service.entries.stats().generation != generation
             or (entry is not None and after is not entry)
-            or len(after.prepared) >= MAX_PREPARED_PER_SHOP
             or not _keepable_referer(key[5], after.domains, service)
         ):
             return
         kept = _keepable(captured)
         if kept is not None:
-            after.prepared[key] = kept
+            after.add_prepared(key, kept, MAX_PREPARED_PER_SHOP)
 
 
 def _key(scope: Scope) -> PreparedKey | None:
@@ -128,8 +127,8 @@ def _keepable_referer(
     """No Referer, our own pages, or one of the shop's registered domains."""
     if referer is None:
         return True
-    page, _ = binding.classify_referer(referer, service.own_netlocs)
-    return page == binding.OWN or page in domains
+    referer_class, _ = binding.classify_referer(referer, service.own_netlocs)
+    return referer_class == binding.OWN or referer_class in domains
 
 
 def _keepable(messages: list[Message]) -> Prepared | None:

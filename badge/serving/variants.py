@@ -107,17 +107,17 @@ def decide(
     state: PublicState,
     lang: Lang,
     size: Size,
-    referer: str | None,
+    referer_class: str | None,
     claim: str | None,
     sites: frozenset[str] | None = None,
 ) -> Decision:
-    """The badge a page gets. `referer` is the Referer's class (binding.referer_host, or
-    binding.OWN), `claim` is `d` normalised ("" for no host name); both may be None.
+    """The badge a page gets. `referer_class` is the Referer's class (binding.referer_host,
+    or binding.OWN), `claim` is `d` normalised ("" for no host name); both may be None.
     `sites` are the shop's certifying domains (`certifying_sites`; by default, with the
     default policy as of now)."""
     if sites is None:
         sites = certifying_sites(shop, datetime.now(UTC), SitePolicy())[0]
-    site = binding.decide(state == "certified", sites, referer, claim)
+    site = binding.decide(state == "certified", sites, referer_class, claim)
     return Decision(site, badge_view(shop, state, site, lang, size))
 
 
@@ -125,11 +125,11 @@ def retarget(site: str, certified: bool, domains: frozenset[str]) -> tuple[str, 
     """The site classes that take the place of `site` after a change of the shop: what the
     pages that got `site` before get now."""
     if not certified:
-        return (binding.OFF,)
-    if site == binding.OFF:
+        return (binding.NOT_CERTIFIED,)
+    if site == binding.NOT_CERTIFIED:
         # Not certified before: its own sites are the pages that will ask.
         return tuple(sorted(domains))
-    if site in (binding.NEUTRAL, binding.MISMATCH, binding.OWN) or site in domains:
+    if site in (binding.LOOKUP, binding.MISMATCH, binding.OWN) or site in domains:
         return (site,)
     return (binding.MISMATCH,)  # a domain the shop no longer has
 
@@ -138,13 +138,13 @@ def badge_view(shop: Shop, state: PublicState, site: str, lang: Lang, size: Size
     """What a variant of a known shop shows, for its site class."""
     mark: Mark
     name = shop.display_name
-    if site == binding.OFF or state != "certified":
+    if site == binding.NOT_CERTIFIED or state != "certified":
         mark, line = "neutral", NEUTRAL_SHORT if size == "s" else NEUTRAL_LINE
         label = t(lang, LABEL, shop=name, state=state_word(lang, state))
     elif site == binding.MISMATCH:
         mark, line = "mismatch", MISMATCH_LINE
         label = t(lang, LABEL_MISMATCH, shop=name)
-    elif site == binding.NEUTRAL:
+    elif site == binding.LOOKUP:
         mark, line = "lookup", LOOKUP_LINE
         label = t(lang, LABEL_LOOKUP, shop=name)
     else:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from badge.errors import Unavailable
+from badge.platform.caches import BoundedCache, CacheSet
 from badge.platform.timeutil import BRUSSELS, today
 from badge.registry import rules
 from badge.registry.model import Event, Shop
@@ -33,9 +34,9 @@ T = TypeVar("T")
 async def live_entry(state: AppServices, shop_id: str) -> Entry:
     """The shop through the badge cache, so a warm page view touches no database."""
     try:
-        return await state["badges"].shop_entry(shop_id)
+        return await state["badges"].entries.entry(shop_id)
     except Exception as exc:
-        # shop_entry only fails when the registry is down and our copy is too old to trust.
+        # Loading only fails when the registry is down and our copy is too old to trust.
         raise Unavailable(UNREACHABLE) from exc
 
 
@@ -109,9 +110,10 @@ class HistoryCache:
     object invalidates both together, even for two changes within one second.
     """
 
-    def __init__(self, size: int = HISTORY_CACHE_SIZE) -> None:
-        self.size = size
-        self._items: dict[str, tuple[Entry, list[Event]]] = {}
+    def __init__(self, caches: CacheSet, size: int = HISTORY_CACHE_SIZE) -> None:
+        self._items: BoundedCache[str, tuple[Entry, list[Event]]] = caches.new(
+            "shop_histories", size
+        )
         self.loads = 0
 
     async def get(self, state: AppServices, entry: Entry) -> list[Event]:
@@ -128,9 +130,7 @@ class HistoryCache:
             # History is a nice-to-have on the page; the live state above it is what matters.
             return cached[1] if cached is not None else []
         self.loads += 1
-        if len(self._items) >= self.size:
-            self._items.clear()
-        self._items[shop.id] = (entry, events)
+        self._items.put(shop.id, (entry, events))
         return events
 
 

@@ -6,7 +6,6 @@ other sites, and a CSP that allows only our own stylesheet and images.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from typing import Final
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from badge.i18n import LANG_NAMES, jinja_environment, negotiate
+from badge.platform.caches import BoundedCache, CacheSet
 from badge.platform.purge import surrogate_header_dict
 from badge.platform.timeutil import BRUSSELS
 from badge.registry import rules
@@ -106,11 +106,15 @@ def parse_moment(value: str | None) -> datetime | None:
 
 
 class Pages:
-    def __init__(self, checker: BadgeChecker, history: lookup.HistoryCache) -> None:
+    def __init__(
+        self, checker: BadgeChecker, history: lookup.HistoryCache, caches: CacheSet
+    ) -> None:
         self.checker = checker
         self.history = history
         # Rendered shop pages; a Starlette Response holds no per-request state, so it is reused.
-        self.pages: OrderedDict[tuple[str, str | None, Lang, str | None], Response] = OrderedDict()
+        self.pages: BoundedCache[tuple[str, str | None, Lang, str | None], Response] = caches.new(
+            "shop_pages", MAX_CACHED_PAGES
+        )
 
     async def shop(self, request: Request) -> Response:
         state = app_state(request)
@@ -130,7 +134,6 @@ class Pages:
         page_key = (shop.id, entry.token, lang, came_from)
         cached = self.pages.get(page_key)
         if cached is not None:
-            self.pages.move_to_end(page_key)
             return cached
         public = lookup.public_state(shop)
         events = await self.history.get(state, entry)
@@ -160,9 +163,7 @@ class Pages:
         response.headers.update(surrogate_header_dict(shop.id))
         # Only pages a shop's own visitors see are kept: a foreign Referer is anyone's to vary.
         if referral is None or referral.match == "ok":
-            self.pages[page_key] = response
-            while len(self.pages) > MAX_CACHED_PAGES:
-                self.pages.popitem(last=False)
+            self.pages.put(page_key, response)
         return response
 
     async def lookup(self, request: Request) -> Response:

@@ -7,15 +7,17 @@ import gzip
 import brotli
 import pytest
 
+from badge.platform.caches import CacheSet
 from badge.platform.http import (
     BR,
     GZIP,
     IDENTITY,
+    MAX_CACHED_ACCEPT,
     Coding,
+    Codings,
     coded_etag,
     compress,
     etag_matches,
-    pick_coding,
     strip_coding,
 )
 
@@ -41,8 +43,27 @@ from badge.platform.http import (
     ],
 )
 def test_pick_coding(header: bytes | None, expected: Coding) -> None:
-    assert pick_coding(header) == expected
-    assert pick_coding(header) == expected  # second time from the cache
+    caches = CacheSet()
+    codings = Codings(caches)
+    assert codings.pick(header) == expected
+    assert codings.pick(header) == expected  # second time from the cache
+    (stats,) = caches.snapshot()
+    assert (stats.name, stats.hits) == ("accept_encodings", 0 if header is None else 1)
+
+
+def test_codings_are_bounded_per_app() -> None:
+    caches = CacheSet()
+    codings = Codings(caches)
+    for n in range(MAX_CACHED_ACCEPT + 10):
+        assert codings.pick(b"gzip, x-%d" % n) == GZIP
+    assert codings.pick(b"br") == BR
+    (stats,) = caches.snapshot()
+    assert stats.size == MAX_CACHED_ACCEPT
+    assert stats.evictions == 11
+    # Another app parses on its own: no cache is shared between processes' apps.
+    other = CacheSet()
+    Codings(other).pick(b"br")
+    assert other.snapshot()[0].size == 1
 
 
 def test_coded_etags_differ_and_strip_back() -> None:

@@ -282,10 +282,10 @@ def test_a_load_in_flight_when_the_shop_changes_is_never_served_again(
             service.invalidate(shop.id)
             refetch = await service.get(shop.id, "svg", "en", "m", 1, None, "bakkerij-test.be")
             slow.release.set()
-        cached = service.cached(
-            shop.id, "svg", "en", "m", 1, None, "bakkerij-test.be", service.clock()
+        cached = service.entries.lookup(
+            shop.id, "svg", "en", "m", 1, None, "bakkerij-test.be", time.monotonic()
         )
-        assert cached is not None
+        assert isinstance(cached, Rendered)
         return await state(first[0]), await state(refetch), await state(cached)
 
     try:

@@ -68,7 +68,7 @@ def test_a_foreign_referer_is_never_kept(shop: Shop, client: TestClient) -> None
         response = client.get(f"/v/{shop.id}", headers={"referer": f"https://copy{i}.example/"})
         assert response.status_code == 200 and f"copy{i}.example" in response.text
     assert path.prepared.hits == 0
-    entry = client.app_state["badges"].entries[shop.id]
+    entry = client.app_state["badges"].entries.current(shop.id)
     assert not any(key[5] for key in entry.prepared)  # type: ignore[index]
     # The shop's own site is kept, and answered the same.
     own = {"referer": "https://www.bakkerij-test.be/winkel"}

@@ -24,11 +24,13 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from badge.app import create_app
+from badge.platform.metrics import Metrics
 from badge.registry import rules
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.render.artwork import BRAND_BLUE, THUMBS_UP
 from badge.render.png import bake
+from badge.serving.hotpath import HotPathStats
 from badge.serving.service import ERROR_TEXTS, BadgeService
 from badge.settings import Settings
 from badge.signing import KeyStore
@@ -357,10 +359,10 @@ def test_error_badges_are_a_fixed_few(client: TestClient, shops: dict[str, Shop]
     shop_id = shops["certified"].id
     first = client.get(f"/b/{shop_id}.png?lang=aa")
     service = client.app_state["badges"]
-    renders = service.renderer.render_count
+    renders = service.stats().drawing.renders
     bodies = {client.get(f"/b/{shop_id}.png?lang=z{n}").content for n in range(50)}
     assert bodies == {first.content}
-    assert service.renderer.render_count == renders
+    assert service.stats().drawing.renders == renders
 
 
 ODD_IDS = [
@@ -677,11 +679,11 @@ def test_a_png_that_looks_the_same_is_never_rasterised_twice(
     ident = shops["certified"].id
     service = cast(BadgeService, client.app_state["badges"])
     own = client.get(f"/b/{ident}.png?scale=2")
-    before = service.renderer.raster_count
+    before = service.stats().drawing.rasters
     other = client.get(
         f"/b/{ident}.png?scale=2", headers={"referer": "https://boulangerie-test.be/"}
     )
-    assert service.renderer.raster_count == before
+    assert service.stats().drawing.rasters == before
     assert variant(other.content)["site"] == "boulangerie-test.be"
     assert variant(own.content)["site"] == "bakkerij-test.be"
     assert other.headers["etag"] != own.headers["etag"]
@@ -690,13 +692,13 @@ def test_a_png_that_looks_the_same_is_never_rasterised_twice(
         Image.open(io.BytesIO(own.content)).tobytes()
         == Image.open(io.BytesIO(other.content)).tobytes()
     )
-    # A re-signed badge (here: every cached state dropped, as a key rotation does) too.
+    # A re-signed badge (here: after a key rotation, as the change feed handles it) too.
+    service.loader.keys.rotate()
     service.invalidate_all()
-    service.cache.previous.clear()
-    signed = service.loader.sign_count
+    signed = service.stats().loader.signatures
     again = client.get(f"/b/{ident}.png?scale=2")
-    assert again.status_code == 200 and service.loader.sign_count > signed
-    assert service.renderer.raster_count == before
+    assert again.status_code == 200 and service.stats().loader.signatures > signed
+    assert service.stats().drawing.rasters == before
 
 
 # -- content codings ------------------------------------------------------------------------
@@ -903,11 +905,11 @@ def test_registry_down_serves_last_state_then_neutral_503(
 
         flaky.down = True
         now[0] += settings.stale_limit - 1
-        assert service.cached(shop.id, "svg", "en", "m", 1, None, ON_SHOP, now[0]) is good
+        assert service.entries.lookup(shop.id, "svg", "en", "m", 1, None, ON_SHOP, now[0]) is good
         assert await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP) is good
 
         now[0] += 2  # past BADGE_STALE_LIMIT with no word from the change feed
-        assert service.cached(shop.id, "svg", "en", "m", 1, None, ON_SHOP, now[0]) is None
+        assert service.entries.lookup(shop.id, "svg", "en", "m", 1, None, ON_SHOP, now[0]) is None
         for fmt in FORMATS:
             down = await service.get(shop.id, fmt, "en", "m", 1, None, ON_SHOP)  # type: ignore[arg-type]
             assert down.status == 503
@@ -919,7 +921,7 @@ def test_registry_down_serves_last_state_then_neutral_503(
             assert b"stale-while-revalidate" not in dict(down.headers)[b"cache-control"]
 
         flaky.down = False
-        service.mark_fresh()
+        service.entries.mark_fresh()
         back = await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
         assert back.status == 200 and thumbs_up_svg(back.body)
 
@@ -958,17 +960,17 @@ def test_an_answer_from_a_replaced_entry_is_not_reused(
 
     async def scenario() -> None:
         await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
-        first = service.entries[shop.id]
-        assert service.serves(shop.id, first, now[0])
+        first = service.entries.current(shop.id)
+        assert service.entries.serves(shop.id, first, now[0])
         now[0] += settings.stale_limit + 1
-        assert not service.serves(shop.id, first, now[0])
+        assert not service.entries.serves(shop.id, first, now[0])
         await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
-        second = service.entries[shop.id]
+        second = service.entries.current(shop.id)
         assert second is not first
-        service.mark_fresh()
-        assert service.serves(shop.id, second, now[0])
-        assert not service.serves(shop.id, first, now[0])
-        assert not service.serves(shop.id, None, now[0])
+        service.entries.mark_fresh()
+        assert service.entries.serves(shop.id, second, now[0])
+        assert not service.entries.serves(shop.id, first, now[0])
+        assert not service.entries.serves(shop.id, None, now[0])
 
     anyio.run(scenario)
 
@@ -976,9 +978,9 @@ def test_an_answer_from_a_replaced_entry_is_not_reused(
 def test_the_hot_paths_kept_answers_are_bounded(
     shops: dict[str, Shop], client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from badge.serving import hotpath
+    from badge.serving import hotpath, warm
 
-    monkeypatch.setattr(hotpath, "MAX_WARM", 8)
+    monkeypatch.setattr(warm, "MAX_WARM", 8)
     hot = cast(Any, client.app).middleware_stack
     assert isinstance(hot, hotpath.BadgeHotPath)
     ident = shops["certified"].id
@@ -994,4 +996,46 @@ def test_the_hot_paths_kept_answers_are_bounded(
     # A request that is not kept for good (an over-long Referer) is answered, not kept.
     hot._warm.clear()
     client.get(f"/b/{ident}.svg", headers={"referer": "https://" + "a" * 300 + ".be/"})
-    assert hot._warm == {}
+    assert len(hot._warm) == 0
+
+
+class BrokenRegistry(FlakyRegistry):
+    """The real registry with a bug in reading a shop: not an outage."""
+
+    def get_shop(self, shop_id: str) -> Shop | None:
+        row: dict[str, str] = {}
+        return cast(Shop, row["display_name"])  # the bug: a KeyError
+
+
+def test_a_bug_while_loading_is_logged_and_counted_not_taken_for_an_outage(
+    settings: Settings,
+    registry: SQLiteRegistry,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    shop = add_shop(registry, domains=(ON_SHOP,))
+    keys = KeyStore(tmp_path / "bug-keys", token_ttl=settings.token_ttl)
+    keys.ensure()
+    down = FlakyRegistry(registry)
+    down.down = True
+    broken = BrokenRegistry(registry)
+    outage_service = BadgeService(settings, down, keys)
+    bug_service = BadgeService(settings, broken, keys)
+    with caplog.at_level("DEBUG", logger="badge"):
+        outage = anyio.run(outage_service.get, shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        assert outage.status == 503
+        assert outage_service.stats().internal_errors == 0
+        assert not [r for r in caplog.records if r.exc_info]  # the change feed reports outages
+        answer = anyio.run(bug_service.get, shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+    # The page still gets the neutral badge, but the bug is on record, with its traceback.
+    assert answer.status == 503 and answer.body == outage.body
+    assert bug_service.stats().internal_errors == 1
+    (record,) = [r for r in caplog.records if r.exc_info]
+    assert record.levelname == "ERROR" and shop.id in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is KeyError
+    metrics = Metrics(HotPathStats(), bug_service).render()[0].decode()
+    assert "badge_internal_errors_total 1.0" in metrics
+    assert (
+        "badge_internal_errors_total 0.0"
+        in Metrics(HotPathStats(), outage_service).render()[0].decode()
+    )

@@ -43,15 +43,23 @@ TABLE = [
     ("certified", binding.OWN, None, binding.OWN, "certified", "Certified", True),
     ("certified", "copy.example", None, binding.MISMATCH, "mismatch", "Not valid", False),
     ("certified", "", None, binding.MISMATCH, "mismatch", "Not valid", False),
-    ("certified", None, None, binding.NEUTRAL, "lookup", "Check", False),
+    ("certified", None, None, binding.LOOKUP, "lookup", "Check", False),
     ("certified", None, "copy.example", binding.MISMATCH, "mismatch", "Not valid", False),
     ("certified", "bakkerij-test.be", "copy.example", binding.MISMATCH, "mismatch", "Not", False),
     ("certified", "copy.example", "bakkerij-test.be", binding.MISMATCH, "mismatch", "Not", False),
     ("certified", "bakkerij-test.be", "", binding.MISMATCH, "mismatch", "Not valid", False),
-    ("suspended", "bakkerij-test.be", None, binding.OFF, "neutral", "Not certified", False),
-    ("suspended", None, None, binding.OFF, "neutral", "Not certified", False),
-    ("revoked", "copy.example", "x.be", binding.OFF, "neutral", "Not certified", False),
-    ("expired", "bakkerij-test.be", None, binding.OFF, "neutral", "Not certified", False),
+    (
+        "suspended",
+        "bakkerij-test.be",
+        None,
+        binding.NOT_CERTIFIED,
+        "neutral",
+        "Not certified",
+        False,
+    ),
+    ("suspended", None, None, binding.NOT_CERTIFIED, "neutral", "Not certified", False),
+    ("revoked", "copy.example", "x.be", binding.NOT_CERTIFIED, "neutral", "Not certified", False),
+    ("expired", "bakkerij-test.be", None, binding.NOT_CERTIFIED, "neutral", "Not certified", False),
 ]
 
 

@@ -29,11 +29,11 @@ def until(check: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
 
 def test_retarget_follows_the_new_state() -> None:
     domains = frozenset({"a.be", "b.be"})
-    assert retarget("a.be", False, domains) == (binding.OFF,)
-    assert retarget(binding.OFF, True, domains) == ("a.be", "b.be")
+    assert retarget("a.be", False, domains) == (binding.NOT_CERTIFIED,)
+    assert retarget(binding.NOT_CERTIFIED, True, domains) == ("a.be", "b.be")
     assert retarget("a.be", True, domains) == ("a.be",)
     assert retarget("gone.be", True, domains) == (binding.MISMATCH,)
-    assert retarget(binding.NEUTRAL, True, domains) == (binding.NEUTRAL,)
+    assert retarget(binding.LOOKUP, True, domains) == (binding.LOOKUP,)
 
 
 def test_a_change_prepares_the_variants_its_pages_load(
@@ -44,17 +44,20 @@ def test_a_change_prepares_the_variants_its_pages_load(
     for path in (f"/b/{shop.id}.svg?lang=fr&size=l", f"/b/{shop.id}.png?scale=2"):
         assert client.get(path, headers=page).status_code == 200
     registry.set_state(shop.id, "suspended", reason="test", actor="test")
-    wanted = {(shop.id, "svg", "fr", "l", 1, binding.OFF), (shop.id, "png", "nl", "m", 2, "off")}
+    wanted = {
+        (shop.id, "svg", "fr", "l", 1, binding.NOT_CERTIFIED),
+        (shop.id, "png", "nl", "m", 2, binding.NOT_CERTIFIED),
+    }
 
     def ready() -> bool:
-        entry = service.entries.get(shop.id)
+        entry = service.entries.current(shop.id)
         return entry is not None and entry.state == "suspended" and wanted <= set(entry.variants)
 
     until(ready, "the suspended variants were never prepared")
-    rendered = service.renderer.render_count
+    rendered = service.stats().drawing.renders
     badge = client.get(f"/b/{shop.id}.svg?lang=fr&size=l", headers=page)
     assert badge.status_code == 200 and "suspendu" in badge.text.lower()
-    assert service.renderer.render_count == rendered  # served as prepared: nothing drawn for it
+    assert service.stats().drawing.renders == rendered  # served as prepared: nothing drawn for it
 
 
 def test_start_prepares_the_busiest_registered_sites(
@@ -65,7 +68,7 @@ def test_start_prepares_the_busiest_registered_sites(
         service: BadgeService = client.app_state["badges"]
         key = (shop.id, "svg", DEFAULT_LANG, "m", 1, SITE)
         until(
-            lambda: key in getattr(service.entries.get(shop.id), "variants", {}),
+            lambda: key in getattr(service.entries.current(shop.id), "variants", {}),
             "the default badge of a busy site was not prepared at start",
         )
-        assert service.prepared_count >= 1
+        assert service.stats().prepared >= 1

@@ -8,6 +8,7 @@ import anyio
 import idna
 import pytest
 
+from badge.platform.caches import CacheSet
 from badge.platform.timeutil import today
 from badge.registry.model import Event, Shop
 from badge.serving.service import Entry
@@ -110,7 +111,7 @@ class CountingRegistry:
 def test_history_cache_follows_the_entry() -> None:
     registry = CountingRegistry()
     state: AppServices = {"registry": registry}  # type: ignore[typeddict-item]
-    cache = HistoryCache(size=2)
+    cache = HistoryCache(CacheSet(), size=2)
     shop = make_shop()
     first = _entry(shop)
 
@@ -130,11 +131,13 @@ def test_history_cache_follows_the_entry() -> None:
 def test_history_cache_is_bounded() -> None:
     registry = CountingRegistry()
     state: AppServices = {"registry": registry}  # type: ignore[typeddict-item]
-    cache = HistoryCache(size=3)
+    caches = CacheSet()
+    cache = HistoryCache(caches, size=3)
 
     async def run() -> None:
         for index in range(10):
             await cache.get(state, _entry(make_shop(id=f"abcdefghijkmnp{index:02d}")))
-        assert len(cache._items) <= 3
+        (stats,) = caches.snapshot()
+        assert (stats.name, stats.size, stats.evictions) == ("shop_histories", 3, 7)
 
     anyio.run(run)

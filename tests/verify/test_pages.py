@@ -349,13 +349,13 @@ def test_warm_page_view_touches_no_database(
     # The change feed may still bring the fixture's own state changes: wait until it is quiet.
     badges = client.app_state["badges"]
     deadline = time.monotonic() + 5
-    entry = badges.entries.get(shop.id)
+    entry = badges.entries.current(shop.id)
     while time.monotonic() < deadline:
         time.sleep(0.3)
         client.get(f"/v/{shop.id}")
-        if badges.entries.get(shop.id) is entry:
+        if badges.entries.current(shop.id) is entry:
             break
-        entry = badges.entries.get(shop.id)
+        entry = badges.entries.current(shop.id)
     for lang in LANGS:
         client.get(f"/v/{shop.id}?lang={lang}")
     app_registry = client.app_state["registry"]
@@ -492,7 +492,7 @@ def test_register_outage_is_a_calm_503(
     async def down(shop_id: str) -> object:
         raise OSError("database is locked")
 
-    monkeypatch.setattr(client.app_state["badges"], "shop_entry", down)
+    monkeypatch.setattr(client.app_state["badges"].entries, "entry", down)
     page = client.get(f"/v/{shops['certified'].id}?lang=en")
     assert page.status_code == 503
     assert_page_headers(page.headers)

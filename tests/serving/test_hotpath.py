@@ -1,0 +1,123 @@
+"""badge.serving.hotpath: the pure-ASGI fast path for /b/{id}.svg|png."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from badge.platform.caches import CacheSet
+from badge.registry.model import Shop
+from badge.serving import query as badge_query
+from badge.serving.hotpath import MAX_CACHED_QUERIES, BadgeHotPath, HotPathStats
+from badge.serving.query import BadgeQuery, BadRequestParam, Budget
+from badge.serving.service import BadgeService
+
+OWN = {"referer": "https://www.bakkerij-test.be/"}
+
+
+def path_of(client: TestClient) -> BadgeHotPath:
+    stack = client.app.middleware_stack  # type: ignore[attr-defined]
+    assert isinstance(stack, BadgeHotPath)
+    return stack
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param(b"", BadgeQuery(), id="empty"),
+        pytest.param(b"lang=fr&size=l", BadgeQuery("fr", "l"), id="lang-size"),
+        pytest.param(b"scale=3&x=1", BadgeQuery(scale=3), id="unknown-ignored"),
+        pytest.param(
+            b"d=WWW.Shop.BE", BadgeQuery(host="www.shop.be", site="shop.be"), id="d-plain"
+        ),
+    ],
+)
+def test_queries_parse(raw: bytes, expected: BadgeQuery) -> None:
+    assert badge_query.parse_query(raw, Budget(10)) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        pytest.param(b"lang=xx", "lang", id="lang"),
+        pytest.param(b"size=xl", "size", id="size"),
+        pytest.param(b"scale=4", "scale", id="scale"),
+        pytest.param(b"d=", "d", id="d-empty"),
+        pytest.param(b"d=" + b"a" * 254, "d", id="d-long"),
+    ],
+)
+def test_bad_parameters_name_their_kind(raw: bytes, kind: str) -> None:
+    with pytest.raises(BadRequestParam) as caught:
+        badge_query.parse_query(raw, Budget(10))
+    assert caught.value.kind == kind
+
+
+def test_the_error_header_is_short_printable_ascii() -> None:
+    with pytest.raises(BadRequestParam) as caught:
+        badge_query.parse_query("lang=\x07日本語日本語日本語日本語".encode(), Budget(1))
+    header = caught.value.header()
+    assert header.isascii() and all(32 <= byte < 127 for byte in header)
+    assert header.startswith(b"lang? (nl, fr, de, en) (got ")
+
+
+def test_the_query_cache_is_bounded_and_keeps_busy_queries() -> None:
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("not reached")
+
+    caches = CacheSet()
+    path = BadgeHotPath(app, HotPathStats(), caches)  # type: ignore[arg-type]
+    busy = path._query(b"lang=nl")
+    for n in range(MAX_CACHED_QUERIES * 2):
+        path._query(b"lang=nl&n=%d" % n)
+        if n % 100 == 0:
+            assert path._queries.get(b"lang=nl") is busy
+    stats = {s.name: s for s in caches.snapshot()}["badge_queries"]
+    assert stats.size == MAX_CACHED_QUERIES
+    assert stats.evictions == MAX_CACHED_QUERIES + 1
+    too_long = path._query(b"x" * (badge_query.MAX_QUERY_BYTES + 1))
+    assert isinstance(too_long, BadRequestParam) and too_long.kind == "query"
+    assert b"x" * (badge_query.MAX_QUERY_BYTES + 1) not in path._queries
+
+
+def test_a_badge_is_loaded_then_drawn_then_served_from_memory(
+    client: TestClient, shop: Shop
+) -> None:
+    service: BadgeService = client.app_state["badges"]  # type: ignore[attr-defined]
+    url = f"/b/{shop.id}.svg"
+    cold = client.get(url, headers=OWN)  # no entry yet: loaded, then drawn
+    assert cold.status_code == 200
+    drawn = service.stats().drawing.renders
+    other = client.get(url + "?lang=de", headers=OWN)  # usable entry, new variant: drawn
+    assert other.status_code == 200 and service.stats().drawing.renders == drawn + 1
+    loads = service.stats().loader.registry_loads
+    for _ in range(3):  # warm: neither loaded nor drawn
+        assert client.get(url + "?lang=de", headers=OWN).content == other.content
+    assert service.stats().loader.registry_loads == loads
+    assert service.stats().drawing.renders == drawn + 1
+
+
+def test_responses_are_counted_by_status(client: TestClient, shop: Shop) -> None:
+    stats = path_of(client).stats
+    url = f"/b/{shop.id}.png"
+    first = client.get(url, headers=OWN)
+    client.get(url, headers={**OWN, "if-none-match": first.headers["etag"]})
+    client.get(url + "?size=xl")
+    client.post(url)
+    client.get("/b/aaaaaaaaaaaaaaaa.png")
+    assert (stats.ok, stats.not_modified) == (1, 1)
+    assert stats.responses == {400: 1, 405: 1, 404: 1}
+    # The repeat request was kept as a warm answer, which holds the sighting's hits since.
+    sighted = (shop.id, b"www.bakkerij-test.be", None)
+    assert stats.sightings.counts == {}
+    assert stats.take_sightings() == [(sighted, 2)]
+
+
+def test_a_bad_query_gets_the_error_badge_in_the_asked_language(
+    client: TestClient, shop: Shop
+) -> None:
+    bad = client.get(f"/b/{shop.id}.svg?lang=fr&size=xl")
+    assert bad.status_code == 400
+    assert bad.headers["x-badge-error"] == "size? (s, m, l) (got xl)"
+    assert 'lang="fr"' in bad.text or 'xml:lang="fr"' in bad.text
+    head = client.head(f"/b/{shop.id}.svg?size=xl")
+    assert head.status_code == 400 and head.content == b""
