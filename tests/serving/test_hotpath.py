@@ -106,10 +106,13 @@ def test_responses_are_counted_by_status(client: TestClient, shop: Shop) -> None
     client.get("/b/aaaaaaaaaaaaaaaa.png")
     assert (stats.ok, stats.not_modified) == (1, 1)
     assert stats.responses == {400: 1, 405: 1, 404: 1}
-    # The repeat request was kept as a warm answer, which holds the sighting's hits since.
+    # Both views are counted once: in the tally, or (when the repeat was kept as a warm
+    # answer) on that answer. Whether it was kept depends on the entry still being current,
+    # which a slow machine can change between the two requests.
     sighted = (shop.id, b"www.bakkerij-test.be", None)
-    assert stats.sightings.counts == {}
-    assert stats.take_sightings() == [(sighted, 2)]
+    held = dict(stats.take_sightings())
+    assert set(stats.sightings.counts) | set(held) == {sighted}
+    assert stats.sightings.counts.get(sighted, 0) + held.get(sighted, 0) == 2
 
 
 def test_a_bad_query_gets_the_error_badge_in_the_asked_language(
