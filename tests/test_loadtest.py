@@ -41,8 +41,9 @@ def test_a_run_against_its_own_service_has_no_failures(tmp_path: Path) -> None:
     assert int(rows["Aggregated"]["Failure Count"]) == 0
     # Shaped like embeds: badges for the shops' own sites above all, foreign sites, no
     # Referer, new `d=` hosts, PNGs, then clicks to /v.
+    # Pages without a Referer are a 5 % share drawn per page, so a run this short may see
+    # none; own and foreign sites are common enough to show every time.
     assert count(rows, "/b/[id].svg own site") > count(rows, "/b/[id].svg foreign site") > 0
-    assert count(rows, "/b/[id].svg no referer") > 0
     assert count(rows, "/b/[id].svg?d= new host") > 0
     assert count(rows, "/b/") > 5 * count(rows, "/v/[id]") > 0
     with_token = count(rows, "/admin/")
