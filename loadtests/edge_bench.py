@@ -31,8 +31,12 @@ from tests.edge import Nginx, Varnish  # noqa: E402
 from tests.servers import Service, get  # noqa: E402
 
 _TICKS = os.sysconf("SC_CLK_TCK")
-# What Chromium sends for an <img> on a shop's page (its Referer comes from the caller).
+# What Chromium sends for an <img> on a shop's page (its Referer comes from the caller). A
+# browser reaching the edge on the default port names the host alone; wrk would send
+# `127.0.0.1:port`, which no browser sends a public edge (and which Varnish then rewrites on
+# every request, where nginx's $host drops the port while parsing).
 BROWSER_HEADERS = (
+    "Host: badges.keurmerk.example",
     "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36",
     "Accept: image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",

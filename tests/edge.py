@@ -202,6 +202,11 @@ NGINX_CACHE_LOCATION = """
             proxy_cache_valid 200 1h;
             proxy_cache_revalidate on;
             add_header X-Cache $upstream_cache_status;
+            # What default.vcl keeps at the edge: the same response headers reach the client.
+            proxy_hide_header xkey;
+            proxy_hide_header Surrogate-Key;
+            proxy_hide_header Cache-Tag;
+            proxy_hide_header Surrogate-Control;
         }}
 """
 

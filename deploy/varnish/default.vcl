@@ -26,7 +26,9 @@ sub strip_unkeyed {
     unset req.http.X-Host;
     unset req.http.X-HTTP-Method-Override;
     unset req.http.Forwarded;
-    if (req.http.Host) {
+    # Browsers send the host as it is in the page's URL: lower case, no port, no dot. Only
+    # another form is rewritten (a rewrite costs a regsub on every request).
+    if (req.http.Host ~ "[A-Z:]|\.$") {
         set req.http.Host = std.tolower(regsub(req.http.Host, "\.?(:[0-9]*)?$", ""));
     }
 }
@@ -37,6 +39,12 @@ sub strip_unkeyed {
 # header is cut down to the one coding the service would pick, so the few browser spellings
 # share three objects. A coding is accepted unless its q is 0; `*` stands for the unnamed.
 sub normalise_coding {
+    # What current browsers send, compared as strings: no regex on most requests.
+    if (req.http.Accept-Encoding == "gzip, deflate, br, zstd"
+        || req.http.Accept-Encoding == "gzip, deflate, br") {
+        set req.http.Accept-Encoding = "br";
+        return;
+    }
     if (!req.http.Accept-Encoding) {
         return;
     }
@@ -50,6 +58,51 @@ sub normalise_coding {
         set req.http.Accept-Encoding = "gzip";
     } else {
         unset req.http.Accept-Encoding;
+    }
+}
+
+# Any URL but the embed's own badge URL: admin is never cached, a fragment is dropped, and a
+# badge query of plain parameters is put in one order.
+sub normalise_url {
+    if (req.url ~ "^/admin/") {
+        return (pass);
+    }
+    # A fragment is never sent by browsers and means nothing to the service.
+    if (req.url ~ "#") {
+        set req.url = regsub(req.url, "#.*$", "");
+    }
+    # Sorting puts `?size=m&lang=nl` and `?lang=nl&size=m` in one object, but it must never
+    # change what a request means: std.querysort also reorders a repeated name, of which the
+    # service reads the last. So only a badge query of plain badge parameters, each named
+    # once, is sorted; anything else keeps its order (and gets an object of its own).
+    if (req.url ~ "^/b/[^?]*\?((lang|size|scale|d)=[^&]*(&|$))+$"
+        && req.url !~ "[?&]lang=.*&lang=|[?&]size=.*&size=|[?&]scale=.*&scale=|[?&]d=.*&d=") {
+        set req.url = std.querysort(req.url);
+    }
+    if (req.url ~ "^/b/") {
+        call key_referer;
+    }
+}
+
+# A badge depends on the Referer's host (registered domain, foreign, none), never on the rest
+# of it. Key on the host, and send the backend just that, in the form browsers send across
+# sites (`https://host/`), so what it answers for the first request is right for every
+# request sharing the key. X-Referer-Host is the key: `none`, that form, or `raw:` and the
+# Referer as sent.
+sub key_referer {
+    if (!req.http.Referer) {
+        set req.http.X-Referer-Host = "none";
+    } elsif (req.http.Referer ~ "^https://[a-z0-9.-]*[a-z0-9-]/$") {
+        # Already in that form (what browsers send): used as it is.
+        set req.http.X-Referer-Host = req.http.Referer;
+    } elsif (req.http.Referer ~ "^(?i)https?://[a-z0-9.-]+(:[0-9]*)?(?:[/?#]|$)") {
+        set req.http.Referer = "https://" + std.tolower(regsub(req.http.Referer,
+            "^(?i)https?://([a-z0-9.-]+?)\.?(?::[0-9]*)?(?:[/?#].*)?$", "\1")) + "/";
+        set req.http.X-Referer-Host = req.http.Referer;
+    } else {
+        # Anything odd (user info, an IPv6 literal, another scheme) is keyed on and passed
+        # on as sent: the service decides, and the object is never shared.
+        set req.http.X-Referer-Host = "raw:" + req.http.Referer;
     }
 }
 
@@ -70,7 +123,6 @@ sub vcl_recv {
         std.log("purged " + req.http.xkey-purge + ": " + req.http.n-gone + " objects");
         return (synth(200, "purged " + req.http.n-gone + " objects"));
     }
-    set req.backend_hint = app.backend();
     # The service sets no cookies and reads none: never forward them, never key on them.
     unset req.http.Cookie;
     call strip_unkeyed;
@@ -78,39 +130,17 @@ sub vcl_recv {
     if (req.method != "GET" && req.method != "HEAD") {
         return (pass);
     }
-    if (req.http.Authorization || req.url ~ "^/admin/") {
+    if (req.http.Authorization) {
         return (pass);
     }
-    # A fragment is never sent by browsers and means nothing to the service.
-    if (req.url ~ "#") {
-        set req.url = regsub(req.url, "#.*$", "");
-    }
-    # Sorting puts `?size=m&lang=nl` and `?lang=nl&size=m` in one object, but it must never
-    # change what a request means: std.querysort also reorders a repeated name, of which the
-    # service reads the last. So only a badge query of plain badge parameters, each named
-    # once, is sorted; anything else keeps its order (and gets an object of its own).
-    if (req.url ~ "^/b/[^?]*\?((lang|size|scale|d)=[^&]*(&|$))+$"
-        && req.url !~ "[?&]lang=.*&lang=|[?&]size=.*&size=|[?&]scale=.*&scale=|[?&]d=.*&d=") {
-        set req.url = std.querysort(req.url);
-    }
-    # A badge depends on the Referer's host (registered domain, foreign, none), never on the
-    # rest of it. Key on the host, and send the backend just that, so what it answers for the
-    # first request is right for every request sharing the key.
-    if (req.url ~ "^/b/") {
-        if (!req.http.Referer) {
-            set req.http.X-Referer-Host = "none";
-        } elsif (req.http.Referer ~ "^(?i)https?://[a-z0-9.-]+(:[0-9]*)?(?:[/?#]|$)") {
-            set req.http.X-Referer-Host = std.tolower(regsub(req.http.Referer,
-                "^(?i)https?://([a-z0-9.-]+?)\.?(?::[0-9]*)?(?:[/?#].*)?$", "\1"));
-            # Browsers send cross-origin Referers in this form already.
-            if (req.http.Referer != "https://" + req.http.X-Referer-Host + "/") {
-                set req.http.Referer = "https://" + req.http.X-Referer-Host + "/";
-            }
-        } else {
-            # Anything odd (user info, an IPv6 literal, another scheme) is keyed on and
-            # passed on as sent: the service decides, and the object is never shared.
-            set req.http.X-Referer-Host = "raw:" + req.http.Referer;
-        }
+    # The badge URL embed.js writes (`?lang=..&size=..`, then `&d=..`), the bulk of all
+    # traffic, in one regex: no fragment, no repeated name, already in one order. It keeps
+    # that order (a sorted `d=..&lang=..&size=..` is an object of its own, with the same
+    # bytes and keys). Anything else goes through normalise_url.
+    if (req.url ~ "^/b/[a-z2-9]{16}\.svg\?lang=[^&#]*&size=[^&#]*(&d=[^&#]*)?$") {
+        call key_referer;
+    } else {
+        call normalise_url;
     }
     return (hash);
 }
@@ -129,6 +159,8 @@ sub vcl_hash {
 }
 
 sub vcl_backend_fetch {
+    # The director is asked here, for misses, passes and retries only: a hit never needs it.
+    set bereq.backend = app.backend();
     unset bereq.http.X-Referer-Host;
 }
 
