@@ -210,33 +210,44 @@ def _measure(
     return results
 
 
+def _ratios(rounds: list[Round], reference: list[Round], field: str) -> tuple[float, float, float]:
+    """Median, lowest and highest of one target's figure over the reference's, round by round:
+    the two ran seconds apart, so a change in the machine's load moves both."""
+    ratios = [
+        getattr(r, field) / getattr(ref, field) for r, ref in zip(rounds, reference, strict=True)
+    ]
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
 def _report(results: dict[str, list[Round]], size: int, path: str, referer: str) -> None:
-    rps = {name: statistics.median(r.rps for r in rs) for name, rs in results.items()}
-    per_cpu = {
-        name: statistics.median(r.per_cpu_second for r in rs) for name, rs in results.items()
-    }
     static, cached = list(results)[:2]
     print(
         f"\nedge: GET {path} as Chromium sends it (Referer {referer}, Accept-Encoding: gzip,"
         f" deflate, br, an image Accept), {size} bytes of br; each server alone on the server core"
     )
     print(
-        f"{'target':<44} {'req/s':>8} {'min':>7} {'max':>7} {'p99 ms':>7} {'x static':>8}"
-        f" {'x nginx hit':>11} {'req/CPU s':>10} {'x nginx hit':>11}"
+        f"{'target':<38} {'req/s':>7} {'min':>7} {'max':>7} {'p99 ms':>6} {'x static':>8}"
+        f" {'x nginx hit':>16} {'req/CPU s':>9} {'min':>7} {'max':>7} {'x nginx hit':>16}"
     )
     for name, rs in results.items():
         errors = sum(r.non_2xx for r in rs)
         note = f"  ({errors} 4xx/5xx)" if errors else ""
+        rate = [r.rps for r in rs]
+        per_cpu = [r.per_cpu_second for r in rs]
+        by_static = _ratios(rs, results[static], "rps")[0]
+        by_rate = "{:.2f} ({:.2f}-{:.2f})".format(*_ratios(rs, results[cached], "rps"))
+        by_cpu = "{:.2f} ({:.2f}-{:.2f})".format(*_ratios(rs, results[cached], "per_cpu_second"))
         print(
-            f"{name:<44} {rps[name]:>8.0f} {min(r.rps for r in rs):>7.0f}"
-            f" {max(r.rps for r in rs):>7.0f} {statistics.median(r.p99_ms for r in rs):>7.2f}"
-            f" {rps[name] / rps[static]:>8.2f} {rps[name] / rps[cached]:>11.2f}"
-            f" {per_cpu[name]:>10.0f} {per_cpu[name] / per_cpu[cached]:>11.2f}{note}"
+            f"{name:<38} {statistics.median(rate):>7.0f} {min(rate):>7.0f} {max(rate):>7.0f}"
+            f" {statistics.median(r.p99_ms for r in rs):>6.2f} {by_static:>8.2f} {by_rate:>16}"
+            f" {statistics.median(per_cpu):>9.0f} {min(per_cpu):>7.0f} {max(per_cpu):>7.0f}"
+            f" {by_cpu:>16}{note}"
         )
     print(
-        f"req/s: median of {len(results[static])} interleaved rounds, min and max the slowest and"
-        f"\nfastest round; req/CPU s counts the server's own CPU time. Goal for the Varnish hit:"
-        f"\n>= {GOAL} x the nginx proxy_cache hit."
+        f"req/s and req/CPU s (the server's own CPU time): median of {len(results[static])}"
+        " interleaved rounds, then the slowest\nand fastest round. x: the median of the"
+        " per-round ratios (each round's targets ran seconds apart), then the\nlowest and"
+        f" highest. Goal for the Varnish hit: >= {GOAL} x the nginx proxy_cache hit."
     )
 
 
