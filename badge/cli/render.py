@@ -7,7 +7,7 @@ from typing import cast
 
 import click
 
-from badge.cli.common import fail, friendly, load_settings, registry_from_env
+from badge.cli.common import friendly, load_settings, registry_from_env, require
 from badge.vocabulary import (
     DEFAULT_LANG,
     DEFAULT_SIZE,
@@ -53,9 +53,7 @@ def render(
 
     settings = load_settings()
     with registry_from_env() as registry:
-        shop = registry.get_shop(shop_id)
-        if shop is None:
-            fail(f"no shop with id {shop_id!r}")
+        shop = require(registry.get_shop(shop_id), "shop", shop_id)
         if site is None:
             referer_class: str | None = shop.domains[0]
         elif site == "none":

@@ -17,11 +17,9 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Final, Literal, Protocol
 
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -116,24 +114,6 @@ class RateLimiter:
             count = 0
         self._local[key] = count + 1
         return count + 1
-
-
-class RateLimitCollector(Collector):
-    def __init__(self, limiter: RateLimiter) -> None:
-        self.limiter = limiter
-
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        limited = CounterMetricFamily(
-            "badge_rate_limited", "Requests refused with 429, by bucket", labels=["bucket"]
-        )
-        for bucket in BUCKETS:
-            limited.add_metric([bucket], self.limiter.limited[bucket])
-        yield limited
-        yield CounterMetricFamily(
-            "badge_rate_limit_redis_errors",
-            "Rate limit counters that Redis failed to keep (counted in process instead)",
-            value=self.limiter.redis_errors,
-        )
 
 
 class RouteRules(Protocol):
