@@ -48,6 +48,7 @@ def render(
     import anyio
 
     from badge.serving import binding
+    from badge.serving.query import BadgeQuery
     from badge.serving.service import BadgeService
     from badge.signing import KeyStore
 
@@ -63,16 +64,8 @@ def render(
         keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
         keys_store.ensure()
         service = BadgeService(settings, registry, keys_store)
-        rendered = anyio.run(
-            service.get,
-            shop_id,
-            cast(Format, fmt),
-            cast(Lang, lang),
-            cast(Size, size),
-            int(scale) if fmt == "png" else 1,
-            None,
-            referer_class,
-        )
+        query = BadgeQuery(cast(Lang, lang), cast(Size, size), int(scale))
+        rendered = anyio.run(service.get, shop_id, cast(Format, fmt), query, referer_class)
     output.write_bytes(rendered.body)
     entry = service.entries.current(shop_id)
     assert entry is not None

@@ -42,7 +42,8 @@ HELP: Final[dict[str, str]] = {
     ),
     "badge_domains": "Registered domains by ownership proof state",
     "badge_internal_errors": (
-        "Badge requests that failed on a bug (logged with a traceback), not an outage"
+        "Badge requests, pages and background work that failed on a bug (logged with a "
+        "traceback), not an outage"
     ),
     "badge_keys_disagree": (
         "1 while no other live instance publishes this instance's signing key (KEYS "
