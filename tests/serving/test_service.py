@@ -37,7 +37,7 @@ from badge.signing import KeyStore
 from badge.verify.check import extract_token
 from badge.vocabulary import SIZES
 from tests.conftest import add_shop
-from tests.faulty import BrokenRegistry, FlakyRegistry
+from tests.faulty import FlakyRegistry, outage_and_bug, tracebacks
 from tests.verdicts import judge
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -988,23 +988,17 @@ def test_a_bug_while_loading_is_logged_and_counted_not_taken_for_an_outage(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     shop = add_shop(registry, domains=(ON_SHOP,))
-    keys = KeyStore(tmp_path / "bug-keys", token_ttl=settings.token_ttl)
-    keys.ensure()
-    down = FlakyRegistry(registry)
-    down.down = True
-    broken = BrokenRegistry(registry)
-    outage_service = BadgeService(settings, down, keys)
-    bug_service = BadgeService(settings, broken, keys)
+    outage_service, bug_service = outage_and_bug(settings, registry, tmp_path / "bug-keys")
     with caplog.at_level("DEBUG", logger="badge"):
         outage = anyio.run(outage_service.get, shop.id, "svg", BadgeQuery("en"), ON_SHOP)
         assert outage.status == 503
         assert outage_service.stats().internal_errors == 0
-        assert not [r for r in caplog.records if r.exc_info]  # the change feed reports outages
+        assert not tracebacks(caplog)  # the change feed reports outages
         answer = anyio.run(bug_service.get, shop.id, "svg", BadgeQuery("en"), ON_SHOP)
     # The page still gets the neutral badge, but the bug is on record, with its traceback.
     assert answer.status == 503 and answer.body == outage.body
     assert bug_service.stats().internal_errors == 1
-    (record,) = [r for r in caplog.records if r.exc_info]
+    (record,) = tracebacks(caplog)
     assert record.levelname == "ERROR" and shop.id in record.getMessage()
     assert record.exc_info is not None and record.exc_info[0] is KeyError
     metrics = Metrics(HotPathStats(), bug_service).render()[0].decode()

@@ -18,10 +18,9 @@ from badge.serving.service import BadgeService
 from badge.serving.sightings import Seen
 from badge.serving.variants import retarget
 from badge.settings import Settings
-from badge.signing import KeyStore
 from badge.vocabulary import DEFAULT_LANG
 from tests.conftest import add_shop
-from tests.faulty import BrokenRegistry, FlakyRegistry
+from tests.faulty import outage_and_bug, tracebacks
 
 SITE = "bakkerij-test.be"
 
@@ -84,19 +83,14 @@ def test_a_bug_while_preparing_is_logged_and_counted(
     settings: Settings, registry: SQLiteRegistry, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     shop = add_shop(registry, domains=(SITE,))
-    keys = KeyStore(tmp_path / "warmup-keys", token_ttl=settings.token_ttl)
-    keys.ensure()
-    down = FlakyRegistry(registry)
-    down.down = True
-    outage = BadgeService(settings, down, keys)
-    bug = BadgeService(settings, BrokenRegistry(registry), keys)  # type: ignore[arg-type]
+    outage, bug = outage_and_bug(settings, registry, tmp_path / "warmup-keys")
     wants = {("svg", DEFAULT_LANG, "m", 1, SITE)}
     with caplog.at_level("DEBUG", logger="badge"):
         anyio.run(warmup.prepare, outage, shop.id, wants)
         assert outage.stats().internal_errors == 0  # the registry is down: requests say so
-        assert not [r for r in caplog.records if r.exc_info]
+        assert not tracebacks(caplog)
         anyio.run(warmup.prepare, bug, shop.id, wants)
     assert bug.stats().internal_errors == 1 and bug.stats().prepared == 0
-    (record,) = [r for r in caplog.records if r.exc_info]
+    (record,) = tracebacks(caplog)
     assert record.levelname == "ERROR" and shop.id in record.getMessage()
     assert record.exc_info is not None and record.exc_info[0] is KeyError
