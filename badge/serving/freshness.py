@@ -81,13 +81,15 @@ class EntryCache:
         """The hot path's lookup, no I/O: the variant, or its key when the entry is usable
         but the variant not drawn yet, or None when the entry must be loaded first.
 
-        `referer_class` is the Referer's class (binding.classify_referer). `usable` is
-        written out inline: a method call is a measurable share of a request."""
+        `referer_class` is the Referer's class (binding.classify_referer). `usable` and
+        `query.scale_for` are written out inline: a method call is a measurable share of a
+        request."""
         entry = self._entries.get(shop_id)
         if entry is None or now >= entry.refresh_at or now - self._fresh_at > self.stale_limit:
             return None
         site = binding.decide(entry.certified, entry.sites, referer_class, query.site)
-        key = (shop_id, fmt, query.lang, query.size, query.scale_for(fmt), site)
+        scale = query.scale if fmt == "png" else 1
+        key = (shop_id, fmt, query.lang, query.size, scale, site)
         return entry.variants.get(key) or key
 
     def serves(self, shop_id: str, entry: Entry | None, now: float) -> bool:
