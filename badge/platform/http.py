@@ -147,17 +147,17 @@ async def read_body(request: Request, limit: int, *, too_large: str) -> bytes:
 
 
 class HttpMiddleware:
-    """A pure ASGI middleware that acts on HTTP requests only: the lifespan (and anything
-    else that is not a request) passes through untouched, a request goes to `handle`."""
+    """Pure ASGI middleware for HTTP requests (`handle`); anything else (the lifespan) goes
+    straight to the app."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
-        await self.handle(scope, receive, send)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raise NotImplementedError
