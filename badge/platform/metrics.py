@@ -181,7 +181,7 @@ class _BadgeCollector(Collector):
         lookups.add_metric(["miss"], self.stats.misses)
         yield lookups
 
-    def _service(self, service: ServiceStats) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    def _service(self, service: ServiceStats) -> Iterator[Family]:
         bus = service.entries.bus_status
         yield from _singles(
             {
