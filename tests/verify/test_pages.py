@@ -577,3 +577,18 @@ def test_a_shop_registered_as_certified_was_granted_on_its_certification_day(
     rows = history_rows(events, "certified", datetime(2026, 3, 1, tzinfo=UTC), date(2025, 1, 1))
     assert rows[0][0].date() == date(2025, 1, 1)
     assert history_rows(events, "certified", datetime(2026, 3, 1, tzinfo=UTC))[0][0].day == 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_operators_note_is_quoted_escaped_in_the_sentence_of_the_page_language(
+    client: TestClient, registry: SQLiteRegistry, lang: Lang
+) -> None:
+    shop = add_shop(registry, name="Note Shop", domains=("note-shop.be",), attest=False)
+    registry.attest_domain(shop.id, "note-shop.be", actor="op", reason="<b>KBO</b> & co")
+    html = client.get(f"/v/{shop.id}?lang={lang}").text
+    assert "<b>KBO</b>" not in html
+    assert '<q dir="auto">&lt;b&gt;KBO&lt;/b&gt; &amp; co</q>' in html
+    # The colon belongs to the sentence, so French puts its no-break space before it.
+    sentence = gettext_for(lang, "Ownership confirmed by BeCommerce on %(date)s")
+    colon = "\u00a0:" if lang == "fr" else ":"
+    assert sentence.split("%(date)s")[0] in html and f"{colon} <q" in html
