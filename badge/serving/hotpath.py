@@ -213,16 +213,13 @@ class BadgeHotPath:
             page, netloc = known or self._classify(referer, service)
         counted = (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH
         sighted = (shop_id, netloc, query.host) if counted else None
-        scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
-        found = service.entries.lookup(
-            shop_id, fmt, query.lang, query.size, scale, query.site, page, _monotonic()
-        )
+        found = service.entries.lookup(shop_id, fmt, query, page, _monotonic())
         entry = None
         if isinstance(found, Rendered):
             rendered, entry = found, service.entries.current(shop_id)
         else:
             self.stats.misses += 1
-            rendered = await self._miss(service, found, shop_id, fmt, scale, query, page)
+            rendered = await self._miss(service, found, shop_id, fmt, query, page)
         # The form for the client's Accept-Encoding, compressed when the variant was built.
         codings: Codings = scope["state"]["codings"]
         form = rendered.forms[codings.pick(accept_encoding)]
@@ -249,15 +246,13 @@ class BadgeHotPath:
         key: VariantKey | None,
         shop_id: str,
         fmt: Format,
-        scale: int,
         query: BadgeQuery,
         referer_class: str | None,
     ) -> Rendered:
         """Down once: a usable entry lacking the variant draws it; no usable entry, loads it."""
         if key is not None:
             return await service.draw(key)
-        lang, size, claim = query.lang, query.size, query.site
-        return await service.get(shop_id, fmt, lang, size, scale, claim, referer_class)
+        return await service.get(shop_id, fmt, query, referer_class)
 
     async def _bad_query(
         self,
