@@ -255,6 +255,10 @@ QUERIES = [
     pytest.param("d=elders.example&lang=nl&d=" + DOMAIN, id="repeated-d"),
     pytest.param("lang=nl&%6Cang=fr", id="encoded-name"),
     pytest.param("lang=de&size=l", id="plain"),
+    # The URL embed.js writes, which the VCL keys as it is, and the same parameters sorted.
+    pytest.param("lang=nl&size=m&d=" + DOMAIN, id="embed"),
+    pytest.param("d=" + DOMAIN + "&lang=nl&size=m", id="embed-sorted"),
+    pytest.param("lang=nl&size=m&d=elders.example&d=" + DOMAIN, id="embed-repeated-d"),
     pytest.param("size=l&lang=de", id="reordered"),
     pytest.param("zz=1&lang=fr&aa=2", id="unknown-names"),
     pytest.param("lang=nl&&size=s&", id="empty-parts"),
