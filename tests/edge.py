@@ -124,7 +124,8 @@ class Varnish:
         )
         try:
             wait_for(self._answers(wait_path), 30, "varnishd")
-        except TimeoutError:
+        except (TimeoutError, RuntimeError):
+            # A VCL that does not compile ends varnishd too: its workdir goes with it.
             self.stop()
             raise
 
