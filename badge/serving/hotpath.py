@@ -11,11 +11,10 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
-from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge.platform.caches import BoundedCache, CacheSet
@@ -51,6 +50,7 @@ _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 # The route table's badge routes (badge/web/routes.py): one prefix, a suffix per format.
 _PREFIX, _FORMATS = hot_path_routes()
 _PREFIX_LEN: Final = len(_PREFIX)
+_PREFIX_BYTES: Final = _PREFIX.encode()
 _SUFFIX_LEN: Final = len(next(iter(_FORMATS)))
 # Each format's route template, the label of its latency metrics.
 _ROUTES: Final[dict[Format, str]] = {
@@ -138,17 +138,7 @@ class BadgeHotPath:
         if method != "GET" and method != "HEAD":
             await self._not_allowed(send, fmt, now)
             return
-        # One pass over the request headers for the three we read.
-        if_none_match: bytes | None = None
-        referer: bytes | None = None
-        accept_encoding: bytes | None = None
-        for name, value in scope["headers"]:
-            if name == b"if-none-match":
-                if_none_match = value
-            elif name == b"referer":
-                referer = value
-            elif name == b"accept-encoding":
-                accept_encoding = value
+        if_none_match, referer, accept_encoding = _read_headers(scope["headers"])
         raw_query: bytes = scope["query_string"]
         service: BadgeService = scope["state"]["badges"]
         # The fast path: embeds send the same few requests over and over, and one lookup
@@ -159,25 +149,66 @@ class BadgeHotPath:
             warm = await self._resolve(scope, send, service, fmt, referer, accept_encoding, now)
             if warm is None:
                 return
-        warm.hits += 1
         form = warm.form
+        if self._revalidates(warm, if_none_match):
+            await send(form.not_modified_start)
+            await send(_EMPTY_BODY)
+            _record(warm.revalidated, _monotonic() - now)
+            return
+        await send(form.start)
+        await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
+        _record(warm.timing, _monotonic() - now)
+
+    def answer(
+        self,
+        method: str,
+        url: bytes,
+        headers: list[tuple[bytes, bytes]],
+        state: dict[str, Any],
+        write: Callable[[bytes], object],
+        date: bytes,
+    ) -> int:
+        """A warm answer written at the protocol (badge/platform/server.py's RawAnswers): the
+        bytes `__call__` would have had uvicorn write, counted and timed the same. 0 for
+        anything else, which then takes the ASGI way."""
+        path, _, raw_query = url.partition(b"?")
+        # uvicorn decodes a %-escape in the path; kept answers are by the decoded path.
+        if path[:_PREFIX_LEN] != _PREFIX_BYTES or b"%" in path:
+            return 0
+        if method != "GET" and method != "HEAD":
+            return 0
+        now = _monotonic()
+        if_none_match, referer, accept_encoding = _read_headers(headers)
+        # Latin-1 never fails; a byte past ASCII (which uvicorn refuses) matches no key.
+        warm = self._warm.get((path.decode("latin-1"), raw_query, referer, accept_encoding))
+        service: BadgeService | None = state.get("badges")
+        if warm is None or service is None:
+            return 0
+        form = warm.form
+        wire, not_modified = form.wire, form.not_modified_wire
+        if wire is None or not_modified is None:
+            return 0
+        if not service.entries.serves(warm.shop_id, warm.entry, now):
+            return 0
+        if self._revalidates(warm, if_none_match):
+            write(b"".join((not_modified[0], date, not_modified[1])))
+            _record(warm.revalidated, _monotonic() - now)
+            return 304
+        write(b"".join((wire[0], date, wire[1], b"" if method == "HEAD" else form.body)))
+        _record(warm.timing, _monotonic() - now)
+        return warm.status
+
+    def _revalidates(self, warm: Warm, if_none_match: bytes | None) -> bool:
+        """Counts a warm answer; True when the client holds its bytes already (a 304)."""
+        warm.hits += 1
         if warm.status == 200:
-            if if_none_match is not None and etag_matches(if_none_match, form.etag):
+            if if_none_match is not None and etag_matches(if_none_match, warm.form.etag):
                 self.stats.not_modified += 1
-                await send(form.not_modified_start)
-                await send(_EMPTY_BODY)
-                elapsed, row = _monotonic() - now, warm.revalidated
-                row[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
-                row[-1] += elapsed
-                return
+                return True
             self.stats.ok += 1
         else:
             self.stats.responses[warm.status] += 1
-        await send(form.start)
-        await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
-        elapsed, row = _monotonic() - now, warm.timing
-        row[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
-        row[-1] += elapsed
+        return False
 
     async def _resolve(
         self,
@@ -333,46 +364,24 @@ class BadgeHotPath:
         await send({"type": "http.response.body", "body": body})
 
 
-class RouteTimer:
-    """Times every request the router answers (the badge hot path and prepared responses
-    time their own), by the route template that answered it."""
-
-    def __init__(self, app: ASGIApp, stats: HotPathStats) -> None:
-        self.app = app
-        self.stats = stats
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = _monotonic()
-        root: str = scope.get("root_path", "")
-        status = 0
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        except Exception:
-            status = status or 500  # uvicorn answers 500 when nothing was sent
-            raise
-        finally:
-            if status:
-                self.stats.observe(_route_of(scope, root), "-", status, _monotonic() - started)
+def _read_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """If-None-Match, Referer and Accept-Encoding, in one pass over the request headers."""
+    if_none_match: bytes | None = None
+    referer: bytes | None = None
+    accept_encoding: bytes | None = None
+    for name, value in headers:
+        if name == b"if-none-match":
+            if_none_match = value
+        elif name == b"referer":
+            referer = value
+        elif name == b"accept-encoding":
+            accept_encoding = value
+    return if_none_match, referer, accept_encoding
 
 
-def _route_of(scope: Scope, root: str) -> str:
-    """The route template that answered: Starlette leaves the route in the scope, and a
-    mount adds its prefix to root_path. "unmatched" for anything else (a 404, a 429)."""
-    route = scope.get("route")
-    if isinstance(route, Mount):
-        # Refused by the mount's middleware (the admin guard) before its own routes.
-        return route.path + "/*"
-    if isinstance(route, Route):
-        mounted: str = scope.get("root_path", "")
-        return mounted[len(root) :] + route.path
-    return "unmatched"
+def _record(row: list[float], elapsed: float) -> None:
+    """One answer in its latency row (HotPathStats.row), bumped in place."""
+    row[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
+    row[-1] += elapsed
