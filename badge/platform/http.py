@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Literal
 
 import brotli
@@ -146,21 +146,47 @@ async def read_body(request: Request, limit: int, *, too_large: str) -> bytes:
     return b"".join(chunks)
 
 
-class DefaultCacheControl:
+def read_headers(
+    headers: Iterable[tuple[bytes, bytes]], wanted: Mapping[bytes, int]
+) -> list[bytes | None]:
+    """The values of the headers in `wanted` (name -> index in the answer), None for those
+    missing, in one pass over the request's headers; a repeated header, its last value."""
+    found: list[bytes | None] = [None] * len(wanted)
+    for name, value in headers:
+        index = wanted.get(name)
+        if index is not None:
+            found[index] = value
+    return found
+
+
+class HttpMiddleware:
+    """Pure ASGI middleware for HTTP requests (`handle`); anything else (the lifespan) goes
+    straight to the app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class DefaultCacheControl(HttpMiddleware):
     """Every response leaves with a Cache-Control chosen on purpose. A response that set
     none takes its route's policy (`cache_for(path)`, from the route table) when it
     succeeded, and `no-store` when it did not (router 404/405, error handlers, a 500), so
     no cache keeps an error by heuristics."""
 
     def __init__(self, app: ASGIApp, cache_for: Callable[[str], str]) -> None:
-        self.app = app
+        super().__init__(app)
         self.cache_for = cache_for
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_default(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))

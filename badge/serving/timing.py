@@ -8,23 +8,21 @@ import time
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from badge.platform.http import HttpMiddleware
 from badge.serving.hotpath import HotPathStats
 
 _monotonic = time.monotonic
 
 
-class RouteTimer:
+class RouteTimer(HttpMiddleware):
     """Times every request the router answers (the badge hot path and prepared responses
     time their own), by the route template that answered it."""
 
     def __init__(self, app: ASGIApp, stats: HotPathStats) -> None:
-        self.app = app
+        super().__init__(app)
         self.stats = stats
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = _monotonic()
         root: str = scope.get("root_path", "")
         status = 0
