@@ -173,16 +173,17 @@ class BadgeHotPath:
         """A warm answer written at the protocol (badge/platform/server.py's RawAnswers): the
         bytes `__call__` would have had uvicorn write, counted and timed the same. 0 for
         anything else, which then takes the ASGI way."""
-        path, _, raw_query = url.partition(b"?")
+        raw_path, _, raw_query = url.partition(b"?")
         # uvicorn decodes a %-escape in the path; kept answers are by the decoded path.
-        if path[:_PREFIX_LEN] != _PREFIX_BYTES or b"%" in path:
+        if (method != "GET" and method != "HEAD") or b"%" in raw_path:
             return 0
-        if method != "GET" and method != "HEAD":
-            return 0
+        # Latin-1 never fails; a byte past ASCII (which uvicorn refuses) matches no key.
+        path = raw_path.decode("latin-1")
+        if raw_path[:_PREFIX_LEN] != _PREFIX_BYTES:
+            return self.prepared.answer(method, path, raw_query, headers, state, write, date)
         now = _monotonic()
         if_none_match, referer, accept_encoding = read_headers(headers, _READ)
-        # Latin-1 never fails; a byte past ASCII (which uvicorn refuses) matches no key.
-        warm = self._warm.get((path.decode("latin-1"), raw_query, referer, accept_encoding))
+        warm = self._warm.get((path, raw_query, referer, accept_encoding))
         service: BadgeService | None = state.get("badges")
         if warm is None or service is None:
             return 0

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from badge.platform.server import wire_head
 from badge.registry.rules import ID_LENGTH
 from badge.serving import binding
+from badge.serving.entries import PreparedResponse
 from badge.serving.service import BadgeService
 from badge.web.routes import prepared_prefixes
 
@@ -37,7 +39,6 @@ _VARY_OK: Final = frozenset({"accept-language", "accept-encoding", "referer"})
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 
 PreparedKey = tuple[str, bytes, bytes | None, bytes | None, bytes | None, bytes | None]
-Prepared = tuple[Message, Message]
 
 
 def shop_id_of(path: str) -> str | None:
@@ -63,18 +64,15 @@ class PreparedResponses:
     async def __call__(self, scope: Scope, receive: Receive, send: Send, shop_id: str) -> None:
         started = _monotonic()
         service: BadgeService = scope["state"]["badges"]
-        key = _key(scope)
+        path: str = scope["path"]
+        key = _key(path, scope["query_string"], scope["headers"])
         entry = service.entries.fresh(shop_id)
         prepared = None if entry is None or key is None else entry.prepared.get(key)
         if prepared is not None:
             self.hits += 1
             await send(prepared[0])
             await send(_EMPTY_BODY if scope["method"] == "HEAD" else prepared[1])
-            path: str = scope["path"]
-            for prefix, template in TEMPLATES:
-                if path.startswith(prefix):
-                    self.observe(template, "-", 200, _monotonic() - started)
-                    break
+            self._observe(path, started)
             return
         if key is None or scope["method"] != "GET":
             await self.app(scope, receive, send)
@@ -101,10 +99,44 @@ class PreparedResponses:
         if kept is not None:
             after.add_prepared(key, kept, MAX_PREPARED_PER_SHOP)
 
+    def answer(
+        self,
+        method: str,
+        path: str,
+        query: bytes,
+        headers: list[tuple[bytes, bytes]],
+        state: dict[str, Any],
+        write: Callable[[bytes], object],
+        date: bytes,
+    ) -> int:
+        """A prepared response written at the protocol (badge/platform/server.py's
+        RawAnswers), as `__call__` would have had uvicorn write it; 0 when there is none."""
+        shop_id = shop_id_of(path)
+        service: BadgeService | None = state.get("badges")
+        if shop_id is None or service is None:
+            return 0
+        started = _monotonic()
+        key = _key(path, query, headers)
+        entry = service.entries.fresh(shop_id)
+        prepared = None if entry is None or key is None else entry.prepared.get(key)
+        if prepared is None or prepared[2] is None:
+            return 0
+        self.hits += 1
+        status_line, head = prepared[2]
+        write(b"".join((status_line, date, head, b"" if method == "HEAD" else prepared[1]["body"])))
+        self._observe(path, started)
+        return 200
 
-def _key(scope: Scope) -> PreparedKey | None:
+    def _observe(self, path: str, started: float) -> None:
+        for prefix, template in TEMPLATES:
+            if path.startswith(prefix):
+                self.observe(template, "-", 200, _monotonic() - started)
+                return
+
+
+def _key(path: str, query: bytes, headers: list[tuple[bytes, bytes]]) -> PreparedKey | None:
     found: dict[bytes, bytes] = {}
-    for name, value in scope["headers"]:
+    for name, value in headers:
         if name in _KEYED:
             if len(value) > MAX_KEY_HEADER or name in found:
                 return None
@@ -112,8 +144,8 @@ def _key(scope: Scope) -> PreparedKey | None:
         elif name == b"if-none-match" or name == b"cookie" or name == b"authorization":
             return None
     return (
-        scope["path"],
-        scope["query_string"],
+        path,
+        query,
         found.get(b"host"),
         found.get(b"accept-language"),
         found.get(b"accept-encoding"),
@@ -131,7 +163,7 @@ def _keepable_referer(
     return referer_class == binding.OWN or referer_class in domains
 
 
-def _keepable(messages: list[Message]) -> Prepared | None:
+def _keepable(messages: list[Message]) -> PreparedResponse | None:
     """A complete 200 in one body message whose Vary names only headers in the key."""
     if len(messages) != 2:
         return None
@@ -148,5 +180,7 @@ def _keepable(messages: list[Message]) -> Prepared | None:
             named = {part.strip().lower() for part in value.decode("latin-1").split(",")}
             if not named <= _VARY_OK:
                 return None
-    start = {"type": "http.response.start", "status": 200, "headers": list(start["headers"])}
-    return start, {"type": "http.response.body", "body": bytes(body.get("body", b""))}
+    headers = tuple(start["headers"])
+    start = {"type": "http.response.start", "status": 200, "headers": list(headers)}
+    kept = bytes(body.get("body", b""))
+    return start, {"type": "http.response.body", "body": kept}, wire_head(200, headers)
