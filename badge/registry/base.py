@@ -6,22 +6,15 @@ Methods are synchronous; async callers run them in a worker thread.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Final, Protocol, Unpack
-
-import psycopg
+from typing import Protocol, Unpack
 
 from badge.registry import model
 from badge.registry.calls import CallStats
 from badge.registry.proofs import Outcome
 from badge.serving.sightings import Batch
 from badge.vocabulary import State
-
-# What a backend raises when it cannot answer now (down, locked, unreachable), as opposed to
-# a bug; TimeoutError is a call abandoned after its time bound.
-UNREACHABLE_ERRORS: Final = (sqlite3.Error, psycopg.Error, OSError, TimeoutError)
 
 
 class Registry(Protocol):

@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 from badge.platform.bus import SharedCache
 from badge.platform.caches import CacheSet
-from badge.registry.base import UNREACHABLE_ERRORS, Registry
+from badge.registry.base import Registry
+from badge.registry.unreachable import UNREACHABLE_ERRORS
 from badge.render.pool import RenderPool
 from badge.render.svg import BadgeView
 from badge.serving import binding

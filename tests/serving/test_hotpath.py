@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from starlette.testclient import TestClient
 
 from badge.platform.caches import CacheSet
 from badge.registry.model import Shop
 from badge.serving import query as badge_query
 from badge.serving.hotpath import MAX_CACHED_QUERIES, BadgeHotPath, HotPathStats
-from badge.serving.query import BadgeQuery, BadRequestParam, Budget
+from badge.serving.query import BadRequestParam
 from badge.serving.service import BadgeService
 
 OWN = {"referer": "https://www.bakkerij-test.be/"}
@@ -19,45 +18,6 @@ def path_of(client: TestClient) -> BadgeHotPath:
     stack = client.app.middleware_stack  # type: ignore[attr-defined]
     assert isinstance(stack, BadgeHotPath)
     return stack
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        pytest.param(b"", BadgeQuery(), id="empty"),
-        pytest.param(b"lang=fr&size=l", BadgeQuery("fr", "l"), id="lang-size"),
-        pytest.param(b"scale=3&x=1", BadgeQuery(scale=3), id="unknown-ignored"),
-        pytest.param(
-            b"d=WWW.Shop.BE", BadgeQuery(host="www.shop.be", site="shop.be"), id="d-plain"
-        ),
-    ],
-)
-def test_queries_parse(raw: bytes, expected: BadgeQuery) -> None:
-    assert badge_query.parse_query(raw, Budget(10)) == expected
-
-
-@pytest.mark.parametrize(
-    ("raw", "kind"),
-    [
-        pytest.param(b"lang=xx", "lang", id="lang"),
-        pytest.param(b"size=xl", "size", id="size"),
-        pytest.param(b"scale=4", "scale", id="scale"),
-        pytest.param(b"d=", "d", id="d-empty"),
-        pytest.param(b"d=" + b"a" * 254, "d", id="d-long"),
-    ],
-)
-def test_bad_parameters_name_their_kind(raw: bytes, kind: str) -> None:
-    with pytest.raises(BadRequestParam) as caught:
-        badge_query.parse_query(raw, Budget(10))
-    assert caught.value.kind == kind
-
-
-def test_the_error_header_is_short_printable_ascii() -> None:
-    with pytest.raises(BadRequestParam) as caught:
-        badge_query.parse_query("lang=\x07日本語日本語日本語日本語".encode(), Budget(1))
-    header = caught.value.header()
-    assert header.isascii() and all(32 <= byte < 127 for byte in header)
-    assert header.startswith(b"lang? (nl, fr, de, en) (got ")
 
 
 def test_the_query_cache_is_bounded_and_keeps_busy_queries() -> None:
