@@ -18,23 +18,23 @@ from typing import Any, Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge.platform.caches import BoundedCache, CacheSet
-from badge.platform.http import IDENTITY, Codings, etag_matches, read_headers
+from badge.platform.http import Codings, etag_matches, read_headers
 from badge.registry.rules import ID_LENGTH
-from badge.serving import binding, prepared
+from badge.serving import binding, prepared, refusals
+from badge.serving.entries import Entry
 from badge.serving.query import (
     MAX_QUERY_BYTES,
     PLAIN,
     BadgeQuery,
     BadRequestParam,
     Budget,
-    lang_hint,
     parse_query,
 )
 from badge.serving.responses import Rendered
 from badge.serving.service import BadgeService, VariantKey
 from badge.serving.sightings import Tally
-from badge.serving.warm import MAX_ACCEPT_BYTES, Sighted, Warm, WarmTable
-from badge.vocabulary import DEFAULT_LANG, Format
+from badge.serving.warm import MAX_ACCEPT_BYTES, Sighted, Warm, WarmKey, WarmTable
+from badge.vocabulary import Format
 from badge.web.routes import hot_path_routes
 
 # Distinct (shop, Referer host, `d`) triples counted between two flushes.
@@ -110,6 +110,19 @@ class HotPathStats:
             self.sightings_dropped[reason] += hosts
 
 
+@dataclass(slots=True)
+class _Request:
+    """A badge request classified, on its way to a variant that needs drawing or loading."""
+
+    key: WarmKey
+    fmt: Format
+    shop_id: str
+    query: BadgeQuery
+    scale: int
+    page: str | None
+    sighted: Sighted | None
+
+
 class BadgeHotPath:
     def __init__(self, app: ASGIApp, stats: HotPathStats, caches: CacheSet) -> None:
         self.app = app
@@ -138,7 +151,7 @@ class BadgeHotPath:
         now = _monotonic()
         method = scope["method"]
         if method != "GET" and method != "HEAD":
-            await self._not_allowed(send, fmt, now)
+            await refusals.not_allowed(send, self.stats, _ROUTES[fmt], now)
             return
         if_none_match, referer, accept_encoding = read_headers(scope["headers"], _READ)
         raw_query: bytes = scope["query_string"]
@@ -183,20 +196,28 @@ class BadgeHotPath:
             return self.prepared.answer(method, path, raw_query, headers, state, write, date)
         now = _monotonic()
         if_none_match, referer, accept_encoding = read_headers(headers, _READ)
-        warm = self._warm.get((path, raw_query, referer, accept_encoding))
         service: BadgeService | None = state.get("badges")
-        if warm is None or service is None:
+        if service is None:
             return 0
+        warm = self._warm.get((path, raw_query, referer, accept_encoding))
+        if warm is None or not service.entries.serves(warm.shop_id, warm.entry, now):
+            # Settled here when that needs no I/O (a one-off Referer, say); else the ASGI
+            # way settles it again, from the caches this filled, and draws or loads.
+            fmt = _FORMATS.get(path[-_SUFFIX_LEN:])
+            if fmt is None:
+                return 0
+            codings: Codings = state["codings"]
+            settled = self._settle(service, codings, path, raw_query, referer, accept_encoding, fmt)
+            if not isinstance(settled, Warm):
+                return 0
+            warm = settled
         form = warm.form
-        wire, not_modified = form.wire, form.not_modified_wire
-        if wire is None or not_modified is None:
-            return 0
-        if not service.entries.serves(warm.shop_id, warm.entry, now):
-            return 0
         if self._revalidates(warm, if_none_match):
+            not_modified = form.not_modified_wire
             write(b"".join((not_modified[0], date, not_modified[1])))
             _record(warm.revalidated, _monotonic() - now)
             return 304
+        wire = form.wire
         write(b"".join((wire[0], date, wire[1], b"" if method == "HEAD" else form.body)))
         _record(warm.timing, _monotonic() - now)
         return warm.status
@@ -223,20 +244,45 @@ class BadgeHotPath:
         accept_encoding: bytes | None,
         started: float,
     ) -> Warm | None:
-        """A request the fast path has not seen (or whose entry changed): the query and the
-        Referer classified, the variant found or made, and the answer kept when its query and
-        Referer were seen before, so a flood of one-off hosts pushes out nothing embeds ask
-        over and over. None when a bad query has been answered already."""
+        """A request the fast path has not seen (or whose entry changed), settled (below),
+        with the variant drawn or loaded when that needs it. None when a bad query has been
+        answered already."""
+        codings: Codings = scope["state"]["codings"]
         path: str = scope["path"]
         raw_query: bytes = scope["query_string"]
+        settled = self._settle(service, codings, path, raw_query, referer, accept_encoding, fmt)
+        if isinstance(settled, Warm):
+            return settled
+        if isinstance(settled, BadRequestParam):
+            await refusals.bad_query(
+                scope, send, service, settled, fmt, self.stats, _ROUTES[fmt], started
+            )
+            return None
+        request, key = settled
+        self.stats.misses += 1
+        rendered = await self._miss(service, key, request)
+        return self._warm_for(request, rendered, None, codings)
+
+    def _settle(
+        self,
+        service: BadgeService,
+        codings: Codings,
+        path: str,
+        raw_query: bytes,
+        referer: bytes | None,
+        accept_encoding: bytes | None,
+        fmt: Format,
+    ) -> Warm | BadRequestParam | tuple[_Request, VariantKey | None]:
+        """What needs no I/O: the query and the Referer classified, and the answer when the
+        shop's entry holds its variant; else the request, with the variant to draw if the
+        entry is usable (None: load it)."""
         # Embeds send the same few query strings: parsed once (bounds first), then looked up.
         query = self._queries.get(raw_query) if raw_query else PLAIN
         seen = query is not None
         if query is None:
             query = self._query(raw_query)
         if isinstance(query, BadRequestParam):
-            await self._bad_query(scope, send, service, query, fmt, started)
-            return None
+            return query
         shop_id = path[_PREFIX_LEN:-_SUFFIX_LEN]
         # The page showing the badge decides what it says (binding.py), not `d`. Browsers
         # send the same few origins: one lookup of the raw header classifies it.
@@ -248,23 +294,33 @@ class BadgeHotPath:
         counted = (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH
         sighted = (shop_id, netloc, query.host) if counted else None
         scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
+        request = _Request(
+            (path, raw_query, referer, accept_encoding), fmt, shop_id, query, scale, page, sighted
+        )
         found = service.entries.lookup(
             shop_id, fmt, query.lang, query.size, scale, query.site, page, _monotonic()
         )
-        entry = None
-        if isinstance(found, Rendered):
-            rendered, entry = found, service.entries.current(shop_id)
-        else:
-            self.stats.misses += 1
-            rendered = await self._miss(service, found, shop_id, fmt, scale, query, page)
-        # The form for the client's Accept-Encoding, compressed when the variant was built.
-        codings: Codings = scope["state"]["codings"]
-        form = rendered.forms[codings.pick(accept_encoding)]
-        warm = Warm(shop_id, entry, form, rendered.status, sighted, *self._rows(fmt, rendered))
+        if not isinstance(found, Rendered):
+            return request, found
         # Only cached queries and Referers count as seen: both are short and final.
-        short = accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES
-        if seen and short and entry is not None:
-            self._warm.keep((path, raw_query, referer, accept_encoding), warm)
+        entry = service.entries.current(shop_id) if seen else None
+        return self._warm_for(request, found, entry, codings)
+
+    def _warm_for(
+        self, request: _Request, rendered: Rendered, entry: Entry | None, codings: Codings
+    ) -> Warm:
+        """The answer, kept when it came from `entry`, so a flood of one-off hosts pushes out
+        nothing embeds ask over and over; its sighting is counted when it is not kept."""
+        key, sighted = request.key, request.sighted
+        accept_encoding = key[3]
+        # The form for the client's Accept-Encoding, compressed when the variant was built.
+        form = rendered.forms[codings.pick(accept_encoding)]
+        rows = self._rows(request.fmt, rendered)
+        warm = Warm(request.shop_id, entry, form, rendered.status, sighted, *rows)
+        if entry is not None and (
+            accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES
+        ):
+            self._warm.keep(key, warm)
         elif sighted is not None:
             # Not kept, so counted here; the caller's count goes nowhere.
             self.stats.sightings.add(sighted)
@@ -278,44 +334,21 @@ class BadgeHotPath:
         return timing, self.stats.row(_ROUTES[fmt], rendered.variant, 304)
 
     async def _miss(
-        self,
-        service: BadgeService,
-        key: VariantKey | None,
-        shop_id: str,
-        fmt: Format,
-        scale: int,
-        query: BadgeQuery,
-        referer_class: str | None,
+        self, service: BadgeService, key: VariantKey | None, request: _Request
     ) -> Rendered:
         """Down once: a usable entry lacking the variant draws it; no usable entry, loads it."""
         if key is not None:
             return await service.draw(key)
-        lang, size, claim = query.lang, query.size, query.site
-        return await service.get(shop_id, fmt, lang, size, scale, claim, referer_class)
-
-    async def _bad_query(
-        self,
-        scope: Scope,
-        send: Send,
-        service: BadgeService,
-        bad: BadRequestParam,
-        fmt: Format,
-        started: float,
-    ) -> None:
-        """A prepared error badge; what was wrong with this request goes in a header only."""
-        raw_query: bytes = scope["query_string"]
-        lang = DEFAULT_LANG if bad.kind == "query" else lang_hint(raw_query)
-        rendered = await service.renderer.error_badge(bad.kind, fmt, lang)
-        self.stats.responses[rendered.status] += 1
-        headers = (*rendered.headers, (b"x-badge-error", bad.header()))
-        await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
-        body = rendered.forms[IDENTITY].body_message
-        await send(_EMPTY_BODY if scope["method"] == "HEAD" else body)
-        self.stats.observe(_ROUTES[fmt], "error", rendered.status, _monotonic() - started)
-
-    async def _not_allowed(self, send: Send, fmt: Format, started: float) -> None:
-        await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
-        self.stats.observe(_ROUTES[fmt], "error", 405, _monotonic() - started)
+        query = request.query
+        return await service.get(
+            request.shop_id,
+            request.fmt,
+            query.lang,
+            query.size,
+            request.scale,
+            query.site,
+            request.page,
+        )
 
     def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
         """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared).
@@ -348,23 +381,6 @@ class BadgeHotPath:
             return found
         self._queries.put(raw, found)
         return found
-
-    async def _plain(
-        self, send: Send, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
-    ) -> None:
-        self.stats.responses[status] += 1
-        start: Message = {
-            "type": "http.response.start",
-            "status": status,
-            "headers": (
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-                *extra,
-            ),
-        }
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
 
 
 def _record(row: list[float], elapsed: float) -> None:

@@ -32,9 +32,9 @@ class Form:
     body_message: dict[str, object]
     not_modified_start: dict[str, object]
     # The same as the status line and header block uvicorn writes (platform/server.py's
-    # wire_head), for answers at the protocol; None where uvicorn would write otherwise.
-    wire: tuple[bytes, bytes] | None
-    not_modified_wire: tuple[bytes, bytes] | None
+    # wire_head), for answers at the protocol.
+    wire: tuple[bytes, bytes]
+    not_modified_wire: tuple[bytes, bytes]
     body: bytes
 
 
@@ -122,7 +122,14 @@ def _form(
         start={"type": "http.response.start", "status": status, "headers": headers},
         body_message={"type": "http.response.body", "body": body},
         not_modified_start={"type": "http.response.start", "status": 304, "headers": not_modified},
-        wire=wire_head(status, headers),
-        not_modified_wire=wire_head(304, not_modified),
+        wire=_wire(status, headers),
+        not_modified_wire=_wire(304, not_modified),
         body=body,
     )
+
+
+def _wire(status: int, headers: tuple[tuple[bytes, bytes], ...]) -> tuple[bytes, bytes]:
+    found = wire_head(status, headers)
+    if found is None:
+        raise ValueError(f"uvicorn would not send these badge headers as they are: {headers}")
+    return found
