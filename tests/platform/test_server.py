@@ -334,3 +334,14 @@ def test_warm_badges_are_within_the_concurrency_limit(tmp_path: Path, shop: Shop
             for sock in idle:
                 sock.close()
         wait_for(lambda: get(f"{base}{path}")[0] == 200, 10, "recovery")
+
+
+def test_behind_a_trusted_proxy_the_access_log_names_the_client(tmp_path: Path, shop: Shop) -> None:
+    path = f"/b/{shop.id}.svg"
+    proxied = {"BADGE_FORWARDED_ALLOW_IPS": "127.0.0.1", "BADGE_ACCESS_LOG": "true"}
+    with badge_serve(tmp_path, BADGE_LOG_LEVEL="info", **proxied) as base:
+        exchange(port_of(base), get_request(path, "X-Forwarded-For: 203.0.113.7") * 4)
+        time.sleep(0.5)
+    log = next(tmp_path.glob("serve-*.log")).read_text()
+    named = [line for line in log.splitlines() if f'"GET {path} HTTP/1.1" 200' in line]
+    assert len(named) == 4 and all("203.0.113.7" in line for line in named), log
