@@ -256,7 +256,20 @@ class BadgeHttpProtocol(HttpToolsProtocol):
         if self.timeout_keep_alive_task is not None:
             # Armed by a raw answer earlier in the same read: this request is not idle time.
             self._unset_keepalive_if_required()
+        # uvicorn's own start of a request, which makes the ASGI scope, with what the parser
+        # has collected since (on_message_begin below).
+        url, headers, expect = self.url, self.headers, self.expect_100_continue
+        super().on_message_begin()
+        self.url, self.headers, self.expect_100_continue = url, headers, expect
+        self.scope["headers"] = headers
         super().on_headers_complete()
+
+    def on_message_begin(self) -> None:
+        # The scope (a dict and a copy of the app's state) is made only for a request that
+        # goes the ASGI way: in on_headers_complete, once a raw answer is ruled out.
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
 
     def _answered(self, method: str, url: bytes, status: int) -> None:
         """What uvicorn does when a response completes, for a raw answer."""
