@@ -247,9 +247,15 @@ class BadgeHttpProtocol(HttpToolsProtocol):
                 self._defaults = defaults = self.server_state.default_headers
                 self._date = b"".join(n.lower() + b": " + v + b"\r\n" for n, v in defaults)
             url = self.url
-            status = answers.answer(
-                method, url, self.headers, self.app_state, self.transport.write, self._date
-            )
+            try:
+                status = answers.answer(
+                    method, url, self.headers, self.app_state, self.transport.write, self._date
+                )
+            except Exception:
+                # Writing is a raw answer's last step: nothing went out, and the ASGI way
+                # answers (with uvicorn's 500 if it fails there too).
+                self.logger.exception("Exception in a raw answer; answering the ASGI way")
+                status = 0
             if status:
                 self._answered(method, url, status)
                 return
