@@ -76,7 +76,8 @@ class RawAnswers(Protocol):
         """Write the whole response to a GET or HEAD of `url` (request target as sent) and
         return its status, or return 0 having written nothing. The response is the status
         line, then `date` (the headers uvicorn puts first), then the application's headers
-        (`wire_head`), then the body unless the method is HEAD."""
+        (`wire_head`), then the body unless the method is HEAD, in one `write` that is its
+        last step: when it raises, nothing has been written."""
         ...
 
 
