@@ -45,7 +45,7 @@ run: $(UV)
 
 test: $(UV) system-deps
 	$(SYNC) --all-extras
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 check: $(UV)
 	$(SYNC) --extra check

@@ -24,9 +24,9 @@ from badge.platform import bus, feed
 from badge.platform.caches import CacheSet
 from badge.platform.http import Codings
 from badge.platform.keyshare import KeyShare
-from badge.platform.metrics import CacheCollector, Metrics, ProofCollector
+from badge.platform.metrics import CacheCollector, Metrics, ProofCollector, RateLimitCollector
 from badge.platform.purge import EdgePurger
-from badge.platform.ratelimit import RateLimitCollector, RateLimiter
+from badge.platform.ratelimit import RateLimiter
 from badge.proofs import job as proof_job
 from badge.proofs.check import Checker
 from badge.registry.base import Registry

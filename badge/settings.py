@@ -72,11 +72,15 @@ def setting(
     return dataclasses.field(default=default, metadata=row)
 
 
+def rate_limit(default: int, what: str) -> int:
+    """The row of one rate limit: how many requests of `what` a client may send a window."""
+    return setting(default, f"{what} per client per window; `0` is no limit", within=(0, 1_000_000))
+
+
 SERVE = "`badge serve`"
 # Immutable defaults, named so the table below reads as values.
 SQLITE_DEFAULT: Final = Secret("sqlite:///./var/badge.db")
 KEYS_DEFAULT: Final = Path("./var/keys")
-PER_WINDOW = "per client per window; `0` is no limit"
 # An IPv4 address or a bracketed IPv6 one, then a port: what BADGE_DNS_RESOLVER lists.
 HOST_PORT: Final = (r"(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}", "host:port")
 TEST_ONLY = "for tests only; never in production"
@@ -187,24 +191,12 @@ class Settings:
     rate_window: int = setting(
         60, "length of a rate-limit window, in seconds (fixed windows)", within=(1, 3600)
     )
-    rate_uploads: int = setting(
-        30,
-        f"badge checks (`POST /verify`, `POST /api/v1/verify`) {PER_WINDOW}",
-        within=(0, 1_000_000),
+    rate_uploads: int = rate_limit(30, "badge checks (`POST /verify`, `POST /api/v1/verify`)")
+    rate_lookups: int = rate_limit(300, "lookups (`GET /verify?domain=|q=`, `GET /api/v1/lookup`)")
+    rate_admin: int = rate_limit(
+        1200, "admin API requests (`/admin/api/v1/...`, counted before authentication)"
     )
-    rate_lookups: int = setting(
-        300,
-        f"lookups (`GET /verify?domain=|q=`, `GET /api/v1/lookup`) {PER_WINDOW}",
-        within=(0, 1_000_000),
-    )
-    rate_admin: int = setting(
-        1200,
-        f"admin API requests (`/admin/api/v1/...`, counted before authentication) {PER_WINDOW}",
-        within=(0, 1_000_000),
-    )
-    rate_reports: int = setting(
-        5, f'consumer reports ("report this site") {PER_WINDOW}', within=(0, 1_000_000)
-    )
+    rate_reports: int = rate_limit(5, 'consumer reports ("report this site")')
     forwarded_allow_ips: str = setting(
         "",
         "proxies (the edge) whose `X-Forwarded-For` names the real client, comma-separated IPs "

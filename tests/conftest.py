@@ -17,6 +17,33 @@ from badge.registry.sqlite import SQLiteRegistry
 from badge.settings import Secret, Settings
 from tests.pg import PostgresCluster
 
+# The modules that each keep a worker busy for most of a minute or more: they wait out
+# outages, build the image, drive Chromium or a whole deployment. `make test` hands whole
+# modules to its workers in collection order (`--dist loadfile --no-loadscope-reorder`), so
+# these go first, longest first: started last, one of them would run on while the other
+# worker has nothing left to do.
+LONG_MODULES = (
+    "tests/test_faults.py",
+    "tests/verify/test_screenshots.py",
+    "tests/test_deploy.py",
+    "tests/test_schemathesis.py",
+    "tests/test_image.py",
+    "tests/platform/test_server.py",
+    "tests/platform/test_bus.py",
+    "tests/platform/test_metrics.py",
+    "tests/cli/test_render.py",
+    "tests/test_loadtest.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    moved = [module for module in LONG_MODULES if not (config.rootpath / module).is_file()]
+    if moved:
+        raise pytest.UsageError(f"LONG_MODULES names modules that are gone: {moved}")
+    rank = {module: place for place, module in enumerate(LONG_MODULES)}
+    # A stable sort: every other module keeps its place in collection order.
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

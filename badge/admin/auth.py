@@ -18,6 +18,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge.errors import Unauthorized
+from badge.platform.http import HttpMiddleware
 from badge.registry.base import Registry
 
 # Tokens from `badge tokens create` are about 47 characters; anything far longer is noise.
@@ -86,7 +87,7 @@ def bearer_token(headers: Headers) -> str | None:
     return token
 
 
-class AdminGuard:
+class AdminGuard(HttpMiddleware):
     """Pure ASGI, around everything under /admin/api/v1.
 
     It authenticates before routing, so an anonymous client learns nothing about which
@@ -95,13 +96,10 @@ class AdminGuard:
     """
 
     def __init__(self, app: ASGIApp, tokens: TokenCache) -> None:
-        self.app = app
+        super().__init__(app)
         self.tokens = tokens
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         token = bearer_token(Headers(scope=scope))
         name = None
         if token is not None:

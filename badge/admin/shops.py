@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Final, TypeVar
 
 import anyio
@@ -31,9 +31,16 @@ DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1000
 EXPIRY_WINDOW: Final = timedelta(days=30)
 
-_DATES: Final = ("certified_since", "valid_until", "last_audit")
 _EDITABLE: Final = frozenset(
-    {"name", "display_name", "legal_name", "enterprise_number", "domains", "categories", *_DATES}
+    {
+        "name",
+        "display_name",
+        "legal_name",
+        "enterprise_number",
+        "domains",
+        "categories",
+        *rules.DATE_FIELDS,
+    }
 )
 _REASON: Final = "a reason is required; it is kept in the shop's history"
 _CREATE_HINTS: Final = {
@@ -188,9 +195,7 @@ async def update_shop(request: Request) -> Response:
     enterprise_number = sent.get("enterprise_number")
     domains = sent.get("domains")
     categories = sent.get("categories")
-    dates: dict[str, date | None] = {
-        field: rules.parse_date(sent.get(field), field) for field in _DATES
-    }
+    dates = rules.parse_dates(sent)
     reason = body.reason
     registry = _registry(request)
     actor = _actor(request)

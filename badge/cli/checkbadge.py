@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from badge.cli.common import echo_json, fail, friendly, load_settings, registry_from_env
+from badge.cli.common import fail, friendly, load_settings, registry_from_env
+from badge.cli.output import echo_json
 from badge.errors import BadgeError
 from badge.platform.timeutil import brussels_time, today
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import getpass
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NoReturn, ParamSpec, TypeVar
@@ -18,6 +17,7 @@ from badge.settings import Settings, SettingsError, redact_url
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 def actor() -> str:
@@ -28,17 +28,16 @@ def actor() -> str:
     return f"cli:{user}"
 
 
-# The `--json` flag of the commands that list or show records.
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-
-
-def echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     raise SystemExit(1)
+
+
+def require(found: T | None, what: str, ident: str) -> T:
+    """`found`, or exit 1 saying that no `what` has the id `ident`."""
+    if found is None:
+        fail(f"no {what} with id {ident!r}")
+    return found
 
 
 def friendly(func: Callable[P, R]) -> Callable[P, R]:

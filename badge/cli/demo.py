@@ -12,6 +12,7 @@ from badge.platform.timeutil import today
 from badge.registry import rules
 from badge.registry.base import Registry
 from badge.registry.model import Shop
+from badge.registry.proofs import DEMO_ATTESTATION
 from badge.settings import redact_url
 
 
@@ -108,15 +109,11 @@ def _seed_demo(registry: Registry) -> list[Shop]:
     return seeded
 
 
-# What the verification page of a demo shop says about its websites is true: nobody proved
-# them, BeCommerce's demo data vouches for them, and the history says so.
-DEMO_ATTESTATION = (
-    "demo data seeded by `badge demo`: a fictitious shop; its websites were not checked, "
-    "they are attested so the demo shows certified badges"
-)
-
-
 def _attest_demo_domains(registry: Registry, shop: Shop) -> None:
+    """What the verification page of a demo shop says about its websites is true: nobody
+    proved them, the demo data vouches for them, and the history says so. A demo registry
+    seeded with older wording gets the current one."""
     for proof in registry.domain_proofs(shop.id):
-        if proof.status.state != "proven":
+        reworded = proof.attested_by == "demo" and proof.status.note != DEMO_ATTESTATION
+        if proof.status.state != "proven" or reworded:
             registry.attest_domain(shop.id, proof.domain, actor="demo", reason=DEMO_ATTESTATION)

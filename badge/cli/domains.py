@@ -7,14 +7,14 @@ import click
 
 from badge.cli.common import (
     actor,
-    echo_json,
     fail,
     friendly,
-    json_option,
     load_settings,
     notify_change,
     registry_from_env,
+    require,
 )
+from badge.cli.output import echo_json, echo_list, json_option
 from badge.platform.timeutil import brussels_time
 from badge.registry import proofs
 from badge.registry.base import Registry
@@ -76,8 +76,8 @@ def domains_check(shop_id: str | None, domain: str | None) -> None:
 def _selected(registry: Registry, shop_id: str | None, domain: str | None) -> list[DomainProof]:
     if domain is not None and shop_id is not None:
         return [registry.domain_proof(shop_id, domain)]
-    if shop_id is not None and registry.get_shop(shop_id) is None:
-        fail(f"no shop with id {shop_id!r}")
+    if shop_id is not None:
+        require(registry.get_shop(shop_id), "shop", shop_id)
     found = registry.domain_proofs(shop_id)
     if not found:
         fail("no domains to check")
@@ -115,15 +115,12 @@ def domains_list(attention: bool, as_json: bool) -> None:
         found = registry.domain_proofs()
     if attention:
         found = [p for p in found if p.status.state != "proven"]
-    if as_json:
-        echo_json([p.to_json() for p in found])
-        return
-    for proof in found:
-        status = proof.status
-        since = "" if status.since is None else f" since {brussels_time(status.since)}"
-        checked = "never" if proof.checked_at is None else brussels_time(proof.checked_at)
-        click.echo(
-            f"{proof.shop_id}  {proof.domain:<30} {proofs.shown(status)}{since}"
-            f"  (last check: {checked})"
-        )
-    click.echo(f"{len(found)} domain(s)", err=True)
+    echo_list(found, as_json, "domain", _line, DomainProof.to_json)
+
+
+def _line(proof: DomainProof) -> str:
+    status = proof.status
+    since = "" if status.since is None else f" since {brussels_time(status.since)}"
+    checked = "never" if proof.checked_at is None else brussels_time(proof.checked_at)
+    shown = f"{proofs.shown(status)}{since}"
+    return f"{proof.shop_id}  {proof.domain:<30} {shown}  (last check: {checked})"

@@ -7,7 +7,7 @@ from typing import cast
 
 import click
 
-from badge.cli.common import fail, friendly, load_settings, registry_from_env
+from badge.cli.common import friendly, load_settings, registry_from_env, require
 from badge.vocabulary import (
     DEFAULT_LANG,
     DEFAULT_SIZE,
@@ -48,14 +48,13 @@ def render(
     import anyio
 
     from badge.serving import binding
+    from badge.serving.query import BadgeQuery
     from badge.serving.service import BadgeService
     from badge.signing import KeyStore
 
     settings = load_settings()
     with registry_from_env() as registry:
-        shop = registry.get_shop(shop_id)
-        if shop is None:
-            fail(f"no shop with id {shop_id!r}")
+        shop = require(registry.get_shop(shop_id), "shop", shop_id)
         if site is None:
             referer_class: str | None = shop.domains[0]
         elif site == "none":
@@ -65,16 +64,8 @@ def render(
         keys_store = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
         keys_store.ensure()
         service = BadgeService(settings, registry, keys_store)
-        rendered = anyio.run(
-            service.get,
-            shop_id,
-            cast(Format, fmt),
-            cast(Lang, lang),
-            cast(Size, size),
-            int(scale) if fmt == "png" else 1,
-            None,
-            referer_class,
-        )
+        query = BadgeQuery(cast(Lang, lang), cast(Size, size), int(scale))
+        rendered = anyio.run(service.get, shop_id, cast(Format, fmt), query, referer_class)
     output.write_bytes(rendered.body)
     entry = service.entries.current(shop_id)
     assert entry is not None

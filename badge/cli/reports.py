@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
-from badge.cli.common import actor, echo_json, fail, friendly, json_option, registry_from_env
+from badge.cli.common import actor, friendly, registry_from_env, require
+from badge.cli.output import echo_json, echo_list, json_option
 from badge.platform.timeutil import BRUSSELS
+from badge.registry.model import Report
 
 
 @click.group()
@@ -22,13 +24,12 @@ def reports_list(show_all: bool, shop_id: str | None, as_json: bool) -> None:
     """Newest first; open ones only unless --all."""
     with registry_from_env() as registry:
         found = registry.reports(status=None if show_all else "open", shop_id=shop_id, limit=1000)
-    if as_json:
-        echo_json([r.to_json() for r in found])
-        return
-    for report in found:
-        when = report.created_at.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{report.id}  {report.status:<6} {when}  {report.shop_id}  {report.host}")
-    click.echo(f"{len(found)} report(s)", err=True)
+    echo_list(found, as_json, "report", _line, Report.to_json)
+
+
+def _line(report: Report) -> str:
+    when = report.created_at.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M")
+    return f"{report.id}  {report.status:<6} {when}  {report.shop_id}  {report.host}"
 
 
 @reports.command("show")
@@ -38,9 +39,7 @@ def reports_list(show_all: bool, shop_id: str | None, as_json: bool) -> None:
 def reports_show(report_id: str, as_json: bool) -> None:
     """One report in full."""
     with registry_from_env() as registry:
-        report = registry.get_report(report_id)
-    if report is None:
-        fail(f"no report with id {report_id!r}")
+        report = require(registry.get_report(report_id), "report", report_id)
     if as_json:
         echo_json(report.to_json())
         return

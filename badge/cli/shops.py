@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from badge.cli.common import (
-    actor,
-    echo_json,
-    fail,
-    friendly,
-    json_option,
-    notify_change,
-    registry_from_env,
-)
+from badge.cli.common import actor, fail, friendly, notify_change, registry_from_env, require
 from badge.cli.importing import import_file
+from badge.cli.output import echo_json, echo_list, json_option
 from badge.platform.timeutil import brussels_time, today
 from badge.registry import rules
 from badge.registry.model import Shop
@@ -29,41 +23,56 @@ def shops() -> None:
     """Register, list, show and change shops."""
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def record_options(*, new: bool) -> Callable[[F], F]:
+    """The options naming a shop's record fields, shared by `add` (where the first four are
+    required) and `update` (where each one left out keeps its value). Each arrives under the
+    registry's name for the field."""
+    options = [
+        click.option("--name", "display_name", required=new, help="Display name."),
+        click.option("--legal-name", required=new, help="Legal name as in the KBO/BCE."),
+        click.option(
+            "--enterprise-number", required=new, help="KBO/BCE number, e.g. 0123.456.749."
+        ),
+        click.option(
+            "--domain",
+            "domains",
+            multiple=True,
+            required=new,
+            help="A registered domain." if new else "The new full list of domains.",
+        ),
+        click.option(
+            "--category",
+            "categories",
+            multiple=True,
+            help=f"One of {', '.join(CATEGORIES)}"
+            + ("." if new else "; the new full list of categories."),
+        ),
+        click.option(
+            "--certified-since",
+            help="YYYY-MM-DD" + (" (default today if certified)." if new else "."),
+        ),
+        click.option("--valid-until", help="YYYY-MM-DD" + ("." if new else " (a renewal).")),
+        click.option("--last-audit", help="YYYY-MM-DD."),
+    ]
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @shops.command("add")
-@click.option("--name", required=True, help="Display name.")
-@click.option("--legal-name", required=True, help="Legal name as in the KBO/BCE.")
-@click.option("--enterprise-number", required=True, help="KBO/BCE number, e.g. 0123.456.749.")
-@click.option("--domain", "domains", multiple=True, required=True, help="A registered domain.")
-@click.option("--category", "categories", multiple=True, help=f"One of {', '.join(CATEGORIES)}.")
+@record_options(new=True)
 @click.option("--state", default="certified", show_default=True, help="Initial state.")
-@click.option("--certified-since", default=None, help="YYYY-MM-DD (default today if certified).")
-@click.option("--valid-until", default=None, help="YYYY-MM-DD.")
-@click.option("--last-audit", default=None, help="YYYY-MM-DD.")
 @friendly
-def shops_add(
-    name: str,
-    legal_name: str,
-    enterprise_number: str,
-    domains: tuple[str, ...],
-    categories: tuple[str, ...],
-    state: str,
-    certified_since: str | None,
-    valid_until: str | None,
-    last_audit: str | None,
-) -> None:
+def shops_add(state: str, **record: Any) -> None:
     """Register a shop; prints the new id alone on the last line."""
-    new = rules.validate_new_shop(
-        display_name=name,
-        legal_name=legal_name,
-        enterprise_number=enterprise_number,
-        domains=domains,
-        categories=categories,
-        state=state,
-        certified_since=certified_since,
-        valid_until=valid_until,
-        last_audit=last_audit,
-        today=today(),
-    )
+    new = rules.validate_new_shop(**record, state=state, today=today())
     with registry_from_env(create=True) as registry:
         shop = registry.create_shop(new, actor=actor())
     notify_change(shop.id)
@@ -79,14 +88,13 @@ def shops_list(as_json: bool) -> None:
     with registry_from_env() as registry:
         found = registry.list_shops(limit=1_000_000)
     day = today()
-    if as_json:
-        echo_json([s.to_json(day) for s in found])
-        return
-    for shop in found:
-        click.echo(
+
+    def line(shop: Shop) -> str:
+        return (
             f"{shop.id}  {shop.public_state(day):<10} {shop.display_name}  {' '.join(shop.domains)}"
         )
-    click.echo(f"{len(found)} shop(s)", err=True)
+
+    echo_list(found, as_json, "shop", line, lambda shop: shop.to_json(day))
 
 
 @shops.command("show")
@@ -96,10 +104,7 @@ def shops_list(as_json: bool) -> None:
 def shops_show(shop_id: str, as_json: bool) -> None:
     """Show one shop and its history."""
     with registry_from_env() as registry:
-        shop = registry.get_shop(shop_id)
-        if shop is None:
-            fail(f"no shop with id {shop_id!r}")
-            return
+        shop = require(registry.get_shop(shop_id), "shop", shop_id)
         events = registry.history(shop.id)
     day = today()
     if as_json:
@@ -148,8 +153,7 @@ def shops_set_state(shop_id: str, state: str, reason: str) -> None:
     """Certify, suspend or revoke a shop, with a reason."""
     target = rules.parse_state(state)
     with registry_from_env() as registry:
-        if registry.get_shop(shop_id) is None:
-            fail(f"no shop with id {shop_id!r}")
+        require(registry.get_shop(shop_id), "shop", shop_id)
         event = registry.set_state(shop_id, target, reason=reason, actor=actor())
     notify_change(shop_id)
     click.echo(f"{shop_id}: {event.from_state} -> {event.to_state} ({event.reason})")
@@ -158,49 +162,20 @@ def shops_set_state(shop_id: str, state: str, reason: str) -> None:
 @shops.command("update")
 @click.argument("shop_id")
 @click.option("--reason", required=True, help="Why; kept in the shop's history with the change.")
-@click.option("--name", default=None, help="Display name.")
-@click.option("--legal-name", default=None, help="Legal name as in the KBO/BCE.")
-@click.option("--enterprise-number", default=None, help="KBO/BCE number.")
-@click.option("--domain", "domains", multiple=True, help="The new full list of domains.")
-@click.option("--category", "categories", multiple=True, help="The new full list of categories.")
+@record_options(new=False)
 @click.option("--no-categories", is_flag=True, help="Remove every category.")
-@click.option("--certified-since", default=None, help="YYYY-MM-DD.")
-@click.option("--valid-until", default=None, help="YYYY-MM-DD (a renewal).")
-@click.option("--last-audit", default=None, help="YYYY-MM-DD.")
 @friendly
-def shops_update(
-    shop_id: str,
-    reason: str,
-    name: str | None,
-    legal_name: str | None,
-    enterprise_number: str | None,
-    domains: tuple[str, ...],
-    categories: tuple[str, ...],
-    no_categories: bool,
-    certified_since: str | None,
-    valid_until: str | None,
-    last_audit: str | None,
-) -> None:
+def shops_update(shop_id: str, reason: str, no_categories: bool, **record: Any) -> None:
     """Change a shop's record, with a reason; the history keeps what changed."""
-    if no_categories and categories:
+    if no_categories and record["categories"]:
         fail("give --category or --no-categories, not both")
+    # No --domain or --category keeps the list; --no-categories empties it.
+    record["domains"] = record["domains"] or None
+    record["categories"] = () if no_categories else (record["categories"] or None)
+    record |= rules.parse_dates(record)
     with registry_from_env() as registry:
-        before = registry.get_shop(shop_id)
-        if before is None:
-            fail(f"no shop with id {shop_id!r}")
-        shop = registry.update_shop(
-            shop_id,
-            actor=actor(),
-            reason=reason,
-            display_name=name,
-            legal_name=legal_name,
-            enterprise_number=enterprise_number,
-            domains=domains or None,
-            categories=() if no_categories else (categories or None),
-            certified_since=rules.parse_date(certified_since, "certified_since"),
-            valid_until=rules.parse_date(valid_until, "valid_until"),
-            last_audit=rules.parse_date(last_audit, "last_audit"),
-        )
+        before = require(registry.get_shop(shop_id), "shop", shop_id)
+        shop = registry.update_shop(shop_id, actor=actor(), reason=reason, **record)
     if shop == before:
         click.echo(f"{shop_id}: nothing changed")
         return

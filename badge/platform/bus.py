@@ -74,6 +74,23 @@ class CircuitBreaker:
         self.clock = clock
         self.open_until = 0.0
         self.backoff = 0.0
+        # Calls that failed or timed out.
+        self.errors = 0
+
+    async def call(self, make: Callable[[], Awaitable[T]], timeout: float) -> T | None:
+        """`make()`'s result, or None at once while open, or None when it fails or outlasts
+        `timeout`: Redis is an accelerator, so any failure means "go on without it"."""
+        if self.is_open:
+            return None
+        try:
+            result = await asyncio.wait_for(make(), timeout=timeout)
+        except Exception as exc:
+            self.errors += 1
+            self.failure()
+            logger.debug("redis call failed: %s", type(exc).__name__)
+            return None
+        self.success()
+        return result
 
     @property
     def is_open(self) -> bool:
@@ -106,21 +123,14 @@ class SharedCache:
         self.settings = settings
         self.client = client
         self.breaker = CircuitBreaker()
-        self.errors = 0
+
+    @property
+    def errors(self) -> int:
+        return self.breaker.errors
 
     async def _call(self, make: Callable[[], Awaitable[T]]) -> T | None:
-        if self.breaker.is_open:
-            return None
-        try:
-            # Belt and braces: the socket timeout should fire first.
-            result = await asyncio.wait_for(make(), timeout=self.settings.redis_timeout * 2)
-        except Exception as exc:
-            self.errors += 1
-            self.breaker.failure()
-            logger.debug("redis call failed: %s", type(exc).__name__)
-            return None
-        self.breaker.success()
-        return result
+        # Belt and braces: the socket timeout should fire first.
+        return await self.breaker.call(make, self.settings.redis_timeout * 2)
 
     async def generation(self, shop_id: str) -> bytes:
         """Read before the registry: a change in between bumps it and voids what we store."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Final
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -17,6 +18,7 @@ from prometheus_client.registry import Collector
 from badge.platform.caches import CacheSet
 from badge.platform.keyshare import KeyShare
 from badge.platform.purge import EdgePurger
+from badge.platform.ratelimit import BUCKETS, RateLimiter
 from badge.proofs.check import ProofStats
 from badge.registry.base import Registry
 from badge.registry.calls import BOUNDS as REGISTRY_BOUNDS
@@ -24,6 +26,93 @@ from badge.serving.hotpath import LATENCY_BOUNDS, HotPathStats
 from badge.serving.service import BadgeService, ServiceStats
 
 BUS_STATES = ("off", "subscribed", "down")
+
+Family = CounterMetricFamily | GaugeMetricFamily
+COUNTER: Final = CounterMetricFamily
+GAUGE: Final = GaugeMetricFamily
+
+# What the collectors below report, by name: help, then the label of the metrics that
+# have one, and which are gauges (the rest are counters). The collectors give the values.
+HELP: Final[dict[str, str]] = {
+    "badge_cached_shops": "Shops held in the per-process cache",
+    "badge_change_feed_age_seconds": "Seconds since the change feed last confirmed cached states",
+    "badge_domain_checks": "Ownership checks made here, by result",
+    "badge_domain_proofs_lost": (
+        "Ownership proofs found lost by this instance's checks (each loss counted once)"
+    ),
+    "badge_domains": "Registered domains by ownership proof state",
+    "badge_internal_errors": (
+        "Badge requests, pages and background work that failed on a bug (logged with a "
+        "traceback), not an outage"
+    ),
+    "badge_keys_disagree": (
+        "1 while no other live instance publishes this instance's signing key (KEYS "
+        "DISAGREE: its BADGE_KEYS_DIR is not the shared one)"
+    ),
+    "badge_keys_other_instances": "Other live instances publishing their keys in Redis",
+    "badge_rate_limit_redis_errors": (
+        "Rate limit counters that Redis failed to keep (counted in process instead)"
+    ),
+    "badge_rate_limited": "Requests refused with 429, by bucket",
+    "badge_redis_bus_state": (
+        "The invalidation bus: off (no Redis configured), subscribed or down (1 for the "
+        "current state)"
+    ),
+    "badge_redis_bus_subscribed": "1 while this instance is subscribed to the invalidation channel",
+    "badge_redis_circuit_open": "1 while the circuit breaker keeps requests away from Redis",
+    "badge_redis_errors": "Redis calls that failed or timed out",
+    "badge_redis_shared_hits": "Shops found in Redis on a memory miss",
+    "badge_registry_loads": "Shops read from the registry (misses of memory and Redis)",
+    "badge_renders": "Badge variants rendered (cache misses)",
+    "badge_responses": "Badge responses by HTTP status",
+    "badge_sightings_dropped": (
+        "Sighted hosts not recorded: tally (pruned from the bounded per-process tally), "
+        "bounds (odd or one-off hosts over a flush's bounds), write_failed (the registry "
+        "refused the flush)"
+    ),
+    "badge_signatures": "JWS tokens signed",
+    "badge_variants_prepared": (
+        "Badge variants prepared in the background after a change or at start"
+    ),
+}
+LABELS: Final[dict[str, str]] = {
+    "badge_domain_checks": "result",
+    "badge_domains": "state",
+    "badge_rate_limited": "bucket",
+    "badge_redis_bus_state": "state",
+    "badge_responses": "status",
+    "badge_sightings_dropped": "reason",
+}
+GAUGES: Final = frozenset(
+    {
+        "badge_cached_shops",
+        "badge_change_feed_age_seconds",
+        "badge_domains",
+        "badge_keys_disagree",
+        "badge_keys_other_instances",
+        "badge_redis_bus_state",
+        "badge_redis_bus_subscribed",
+        "badge_redis_circuit_open",
+    }
+)
+
+
+def _kind(name: str) -> type[Family]:
+    return GAUGE if name in GAUGES else COUNTER
+
+
+def _singles(values: Mapping[str, float]) -> Iterator[Family]:
+    """A metric of one value for each name (a flag counts as 1 or 0)."""
+    for name, value in values.items():
+        yield _kind(name)(name, HELP[name], value=float(value))
+
+
+def _labelled(name: str, rows: Iterable[tuple[str, float]]) -> Family:
+    """A metric of one label, with a sample for each (label value, value) row."""
+    family = _kind(name)(name, HELP[name], labels=[LABELS[name]])
+    for value_of_label, value in rows:
+        family.add_metric([value_of_label], float(value))
+    return family
 
 
 class _BadgeCollector(Collector):
@@ -37,22 +126,16 @@ class _BadgeCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield self._responses()
         yield from self._requests()
-        service = self.badges.stats()
-        yield from self._cache(service)
-        yield from self._redis(service)
+        yield from self._service(self.badges.stats())
         yield from self._purges()
         yield from self._sightings()
 
-    def _responses(self) -> CounterMetricFamily:
-        responses = CounterMetricFamily(
-            "badge_responses", "Badge responses by HTTP status", labels=["status"]
-        )
+    def _responses(self) -> Family:
         counts = dict(self.stats.responses)
         counts[200] = counts.get(200, 0) + self.stats.ok
         counts[304] = counts.get(304, 0) + self.stats.not_modified
-        for status, count in sorted(counts.items()):
-            responses.add_metric([str(status)], count)
-        return responses
+        rows = ((str(status), count) for status, count in sorted(counts.items()))
+        return _labelled("badge_responses", rows)
 
     def _requests(self) -> Iterator[Metric]:
         """The hot path's integer buckets, folded into a histogram and a counter here."""
@@ -98,71 +181,24 @@ class _BadgeCollector(Collector):
         lookups.add_metric(["miss"], self.stats.misses)
         yield lookups
 
-    def _cache(self, service: ServiceStats) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        yield CounterMetricFamily(
-            "badge_renders",
-            "Badge variants rendered (cache misses)",
-            value=service.drawing.renders,
+    def _service(self, service: ServiceStats) -> Iterator[Family]:
+        bus = service.entries.bus_status
+        yield from _singles(
+            {
+                "badge_renders": service.drawing.renders,
+                "badge_signatures": service.loader.signatures,
+                "badge_cached_shops": service.entries.shops,
+                "badge_registry_loads": service.loader.registry_loads,
+                "badge_change_feed_age_seconds": service.entries.feed_age,
+                "badge_variants_prepared": service.prepared,
+                "badge_internal_errors": service.internal_errors,
+                "badge_redis_shared_hits": service.loader.shared_hits,
+                "badge_redis_errors": service.redis_errors,
+                "badge_redis_circuit_open": service.redis_circuit_open,
+                "badge_redis_bus_subscribed": bus == "subscribed",
+            }
         )
-        yield CounterMetricFamily(
-            "badge_signatures", "JWS tokens signed", value=service.loader.signatures
-        )
-        yield GaugeMetricFamily(
-            "badge_cached_shops",
-            "Shops held in the per-process cache",
-            value=service.entries.shops,
-        )
-        yield CounterMetricFamily(
-            "badge_registry_loads",
-            "Shops read from the registry (misses of memory and Redis)",
-            value=service.loader.registry_loads,
-        )
-        yield GaugeMetricFamily(
-            "badge_change_feed_age_seconds",
-            "Seconds since the change feed last confirmed cached states",
-            value=service.entries.feed_age,
-        )
-        yield CounterMetricFamily(
-            "badge_variants_prepared",
-            "Badge variants prepared in the background after a change or at start",
-            value=service.prepared,
-        )
-        yield CounterMetricFamily(
-            "badge_internal_errors",
-            "Badge requests that failed on a bug (logged with a traceback), not an outage",
-            value=service.internal_errors,
-        )
-
-    def _redis(self, service: ServiceStats) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        yield CounterMetricFamily(
-            "badge_redis_shared_hits",
-            "Shops found in Redis on a memory miss",
-            value=service.loader.shared_hits,
-        )
-        yield CounterMetricFamily(
-            "badge_redis_errors",
-            "Redis calls that failed or timed out",
-            value=service.redis_errors,
-        )
-        yield GaugeMetricFamily(
-            "badge_redis_circuit_open",
-            "1 while the circuit breaker keeps requests away from Redis",
-            value=1 if service.redis_circuit_open else 0,
-        )
-        yield GaugeMetricFamily(
-            "badge_redis_bus_subscribed",
-            "1 while this instance is subscribed to the invalidation channel",
-            value=1 if service.entries.bus_status == "subscribed" else 0,
-        )
-        state = GaugeMetricFamily(
-            "badge_redis_bus_state",
-            "The invalidation bus: off (no Redis configured), subscribed or down (1 for the "
-            "current state)",
-            labels=["state"],
-        )
-        for name in BUS_STATES:
-            state.add_metric([name], 1 if service.entries.bus_status == name else 0)
-        yield state
+        yield _labelled("badge_redis_bus_state", ((name, name == bus) for name in BUS_STATES))
 
     def _purges(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         purges = CounterMetricFamily(
@@ -180,18 +216,10 @@ class _BadgeCollector(Collector):
         yield purges
         yield pending
 
-    def _sightings(self) -> Iterator[CounterMetricFamily]:
-        dropped = CounterMetricFamily(
-            "badge_sightings_dropped",
-            "Sighted hosts not recorded: tally (pruned from the bounded per-process tally), "
-            "bounds (odd or one-off hosts over a flush's bounds), write_failed (the registry "
-            "refused the flush)",
-            labels=["reason"],
-        )
-        dropped.add_metric(["tally"], self.stats.sightings.dropped)
-        for reason in ("bounds", "write_failed"):
-            dropped.add_metric([reason], self.stats.sightings_dropped[reason])
-        yield dropped
+    def _sightings(self) -> Iterator[Family]:
+        dropped = self.stats.sightings_dropped
+        rows = [(reason, dropped[reason]) for reason in ("bounds", "write_failed")]
+        yield _labelled("badge_sightings_dropped", [("tally", self.stats.sightings.dropped), *rows])
 
 
 class _RegistryCollector(Collector):
@@ -223,16 +251,8 @@ class _KeysCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         others = self.keyshare.others if self.keyshare is not None else {}
         disagree = self.keyshare is not None and self.keyshare.disagreement() is not None
-        yield GaugeMetricFamily(
-            "badge_keys_disagree",
-            "1 while no other live instance publishes this instance's signing key "
-            "(KEYS DISAGREE: its BADGE_KEYS_DIR is not the shared one)",
-            value=1 if disagree else 0,
-        )
-        yield GaugeMetricFamily(
-            "badge_keys_other_instances",
-            "Other live instances publishing their keys in Redis",
-            value=len(others),
+        yield from _singles(
+            {"badge_keys_disagree": disagree, "badge_keys_other_instances": len(others)}
         )
 
 
@@ -252,24 +272,21 @@ class ProofCollector(Collector):
     def __init__(self, stats: ProofStats) -> None:
         self.stats = stats
 
-    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
-        checks = CounterMetricFamily(
-            "badge_domain_checks", "Ownership checks made here, by result", labels=["result"]
-        )
-        for result in ("proven", "failed"):
-            checks.add_metric([result], self.stats.checks[result])
-        yield checks
-        yield CounterMetricFamily(
-            "badge_domain_proofs_lost",
-            "Ownership proofs found lost by this instance's checks (each loss counted once)",
-            value=self.stats.lost,
-        )
-        domains = GaugeMetricFamily(
-            "badge_domains", "Registered domains by ownership proof state", labels=["state"]
-        )
-        for state, count in sorted(self.stats.states.items()):
-            domains.add_metric([state], count)
-        yield domains
+    def collect(self) -> Iterator[Family]:
+        checks = self.stats.checks
+        yield _labelled("badge_domain_checks", ((r, checks[r]) for r in ("proven", "failed")))
+        yield from _singles({"badge_domain_proofs_lost": self.stats.lost})
+        yield _labelled("badge_domains", sorted(self.stats.states.items()))
+
+
+class RateLimitCollector(Collector):
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    def collect(self) -> Iterator[Family]:
+        limited = self.limiter.limited
+        yield _labelled("badge_rate_limited", ((bucket, limited[bucket]) for bucket in BUCKETS))
+        yield from _singles({"badge_rate_limit_redis_errors": self.limiter.redis_errors})
 
 
 class CacheCollector(Collector):

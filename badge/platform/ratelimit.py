@@ -12,25 +12,19 @@ A client is its IP address; an IPv6 client is its /64, which one user usually ho
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
-import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Final, Literal, Protocol
 
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge.platform.bus import CircuitBreaker
 from badge.settings import Settings
-
-logger = logging.getLogger("badge.ratelimit")
 
 Bucket = Literal["uploads", "lookups", "admin", "report"]
 BUCKETS: Final[tuple[Bucket, ...]] = ("uploads", "lookups", "admin", "report")
@@ -69,9 +63,12 @@ class RateLimiter:
         self.clock = clock
         self.breaker = CircuitBreaker()
         self.limited: Counter[str] = Counter()
-        self.redis_errors = 0
         self._local_window = -1
         self._local: dict[tuple[str, str], int] = {}
+
+    @property
+    def redis_errors(self) -> int:
+        return self.breaker.errors
 
     async def check(self, bucket: str, client: str) -> float | None:
         """None when the request may go ahead; else the seconds until it may (Retry-After)."""
@@ -89,22 +86,20 @@ class RateLimiter:
         return max(1.0, float(math.ceil((window + 1) * self.window - now)))
 
     async def _count_shared(self, bucket: str, client: str, window: int) -> int | None:
-        if self.redis is None or self.breaker.is_open:
+        """The count kept in Redis; None (count in this process) while Redis fails."""
+        redis = self.redis
+        if redis is None:
             return None
         key = f"{KEY_PREFIX}:{bucket}:{window}:{client}"
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
+
+        async def count() -> int:
+            async with redis.pipeline(transaction=False) as pipe:
                 pipe.incr(key)
                 pipe.expire(key, self.window + 1)
-                count, _ = await asyncio.wait_for(pipe.execute(), timeout=self.timeout * 2)
-        except Exception as exc:
-            # Redis is an accelerator here too: count in this process until it is back.
-            self.redis_errors += 1
-            self.breaker.failure()
-            logger.debug("rate limit counter failed: %s", type(exc).__name__)
-            return None
-        self.breaker.success()
-        return int(count)
+                counted, _ = await pipe.execute()
+            return int(counted)
+
+        return await self.breaker.call(count, self.timeout * 2)
 
     def _count_local(self, bucket: str, client: str, window: int) -> int:
         if window != self._local_window:
@@ -119,24 +114,6 @@ class RateLimiter:
             count = 0
         self._local[key] = count + 1
         return count + 1
-
-
-class RateLimitCollector(Collector):
-    def __init__(self, limiter: RateLimiter) -> None:
-        self.limiter = limiter
-
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        limited = CounterMetricFamily(
-            "badge_rate_limited", "Requests refused with 429, by bucket", labels=["bucket"]
-        )
-        for bucket in BUCKETS:
-            limited.add_metric([bucket], self.limiter.limited[bucket])
-        yield limited
-        yield CounterMetricFamily(
-            "badge_rate_limit_redis_errors",
-            "Rate limit counters that Redis failed to keep (counted in process instead)",
-            value=self.limiter.redis_errors,
-        )
 
 
 class RouteRules(Protocol):

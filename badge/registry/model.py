@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal, TypedDict, cast, get_args
 
@@ -54,14 +54,7 @@ class DomainStatus:
     note: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        since = None if self.since is None else self.since.isoformat()
-        return {
-            "domain": self.domain,
-            "state": self.state,
-            "method": self.method,
-            "since": since,
-            "note": self.note,
-        }
+        return as_json(self)
 
 
 def status_from_json(data: Mapping[str, Any]) -> DomainStatus:
@@ -173,15 +166,16 @@ class Sighting:
     source: str = "referer"
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "shop_id": self.shop_id,
-            "host": self.host,
-            "source": self.source,
-            "registered": self.registered,
-            "first_seen": self.first_seen.isoformat(),
-            "last_seen": self.last_seen.isoformat(),
-            "count": self.count,
-        }
+        return as_json(
+            self, ("shop_id", "host", "source", "registered", "first_seen", "last_seen", "count")
+        )
+
+
+def as_json(record: Any, names: Iterable[str] | None = None) -> dict[str, object]:
+    """A record's fields (all, or `names` in that order) as JSON has them (`plain`)."""
+    if names is None:
+        names = [field.name for field in fields(record)]
+    return {name: plain(getattr(record, name)) for name in names}
 
 
 def plain(value: object) -> object:
@@ -283,19 +277,7 @@ class Report:
     resolution: str | None
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "shop_id": self.shop_id,
-            "host": self.host,
-            "referrer": self.referrer,
-            "note": self.note,
-            "lang": self.lang,
-            "created_at": self.created_at.isoformat(),
-            "status": self.status,
-            "closed_at": None if self.closed_at is None else self.closed_at.isoformat(),
-            "closed_by": self.closed_by,
-            "resolution": self.resolution,
-        }
+        return as_json(self)
 
 
 def report_from_row(row: Mapping[str, Any]) -> Report:
@@ -333,16 +315,9 @@ class DomainProof:
         return self.status.domain
 
     def to_json(self) -> dict[str, object]:
-        checked = None if self.checked_at is None else self.checked_at.isoformat()
-        return {
-            "shop_id": self.shop_id,
-            **self.status.to_json(),
-            "checked_at": checked,
-            "result": self.result,
-            "ad": self.ad,
-            "attested_by": self.attested_by,
-            "next_check_at": self.next_check_at.isoformat(),
-        }
+        # The challenge token is left out: `badge domains challenge` shows what to publish.
+        checks = ("checked_at", "result", "ad", "attested_by", "next_check_at")
+        return {"shop_id": self.shop_id, **self.status.to_json(), **as_json(self, checks)}
 
 
 def proof_from_row(row: Mapping[str, Any]) -> DomainProof:

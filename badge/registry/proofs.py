@@ -78,6 +78,12 @@ def after_check(current: DomainStatus, outcome: Outcome, now: datetime) -> Domai
     return current
 
 
+# The reason `badge demo` attests its fictitious shops' websites with. The history keeps it
+# for operators; the verification page recognises it and says so in the visitor's language
+# rather than quoting it.
+DEMO_ATTESTATION: Final = "demo data: a fictitious shop whose websites were not checked"
+
+
 def attested(current: DomainStatus, now: datetime, reason: str) -> DomainStatus:
     """An operator's attestation: proven, by BeCommerce, as of now, saying how."""
     return DomainStatus(current.domain, "proven", "attested", now, reason)

@@ -12,7 +12,7 @@ import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import idna
@@ -269,6 +269,14 @@ def check_new_shop(shop: NewShop) -> None:
     """What a registration must satisfy against itself (the domains are checked against
     the other shops by check_domains_free)."""
     check_validity(shop.certified_since, shop.valid_until)
+
+
+DATE_FIELDS: Final = ("certified_since", "valid_until", "last_audit")
+
+
+def parse_dates(sent: Mapping[str, Any]) -> dict[str, date | None]:
+    """A record's date fields as sent (YYYY-MM-DD text, or None to keep), parsed."""
+    return {field: parse_date(sent.get(field), field) for field in DATE_FIELDS}
 
 
 def validate_new_shop(

@@ -1,6 +1,8 @@
 """What a registry backend raises when it cannot answer now, as opposed to a bug.
 
 Kept apart from `base` so that the CLI, which never needs it, does not import psycopg
+
+from badge.errors import Unavailable
 (about 0.2 s of every command's start).
 """
 
@@ -11,5 +13,8 @@ from typing import Final
 
 import psycopg
 
-# Down, locked or unreachable; TimeoutError is a call abandoned after its time bound.
-UNREACHABLE_ERRORS: Final = (sqlite3.Error, psycopg.Error, OSError, TimeoutError)
+from badge.errors import Unavailable
+
+# Down, locked or unreachable; TimeoutError is a call abandoned after its time bound, and
+# Unavailable what the PostgreSQL backend says for a dead server or an exhausted pool.
+UNREACHABLE_ERRORS: Final = (sqlite3.Error, psycopg.Error, OSError, TimeoutError, Unavailable)

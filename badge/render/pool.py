@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Final
 
 from badge.render.fonts import load_fonts
 from badge.render.png import render_png_view
@@ -20,6 +21,9 @@ from badge.render.svg import BadgeView
 logger = logging.getLogger("badge.render")
 
 RENDER_TIMEOUT = 15.0
+# What drawing a PNG raises when the worker cannot answer (it died, or took too long), as
+# opposed to a bug.
+RENDER_ERRORS: Final = (BrokenProcessPool, TimeoutError, OSError)
 
 
 class RenderPool:

@@ -18,6 +18,8 @@ Attrs = tuple[tuple[str, str], ...]
 
 _ATTRIBUTE = re.compile(r'([\w:-]+)="([^"]*)"')
 _QUOTE = {'"': "&quot;"}
+# Characters XML 1.0 forbids even when escaped; a text containing one would break parsing.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Written with an end tag even when empty, as the badge always wrote its text group.
 _CONTAINERS = frozenset({"g", "defs", "clipPath"})
 
@@ -45,6 +47,11 @@ def node(tag: str, attrs: str = "", *children: Node) -> Node:
 
 def to_svg(nodes: tuple[Node, ...]) -> str:
     return "".join(_element(item) for item in nodes)
+
+
+def xml_text(value: str) -> str:
+    """Text as XML character data: escaped, and without the characters XML cannot carry."""
+    return escape(_XML_ILLEGAL.sub("", value), {'"': "&quot;", "'": "&apos;"})
 
 
 def _element(item: Node) -> str:

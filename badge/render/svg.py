@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from badge.render.artwork import BRAND_BLUE, MARK_FILL, Mark, mark_node, number
 from badge.render.baking import ELEMENT, NAMESPACE, PREFIX
 from badge.render.fonts import Weight, cap_height, has_glyphs
-from badge.render.scene import Node, node, to_svg
+from badge.render.scene import Node, node, to_svg, xml_text
 from badge.render.text import GRID, fit_text, text_path, wrap_text
 from badge.vocabulary import CATEGORY_COLOURS, LANGS, SIZES, Lang, Size
 
@@ -29,8 +28,6 @@ SHOP_INK = "#58606b"
 BORDER = "#d5dae1"
 
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.]+")
-# Characters XML 1.0 forbids even when escaped; a label containing one would break parsing.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +96,7 @@ def render_svg(view: BadgeView, *, token: str | None) -> str:
     ]
     if token is not None:
         parts.append(f"<{PREFIX}:{ELEMENT}><![CDATA[{check_token(token)}]]></{PREFIX}:{ELEMENT}>")
-    parts.append(f'<title id="{TITLE_ID}" xml:lang="{view.lang}">{_text_node(view.label)}</title>')
+    parts.append(f'<title id="{TITLE_ID}" xml:lang="{view.lang}">{xml_text(view.label)}</title>')
     parts.append(to_svg(nodes))
     parts.append("</svg>")
     return "".join(parts)
@@ -120,10 +117,6 @@ def drawing(view: BadgeView) -> tuple[Node, ...]:
         mark_node(view.mark, x=layout.pad, y=top, diameter=diameter),
         _text(view, width, inner, layout),
     )
-
-
-def _text_node(value: str) -> str:
-    return escape(_XML_ILLEGAL.sub("", value), {'"': "&quot;", "'": "&apos;"})
 
 
 def _frame(view: BadgeView, width: int, height: int, layout: _Layout) -> tuple[Node, ...]:

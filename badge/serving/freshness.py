@@ -17,10 +17,11 @@ from badge.platform.caches import BoundedCache, CacheSet
 from badge.registry import rules
 from badge.serving import binding
 from badge.serving.entries import UNKNOWN, Entry
+from badge.serving.query import BadgeQuery
 from badge.serving.responses import Rendered
 from badge.serving.variants import VariantKey
 from badge.settings import Settings
-from badge.vocabulary import Format, Lang, Size
+from badge.vocabulary import Format
 
 UNKNOWN_CACHE_SIZE: Final = 10_000
 
@@ -75,32 +76,20 @@ class EntryCache:
         )
 
     def lookup(
-        self,
-        shop_id: str,
-        fmt: Format,
-        lang: Lang,
-        size: Size,
-        scale: int,
-        claim: str | None,
-        referer_class: str | None,
-        now: float,
+        self, shop_id: str, fmt: Format, query: BadgeQuery, referer_class: str | None, now: float
     ) -> Rendered | VariantKey | None:
         """The hot path's lookup, no I/O: the variant, or its key when the entry is usable
         but the variant not drawn yet, or None when the entry must be loaded first.
 
-        `claim` is `d` normalised, `referer_class` the Referer's (binding.classify_referer).
-        `usable` is written out inline: a method call is a measurable share of a request."""
+        `referer_class` is the Referer's class (binding.classify_referer). `usable` and
+        `query.scale_for` are written out inline: a method call is a measurable share of a
+        request."""
         entry = self._entries.get(shop_id)
         if entry is None or now >= entry.refresh_at or now - self._fresh_at > self.stale_limit:
             return None
-        key = (
-            shop_id,
-            fmt,
-            lang,
-            size,
-            scale,
-            binding.decide(entry.certified, entry.sites, referer_class, claim),
-        )
+        site = binding.decide(entry.certified, entry.sites, referer_class, query.site)
+        scale = query.scale if fmt == "png" else 1
+        key = (shop_id, fmt, query.lang, query.size, scale, site)
         return entry.variants.get(key) or key
 
     def serves(self, shop_id: str, entry: Entry | None, now: float) -> bool:

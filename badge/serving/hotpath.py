@@ -118,7 +118,6 @@ class _Request:
     fmt: Format
     shop_id: str
     query: BadgeQuery
-    scale: int
     page: str | None
     sighted: Sighted | None
 
@@ -293,13 +292,10 @@ class BadgeHotPath:
             page, netloc = known or self._classify(referer, service)
         counted = (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH
         sighted = (shop_id, netloc, query.host) if counted else None
-        scale = query.scale if fmt == "png" else 1  # an SVG is resolution independent
         request = _Request(
-            (path, raw_query, referer, accept_encoding), fmt, shop_id, query, scale, page, sighted
+            (path, raw_query, referer, accept_encoding), fmt, shop_id, query, page, sighted
         )
-        found = service.entries.lookup(
-            shop_id, fmt, query.lang, query.size, scale, query.site, page, _monotonic()
-        )
+        found = service.entries.lookup(shop_id, fmt, query, page, _monotonic())
         if not isinstance(found, Rendered):
             return request, found
         # Only cached queries and Referers count as seen: both are short and final.
@@ -339,16 +335,7 @@ class BadgeHotPath:
         """Down once: a usable entry lacking the variant draws it; no usable entry, loads it."""
         if key is not None:
             return await service.draw(key)
-        query = request.query
-        return await service.get(
-            request.shop_id,
-            request.fmt,
-            query.lang,
-            query.size,
-            request.scale,
-            query.site,
-            request.page,
-        )
+        return await service.get(request.shop_id, request.fmt, request.query, request.page)
 
     def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
         """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared).

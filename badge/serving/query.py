@@ -15,7 +15,7 @@ from urllib.parse import unquote_plus
 from badge.registry import rules
 from badge.serving import binding
 from badge.serving.variants import ERROR_TEXTS, ErrorKind
-from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SCALES, SIZES, Lang, Size
+from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SCALES, SIZES, Format, Lang, Size
 
 _SIZES: Final = frozenset(SIZES)
 _LANGS: Final = frozenset(LANGS)
@@ -56,6 +56,10 @@ class BadgeQuery:
     # out of the verdict (it can only lower it), and the query is not cached, so a later
     # request checks it properly.
     final: bool = True
+
+    def scale_for(self, fmt: Format) -> int:
+        """The scale a variant in `fmt` is drawn at: an SVG is resolution independent."""
+        return self.scale if fmt == "png" else 1
 
 
 PLAIN: Final = BadgeQuery()

@@ -32,12 +32,13 @@ from badge.serving import binding
 from badge.serving.drawing import DrawingStats, VariantRenderer
 from badge.serving.entries import Entry, EntryLoader, LoaderStats
 from badge.serving.freshness import EntryCache, EntryStats
+from badge.serving.query import BadgeQuery
 from badge.serving.responses import Rendered
 from badge.serving.variants import ERROR_TEXTS, ErrorKind, VariantKey, badge_view, decide
 from badge.serving.warmup import WarmupQueue
 from badge.settings import Settings
 from badge.signing import KeyStore
-from badge.vocabulary import Format, Lang, Size
+from badge.vocabulary import Format
 
 __all__ = ["ERROR_TEXTS", "BadgeService", "Entry", "ErrorKind", "Rendered", "VariantKey"]
 
@@ -94,6 +95,13 @@ class BadgeService:
             redis_circuit_open=shared is not None and shared.breaker.is_open,
         )
 
+    def internal_error(self, message: str, *args: object) -> None:
+        """A failure that is neither the registry nor a timeout, here or in what uses this
+        service (pages, warm-up): a bug, logged with its traceback (so call it in the
+        `except` block) and counted in /metrics, so it never passes for an outage."""
+        self._internal_errors += 1
+        logger.exception(message, *args)
+
     def invalidate(self, shop_id: str) -> None:
         """A change of one shop: dropped here and at the edge; its pages' variants wanted."""
         self.warmup.want(self.entries.invalidate(shop_id))
@@ -115,17 +123,11 @@ class BadgeService:
             self.invalidate(shop_id)
 
     async def get(
-        self,
-        shop_id: str,
-        fmt: Format,
-        lang: Lang,
-        size: Size,
-        scale: int,
-        claim: str | None,
-        referer_class: str | None,
+        self, shop_id: str, fmt: Format, query: BadgeQuery, referer_class: str | None
     ) -> Rendered:
-        """A badge whatever the cache holds. `referer_class` is the Referer's class, `claim`
-        is `d` normalised (binding.decide)."""
+        """A badge whatever the cache holds. `referer_class` is the Referer's class
+        (binding.decide)."""
+        lang, size, scale = query.lang, query.size, query.scale_for(fmt)
         try:
             entry = await self.entries.entry(shop_id)
         except UNREACHABLE_ERRORS:
@@ -133,12 +135,13 @@ class BadgeService:
             return await self.renderer.nobody_badge("unavailable", fmt, lang, size, scale)
         except Exception:
             # A bug, not an outage: said loudly, counted, and the page still gets a badge.
-            self._internal_errors += 1
-            logger.exception("could not load shop %s for a badge", shop_id)
+            self.internal_error("could not load shop %s for a badge", shop_id)
             return await self.renderer.nobody_badge("unavailable", fmt, lang, size, scale)
         if entry.shop is None:
             return await self.renderer.nobody_badge("unknown", fmt, lang, size, scale)
-        decision = decide(entry.shop, entry.state, lang, size, referer_class, claim, entry.sites)
+        decision = decide(
+            entry.shop, entry.state, lang, size, referer_class, query.site, entry.sites
+        )
         key: VariantKey = (shop_id, fmt, lang, size, scale, decision.site)
         return await self.variant(entry, key, decision.view)
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Final
 import anyio
 
 from badge.registry.base import Registry
+from badge.registry.unreachable import UNREACHABLE_ERRORS
+from badge.render.pool import RENDER_ERRORS
 from badge.serving.entries import Entry
 from badge.serving.variants import VariantKey, retarget
 from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, Format, Lang, Size
@@ -74,8 +76,10 @@ async def run(badges: BadgeService, registry: Registry) -> None:
     """The lifespan's background task: prepare what start-up knows, then follow changes."""
     try:
         await prepare_from_sightings(badges, registry)
-    except Exception as exc:
+    except UNREACHABLE_ERRORS as exc:
         logger.warning("could not prepare badges from sightings: %s", type(exc).__name__)
+    except Exception:
+        badges.internal_error("could not prepare badges from sightings")
     while True:
         shop_id, wants = await badges.warmup.next()
         await prepare(badges, shop_id, wants)
@@ -97,8 +101,11 @@ async def prepare(badges: BadgeService, shop_id: str, wants: set[Want]) -> None:
     """Render `wants` for the shop's current state; failures only cost the head start."""
     try:
         entry = await badges.entries.entry(shop_id)
-    except Exception:
+    except UNREACHABLE_ERRORS:
         return  # the registry is down: requests will report it
+    except Exception:
+        badges.internal_error("could not load shop %s to prepare its badges", shop_id)
+        return
     if entry.shop is None:
         return
     keys: dict[VariantKey, None] = {}
@@ -110,7 +117,9 @@ async def prepare(badges: BadgeService, shop_id: str, wants: set[Want]) -> None:
             return  # changed again meanwhile: that change brings its own wants
         try:
             await badges.variant(entry, key)
-        except Exception as exc:
+        except (*UNREACHABLE_ERRORS, *RENDER_ERRORS) as exc:
             logger.warning("could not prepare a badge of %s: %s", shop_id, type(exc).__name__)
+        except Exception:
+            badges.internal_error("could not prepare a badge of %s", shop_id)
         badges.warmup.count_prepared()
         await anyio.sleep(0)

@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from badge.errors import Unavailable
+from badge.errors import BadgeError, Unavailable
 from badge.platform.caches import BoundedCache, CacheSet
 from badge.platform.timeutil import BRUSSELS, today
 from badge.registry import rules
 from badge.registry.model import Event, Shop
+from badge.registry.unreachable import UNREACHABLE_ERRORS
 from badge.serving.service import Entry
 from badge.state import AppServices
 from badge.vocabulary import CATEGORY_COLOURS, PublicState
@@ -35,8 +36,12 @@ async def live_entry(state: AppServices, shop_id: str) -> Entry:
     """The shop through the badge cache, so a warm page view touches no database."""
     try:
         return await state["badges"].entries.entry(shop_id)
+    except UNREACHABLE_ERRORS as exc:
+        # The registry is down and our copy is too old to trust.
+        raise Unavailable(UNREACHABLE) from exc
     except Exception as exc:
-        # Loading only fails when the registry is down and our copy is too old to trust.
+        # A bug, not an outage: on record and counted; the visitor gets the same answer.
+        state["badges"].internal_error("could not load shop %s for a page", shop_id)
         raise Unavailable(UNREACHABLE) from exc
 
 
@@ -84,23 +89,30 @@ def _day(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-async def ask_registry(call: Callable[[], T]) -> T:
-    """A registry call in a worker thread, bounded in time; any failure is a 503."""
+async def ask_registry(state: AppServices, call: Callable[[], T]) -> T:
+    """A registry call in a worker thread, bounded in time. The registry down or too slow
+    is a 503; the registry's own refusals (a BadgeError, such as a report it will not take)
+    keep their status; anything else is a bug, logged and counted, and a 503 too."""
     try:
         with anyio.fail_after(REGISTRY_TIMEOUT):
             return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+    except UNREACHABLE_ERRORS as exc:
+        raise Unavailable(UNREACHABLE) from exc
     except Exception as exc:
+        if isinstance(exc, BadgeError):
+            raise  # on to the one error handler, with its own status
+        state["badges"].internal_error("a registry call for a page failed")
         raise Unavailable(UNREACHABLE) from exc
 
 
 async def find_by_domain(state: AppServices, domain: str) -> Shop | None:
     registry = state["registry"]
-    return await ask_registry(lambda: registry.find_by_domain(domain))
+    return await ask_registry(state, lambda: registry.find_by_domain(domain))
 
 
 async def search(state: AppServices, query: str) -> list[Shop]:
     registry = state["registry"]
-    return await ask_registry(lambda: registry.search(query, limit=MAX_SEARCH_RESULTS))
+    return await ask_registry(state, lambda: registry.search(query, limit=MAX_SEARCH_RESULTS))
 
 
 class HistoryCache:
@@ -125,7 +137,7 @@ class HistoryCache:
             return cached[1]
         registry = state["registry"]
         try:
-            events = await ask_registry(lambda: registry.history(shop.id))
+            events = await ask_registry(state, lambda: registry.history(shop.id))
         except Unavailable:
             # History is a nice-to-have on the page; the live state above it is what matters.
             return cached[1] if cached is not None else []

@@ -20,6 +20,7 @@ from badge.platform.purge import surrogate_header_dict
 from badge.platform.timeutil import BRUSSELS
 from badge.registry import rules
 from badge.registry.model import DomainStatus, Event, ProofState, Shop
+from badge.registry.proofs import DEMO_ATTESTATION
 from badge.state import AppServices, app_state
 from badge.verify import lookup
 from badge.verify.api import BadgeChecker, Refusal
@@ -150,7 +151,11 @@ class Pages:
             "referral": referral,
             "domains": [rules.shown_domain(d) for d in shop.domains],
             "websites": websites(shop),
-            "attested": any(p.method == "attested" for p in shop.proofs if p.state == "proven"),
+            "attested": any(
+                p.method == "attested" and p.note != DEMO_ATTESTATION
+                for p in shop.proofs
+                if p.state == "proven"
+            ),
             "categories": [(c, CATEGORY_COLOURS[c]) for c in shop.categories],
             "history": history_rows(
                 events, public, lookup.state_since(shop, public), shop.certified_since
@@ -240,6 +245,8 @@ def websites(shop: Shop) -> list[dict[str, object]]:
                 "method": proof.method,
                 "since": proof.since,
                 "note": proof.note,
+                # `badge demo`'s fictitious shops: said in the page's language, not quoted.
+                "demo": proof.method == "attested" and proof.note == DEMO_ATTESTATION,
             }
         )
     return found

@@ -72,7 +72,7 @@ async def submit_report(request: Request) -> Response:
         lang,
     )
     registry = state["registry"]
-    stored = await lookup.ask_registry(lambda: registry.add_report(report))
+    stored = await lookup.ask_registry(state, lambda: registry.add_report(report))
     context = {
         "switcher": switcher(request.url.path, {}, lang),
         "shop": entry.shop,

@@ -20,10 +20,11 @@ from starlette.responses import JSONResponse, Response
 
 from badge.errors import BadgeError
 from badge.i18n import parse_lang
+from badge.serving.query import BadgeQuery
 from badge.state import app_state
 from badge.verify.pages import html, request_lang, switcher
 from badge.verify.verdict import not_genuine
-from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE
+from badge.vocabulary import DEFAULT_LANG
 from badge.web.routes import rules_for
 
 # What a JSON answer calls the router's own refusals.
@@ -89,7 +90,7 @@ async def error_badge(request: Request, problem: Problem) -> Response:
     """What an `<img>` can show: the badge service's neutral badge for an unknown shop,
     with this error's status; the reason goes in a header, as on the hot path."""
     lang = parse_lang(request.query_params.get("lang")) or DEFAULT_LANG
-    rendered = await app_state(request)["badges"].get("", "svg", lang, DEFAULT_SIZE, 1, None, None)
+    rendered = await app_state(request)["badges"].get("", "svg", BadgeQuery(lang), None)
     why = "".join(ch if " " <= ch <= "~" else "?" for ch in problem.message[:200])
     headers = {**problem.headers, "cache-control": "no-store", "x-badge-error": why}
     return Response(

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from badge.cli import cli
+from badge.registry.proofs import DEMO_ATTESTATION
 from badge.registry.sqlite import SQLiteRegistry
 
 ID_LINE = re.compile(r"^[a-z2-9]{16}$")
@@ -320,6 +321,21 @@ def test_demo_is_idempotent(seeded: tuple[Badge, str]) -> None:
         reg.close()
     # `expired` is derived: the stored state of that shop is still certified.
     assert states == {"certified", "suspended", "revoked"}
+
+
+def test_demo_rewords_an_older_demo_attestation(badge: Badge) -> None:
+    ids = demo_ids(badge.ok("demo").stdout)
+    reg = badge.registry()
+    try:
+        (proof, *_) = reg.domain_proofs(ids["certified"])
+        assert proof.status.note == DEMO_ATTESTATION
+        # A demo registry seeded before the wording changed.
+        reg.attest_domain(proof.shop_id, proof.domain, actor="demo", reason="older `demo` words")
+    finally:
+        reg.close()
+    badge.ok("demo")
+    listed = json.loads(badge.ok("domains", "list", "--json").stdout)
+    assert {row["note"] for row in listed} == {DEMO_ATTESTATION}
 
 
 def test_list(seeded: tuple[Badge, str]) -> None:

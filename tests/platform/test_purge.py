@@ -23,6 +23,7 @@ from badge.app import create_app
 from badge.platform.purge import ALL_KEY, EdgePurger, purge_now, surrogate_headers
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
+from badge.serving.query import BadgeQuery
 from badge.serving.service import BadgeService, Rendered
 from badge.settings import Settings
 from badge.signing import KeyStore
@@ -273,17 +274,17 @@ def test_a_load_in_flight_when_the_shop_changes_is_never_served_again(
 
             async def old_request() -> None:
                 first.append(
-                    await service.get(shop.id, "svg", "en", "m", 1, None, "bakkerij-test.be")
+                    await service.get(shop.id, "svg", BadgeQuery("en"), "bakkerij-test.be")
                 )
 
             tasks.start_soon(old_request)
             await anyio.to_thread.run_sync(slow.read.wait, 10)
             registry.set_state(shop.id, "revoked", reason="fraud", actor="test")
             service.invalidate(shop.id)
-            refetch = await service.get(shop.id, "svg", "en", "m", 1, None, "bakkerij-test.be")
+            refetch = await service.get(shop.id, "svg", BadgeQuery("en"), "bakkerij-test.be")
             slow.release.set()
         cached = service.entries.lookup(
-            shop.id, "svg", "en", "m", 1, None, "bakkerij-test.be", time.monotonic()
+            shop.id, "svg", BadgeQuery("en"), "bakkerij-test.be", time.monotonic()
         )
         assert isinstance(cached, Rendered)
         return await state(first[0]), await state(refetch), await state(cached)

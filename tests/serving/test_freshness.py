@@ -11,6 +11,7 @@ from badge.registry.model import Shop
 from badge.serving import binding
 from badge.serving.entries import UNKNOWN, Entry
 from badge.serving.freshness import EntryCache
+from badge.serving.query import BadgeQuery
 from badge.serving.responses import build_response
 from badge.settings import Settings
 from tests.serving.test_variants import SHOP
@@ -173,18 +174,18 @@ def test_lookup_finds_a_variant_names_a_missing_one_and_refuses_a_stale_entry(
     loads = Loads()
     cache = make(settings, loads)
     now = loads.now[0]
-    assert cache.lookup(SHOP_ID, "svg", "nl", "m", 1, None, None, now) is None  # not loaded
+    assert cache.lookup(SHOP_ID, "svg", BadgeQuery("nl"), None, now) is None  # not loaded
     entry = anyio.run(cache.entry, SHOP_ID)
     key = (SHOP_ID, "svg", "nl", "m", 1, "bakkerij-test.be")
-    assert cache.lookup(SHOP_ID, "svg", "nl", "m", 1, None, "bakkerij-test.be", now) == key
+    assert cache.lookup(SHOP_ID, "svg", BadgeQuery("nl"), "bakkerij-test.be", now) == key
     rendered = build_response(200, b"<svg/>", "svg", b"no-store")
     entry.add_variant(key, rendered)  # type: ignore[arg-type]
-    assert cache.lookup(SHOP_ID, "svg", "nl", "m", 1, None, "bakkerij-test.be", now) is rendered
+    assert cache.lookup(SHOP_ID, "svg", BadgeQuery("nl"), "bakkerij-test.be", now) is rendered
     # Another page gets its own variant, decided by binding.
-    other = cache.lookup(SHOP_ID, "svg", "nl", "m", 1, None, "copy.example", now)
+    other = cache.lookup(SHOP_ID, "svg", BadgeQuery("nl"), "copy.example", now)
     assert other == (SHOP_ID, "svg", "nl", "m", 1, binding.MISMATCH)
     later = now + settings.stale_limit + 1
-    assert cache.lookup(SHOP_ID, "svg", "nl", "m", 1, None, "bakkerij-test.be", later) is None
+    assert cache.lookup(SHOP_ID, "svg", BadgeQuery("nl"), "bakkerij-test.be", later) is None
 
 
 def test_invalidate_all_returns_what_it_dropped_and_reports_the_bus(settings: Settings) -> None:

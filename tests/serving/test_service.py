@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import io
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -31,12 +30,14 @@ from badge.registry.sqlite import SQLiteRegistry
 from badge.render.artwork import BRAND_BLUE, THUMBS_UP
 from badge.render.png import bake
 from badge.serving.hotpath import HotPathStats
+from badge.serving.query import BadgeQuery
 from badge.serving.service import ERROR_TEXTS, BadgeService
 from badge.settings import Settings
 from badge.signing import KeyStore
 from badge.verify.check import extract_token
 from badge.vocabulary import SIZES
 from tests.conftest import add_shop
+from tests.faulty import FlakyRegistry, outage_and_bug, tracebacks
 from tests.verdicts import judge
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -860,25 +861,6 @@ def test_jwks_is_public_and_cacheable(client: TestClient) -> None:
 # -- registry outage -----------------------------------------------------------------------
 
 
-class FlakyRegistry:
-    """The real registry, with a switch to make it fail or hang like a dead database."""
-
-    def __init__(self, inner: SQLiteRegistry) -> None:
-        self.inner = inner
-        self.down = False
-        self.hang: threading.Event | None = None
-
-    def get_shop(self, shop_id: str) -> Shop | None:
-        if self.hang is not None:
-            self.hang.wait(timeout=4)
-        if self.down:
-            raise sqlite3.OperationalError("unable to open database file")
-        return self.inner.get_shop(shop_id)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
 @pytest.fixture
 def outage(
     settings: Settings, registry: SQLiteRegistry, tmp_path: Path
@@ -900,18 +882,18 @@ def test_registry_down_serves_last_state_then_neutral_503(
     service, flaky, now, shop = outage
 
     async def scenario() -> None:
-        good = await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        good = await service.get(shop.id, "svg", BadgeQuery("en"), ON_SHOP)
         assert good.status == 200 and thumbs_up_svg(good.body)
 
         flaky.down = True
         now[0] += settings.stale_limit - 1
-        assert service.entries.lookup(shop.id, "svg", "en", "m", 1, None, ON_SHOP, now[0]) is good
-        assert await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP) is good
+        assert service.entries.lookup(shop.id, "svg", BadgeQuery("en"), ON_SHOP, now[0]) is good
+        assert await service.get(shop.id, "svg", BadgeQuery("en"), ON_SHOP) is good
 
         now[0] += 2  # past BADGE_STALE_LIMIT with no word from the change feed
-        assert service.entries.lookup(shop.id, "svg", "en", "m", 1, None, ON_SHOP, now[0]) is None
+        assert service.entries.lookup(shop.id, "svg", BadgeQuery("en"), ON_SHOP, now[0]) is None
         for fmt in FORMATS:
-            down = await service.get(shop.id, fmt, "en", "m", 1, None, ON_SHOP)  # type: ignore[arg-type]
+            down = await service.get(shop.id, fmt, BadgeQuery("en"), ON_SHOP)  # type: ignore[arg-type]
             assert down.status == 503
             assert token_of(down.body) is None
             if fmt == "svg":
@@ -922,7 +904,7 @@ def test_registry_down_serves_last_state_then_neutral_503(
 
         flaky.down = False
         service.entries.mark_fresh()
-        back = await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        back = await service.get(shop.id, "svg", BadgeQuery("en"), ON_SHOP)
         assert back.status == 200 and thumbs_up_svg(back.body)
 
     anyio.run(scenario)
@@ -935,11 +917,11 @@ def test_a_hanging_registry_does_not_hang_the_request(
     hang = threading.Event()
 
     async def scenario() -> float:
-        await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        await service.get(shop.id, "svg", BadgeQuery("en"), ON_SHOP)
         flaky.hang = hang
         now[0] += settings.stale_limit + 1
         started = time.perf_counter()
-        answer = await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        answer = await service.get(shop.id, "svg", BadgeQuery("en"), ON_SHOP)
         elapsed = time.perf_counter() - started
         hang.set()
         assert answer.status == 503
@@ -959,12 +941,12 @@ def test_an_answer_from_a_replaced_entry_is_not_reused(
     service, _, now, shop = outage
 
     async def scenario() -> None:
-        await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        await service.get(shop.id, "svg", BadgeQuery("en"), ON_SHOP)
         first = service.entries.current(shop.id)
         assert service.entries.serves(shop.id, first, now[0])
         now[0] += settings.stale_limit + 1
         assert not service.entries.serves(shop.id, first, now[0])
-        await service.get(shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        await service.get(shop.id, "svg", BadgeQuery("en"), ON_SHOP)
         second = service.entries.current(shop.id)
         assert second is not first
         service.entries.mark_fresh()
@@ -999,14 +981,6 @@ def test_the_hot_paths_kept_answers_are_bounded(
     assert len(hot._warm) == 0
 
 
-class BrokenRegistry(FlakyRegistry):
-    """The real registry with a bug in reading a shop: not an outage."""
-
-    def get_shop(self, shop_id: str) -> Shop | None:
-        row: dict[str, str] = {}
-        return cast(Shop, row["display_name"])  # the bug: a KeyError
-
-
 def test_a_bug_while_loading_is_logged_and_counted_not_taken_for_an_outage(
     settings: Settings,
     registry: SQLiteRegistry,
@@ -1014,23 +988,17 @@ def test_a_bug_while_loading_is_logged_and_counted_not_taken_for_an_outage(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     shop = add_shop(registry, domains=(ON_SHOP,))
-    keys = KeyStore(tmp_path / "bug-keys", token_ttl=settings.token_ttl)
-    keys.ensure()
-    down = FlakyRegistry(registry)
-    down.down = True
-    broken = BrokenRegistry(registry)
-    outage_service = BadgeService(settings, down, keys)
-    bug_service = BadgeService(settings, broken, keys)
+    outage_service, bug_service = outage_and_bug(settings, registry, tmp_path / "bug-keys")
     with caplog.at_level("DEBUG", logger="badge"):
-        outage = anyio.run(outage_service.get, shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        outage = anyio.run(outage_service.get, shop.id, "svg", BadgeQuery("en"), ON_SHOP)
         assert outage.status == 503
         assert outage_service.stats().internal_errors == 0
-        assert not [r for r in caplog.records if r.exc_info]  # the change feed reports outages
-        answer = anyio.run(bug_service.get, shop.id, "svg", "en", "m", 1, None, ON_SHOP)
+        assert not tracebacks(caplog)  # the change feed reports outages
+        answer = anyio.run(bug_service.get, shop.id, "svg", BadgeQuery("en"), ON_SHOP)
     # The page still gets the neutral badge, but the bug is on record, with its traceback.
     assert answer.status == 503 and answer.body == outage.body
     assert bug_service.stats().internal_errors == 1
-    (record,) = [r for r in caplog.records if r.exc_info]
+    (record,) = tracebacks(caplog)
     assert record.levelname == "ERROR" and shop.id in record.getMessage()
     assert record.exc_info is not None and record.exc_info[0] is KeyError
     metrics = Metrics(HotPathStats(), bug_service).render()[0].decode()

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import anyio
+import pytest
 from starlette.testclient import TestClient
 
 from badge.app import create_app
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
-from badge.serving import binding
+from badge.serving import binding, warmup
 from badge.serving.service import BadgeService
 from badge.serving.sightings import Seen
 from badge.serving.variants import retarget
 from badge.settings import Settings
 from badge.vocabulary import DEFAULT_LANG
+from tests.conftest import add_shop
+from tests.faulty import outage_and_bug, tracebacks
 
 SITE = "bakkerij-test.be"
 
@@ -72,3 +77,20 @@ def test_start_prepares_the_busiest_registered_sites(
             "the default badge of a busy site was not prepared at start",
         )
         assert service.stats().prepared >= 1
+
+
+def test_a_bug_while_preparing_is_logged_and_counted(
+    settings: Settings, registry: SQLiteRegistry, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shop = add_shop(registry, domains=(SITE,))
+    outage, bug = outage_and_bug(settings, registry, tmp_path / "warmup-keys")
+    wants = {("svg", DEFAULT_LANG, "m", 1, SITE)}
+    with caplog.at_level("DEBUG", logger="badge"):
+        anyio.run(warmup.prepare, outage, shop.id, wants)
+        assert outage.stats().internal_errors == 0  # the registry is down: requests say so
+        assert not tracebacks(caplog)
+        anyio.run(warmup.prepare, bug, shop.id, wants)
+    assert bug.stats().internal_errors == 1 and bug.stats().prepared == 0
+    (record,) = tracebacks(caplog)
+    assert record.levelname == "ERROR" and shop.id in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is KeyError

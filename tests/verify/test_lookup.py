@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import anyio
 import idna
 import pytest
 
+from badge.errors import Conflict, Unavailable
 from badge.platform.caches import CacheSet
+from badge.platform.metrics import Metrics
 from badge.platform.timeutil import today
 from badge.registry.model import Event, Shop
+from badge.registry.sqlite import SQLiteRegistry
+from badge.serving.hotpath import HotPathStats
 from badge.serving.service import Entry
+from badge.settings import Settings
 from badge.state import AppServices
 from badge.verify import lookup
 from badge.verify.lookup import HistoryCache, Referral, judge_referrer, own_hosts, referrer_host
 from badge.vocabulary import CATEGORY_COLOURS
+from tests.conftest import add_shop
+from tests.faulty import BrokenRegistry, outage_and_bug, tracebacks
 
 IDN_ASCII = idna.encode("bäckerei.be", uts46=True).decode()
 OURS = own_hosts("https://badge.becommerce.be", "badge.becommerce.be")
@@ -141,3 +150,55 @@ def test_history_cache_is_bounded() -> None:
         assert (stats.name, stats.size, stats.evictions) == ("shop_histories", 3, 7)
 
     anyio.run(run)
+
+
+# -- a bug is not an outage ----------------------------------------------------------------
+
+
+def test_a_bug_loading_a_page_shop_is_logged_and_counted(
+    settings: Settings, registry: SQLiteRegistry, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shop = add_shop(registry)
+    services = outage_and_bug(settings, registry, tmp_path / "keys")
+    outage: AppServices = {"badges": services[0]}  # type: ignore[typeddict-item]
+    bug: AppServices = {"badges": services[1]}  # type: ignore[typeddict-item]
+    with caplog.at_level("DEBUG", logger="badge"):
+        with pytest.raises(Unavailable):
+            anyio.run(lookup.live_entry, outage, shop.id)
+        assert outage["badges"].stats().internal_errors == 0
+        assert not tracebacks(caplog)  # an outage is the change feed's news, not a bug
+        with pytest.raises(Unavailable):
+            anyio.run(lookup.live_entry, bug, shop.id)
+    assert bug["badges"].stats().internal_errors == 1
+    (record,) = tracebacks(caplog)
+    assert record.levelname == "ERROR" and shop.id in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is KeyError
+
+
+def test_a_bug_in_a_registry_call_is_logged_and_counted(
+    settings: Settings, registry: SQLiteRegistry, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_shop(registry, name="Bakkerij Zoek")
+    _, service = outage_and_bug(settings, registry, tmp_path / "keys")
+    state: AppServices = {"badges": service, "registry": BrokenRegistry(registry)}  # type: ignore[typeddict-item]
+
+    def gone() -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    def refused() -> None:
+        raise Conflict("a refusal of the registry's own")
+
+    with caplog.at_level("DEBUG", logger="badge"):
+        with pytest.raises(Unavailable, match="cannot be reached"):
+            anyio.run(lookup.ask_registry, state, gone)
+        with pytest.raises(Conflict):  # keeps its status, neither a 503 nor a bug
+            anyio.run(lookup.ask_registry, state, refused)
+        assert service.stats().internal_errors == 0 and not tracebacks(caplog)
+        with pytest.raises(Unavailable, match="cannot be reached"):
+            anyio.run(lookup.search, state, "Zoek")
+    assert service.stats().internal_errors == 1
+    (record,) = tracebacks(caplog)
+    assert record.levelname == "ERROR" and "registry call" in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is AttributeError
+    metrics = Metrics(HotPathStats(), service).render()[0].decode()
+    assert "badge_internal_errors_total 1.0" in metrics

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from badge.i18n import format_day, gettext_for
 from badge.platform.timeutil import today
 from badge.registry.model import Event, Shop
+from badge.registry.proofs import DEMO_ATTESTATION
 from badge.registry.sqlite import SQLiteRegistry
 from badge.verify.pages import CSP, history_rows
 from badge.vocabulary import CATEGORY_COLOURS, LANGS, Lang
@@ -28,6 +29,14 @@ STATE_TITLES = {
     "revoked": "Keurmerk revoked",
     "expired": "Keurmerk expired",
 }
+DEMO_WORDING = (
+    "Demo data: a fictitious shop whose websites were not checked, marked as confirmed on "
+    "%(date)s so that the demo shows certified badges"
+)
+VOUCHED = (
+    "Confirmed by BeCommerce: BeCommerce vouches for the ownership, established another way "
+    "than a technical proof; its note says how."
+)
 MISMATCH = "is NOT a registered domain of this shop"
 CONFIRMED = "is a registered domain of this shop"
 VOID = {"meta", "link", "img", "input", "br", "hr", "source", "wbr", "area", "col", "base"}
@@ -274,6 +283,26 @@ def test_html_in_shop_names_is_escaped(client: TestClient, registry: SQLiteRegis
     check_structure(html)
     found = client.get("/verify", params={"q": "script", "lang": "en"}).text
     assert "<script>" not in found and "&lt;script&gt;" in found
+
+
+@pytest.mark.parametrize("lang", [pytest.param(lang, id=lang) for lang in LANGS])
+def test_demo_attestation_is_said_in_the_page_language(
+    client: TestClient, registry: SQLiteRegistry, lang: Lang
+) -> None:
+    demo = add_shop(registry, name="Demo Shop", domains=("demo-shop.be",), attest=False)
+    registry.attest_domain(demo.id, "demo-shop.be", actor="demo", reason=DEMO_ATTESTATION)
+    own = add_shop(registry, name="Own Shop", domains=("own-shop.be",), attest=False)
+    registry.attest_domain(own.id, "own-shop.be", actor="op", reason="registrar's records")
+    html = unescape(client.get(f"/v/{demo.id}?lang={lang}").text)
+    assert DEMO_ATTESTATION not in html and "`" not in html
+    wording = gettext_for(lang, DEMO_WORDING).split("%(date)s")[0]
+    assert wording in html, wording
+    # No "BeCommerce vouches for the ownership": nobody established it for a demo shop.
+    assert gettext_for(lang, VOUCHED) not in html
+    # An operator's own note is still quoted as written, the demo wording nowhere.
+    html = unescape(client.get(f"/v/{own.id}?lang={lang}").text)
+    assert "registrar's records" in html and wording not in html
+    assert gettext_for(lang, VOUCHED) in html
 
 
 @pytest.mark.parametrize(
@@ -548,3 +577,18 @@ def test_a_shop_registered_as_certified_was_granted_on_its_certification_day(
     rows = history_rows(events, "certified", datetime(2026, 3, 1, tzinfo=UTC), date(2025, 1, 1))
     assert rows[0][0].date() == date(2025, 1, 1)
     assert history_rows(events, "certified", datetime(2026, 3, 1, tzinfo=UTC))[0][0].day == 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_operators_note_is_quoted_escaped_in_the_sentence_of_the_page_language(
+    client: TestClient, registry: SQLiteRegistry, lang: Lang
+) -> None:
+    shop = add_shop(registry, name="Note Shop", domains=("note-shop.be",), attest=False)
+    registry.attest_domain(shop.id, "note-shop.be", actor="op", reason="<b>KBO</b> & co")
+    html = client.get(f"/v/{shop.id}?lang={lang}").text
+    assert "<b>KBO</b>" not in html
+    assert '<q dir="auto">&lt;b&gt;KBO&lt;/b&gt; &amp; co</q>' in html
+    # The colon belongs to the sentence, so French puts its no-break space before it.
+    sentence = gettext_for(lang, "Ownership confirmed by BeCommerce on %(date)s")
+    colon = "\u00a0:" if lang == "fr" else ":"
+    assert sentence.split("%(date)s")[0] in html and f"{colon} <q" in html
