@@ -189,15 +189,21 @@ class BadgeHotPath:
         # uvicorn decodes a %-escape in the path; kept answers are by the decoded path.
         if (method != "GET" and method != "HEAD") or b"%" in raw_path:
             return 0
-        # Latin-1 never fails; a byte past ASCII (which uvicorn refuses) matches no key.
-        path = raw_path.decode("latin-1")
-        if raw_path[:_PREFIX_LEN] != _PREFIX_BYTES:
-            return self.prepared.answer(method, path, raw_query, headers, state, write, date)
-        now = _monotonic()
-        if_none_match, referer, accept_encoding = read_headers(headers, _READ)
         service: BadgeService | None = state.get("badges")
         if service is None:
             return 0
+        now = _monotonic()
+        # Latin-1 never fails; a byte past ASCII (which uvicorn refuses) matches no key.
+        path = raw_path.decode("latin-1")
+        if raw_path[:_PREFIX_LEN] != _PREFIX_BYTES:
+            kept = self.prepared.kept(path, raw_query, headers, service)
+            if kept is None:
+                return 0
+            (status_line, head), body = kept
+            write(b"".join((status_line, date, head, b"" if method == "HEAD" else body)))
+            self.prepared.observe_path(path, now)
+            return 200
+        if_none_match, referer, accept_encoding = read_headers(headers, _READ)
         warm = self._warm.get((path, raw_query, referer, accept_encoding))
         if warm is None or not service.entries.serves(warm.shop_id, warm.entry, now):
             # Settled here when that needs no I/O (a one-off Referer, say); else the ASGI

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -72,7 +72,7 @@ class PreparedResponses:
             self.hits += 1
             await send(prepared[0])
             await send(_EMPTY_BODY if scope["method"] == "HEAD" else prepared[1])
-            self._observe(path, started)
+            self.observe_path(path, started)
             return
         if key is None or scope["method"] != "GET":
             await self.app(scope, receive, send)
@@ -99,35 +99,26 @@ class PreparedResponses:
         if kept is not None:
             after.add_prepared(key, kept, MAX_PREPARED_PER_SHOP)
 
-    def answer(
-        self,
-        method: str,
-        path: str,
-        query: bytes,
-        headers: list[tuple[bytes, bytes]],
-        state: dict[str, Any],
-        write: Callable[[bytes], object],
-        date: bytes,
-    ) -> int:
-        """A prepared response written at the protocol (badge/platform/server.py's
-        RawAnswers), as `__call__` would have had uvicorn write it; 0 when there is none."""
+    def kept(
+        self, path: str, query: bytes, headers: list[tuple[bytes, bytes]], service: BadgeService
+    ) -> tuple[tuple[bytes, bytes], bytes] | None:
+        """For an answer at the protocol (the hot path's `answer`): the status line and
+        header block (badge.platform.server.wire_head) and body kept for this GET or HEAD,
+        counted as a hit; None when there is none."""
         shop_id = shop_id_of(path)
-        service: BadgeService | None = state.get("badges")
-        if shop_id is None or service is None:
-            return 0
-        started = _monotonic()
+        if shop_id is None:
+            return None
         key = _key(path, query, headers)
         entry = service.entries.fresh(shop_id)
         prepared = None if entry is None or key is None else entry.prepared.get(key)
         if prepared is None or prepared[2] is None:
-            return 0
+            return None
         self.hits += 1
-        status_line, head = prepared[2]
-        write(b"".join((status_line, date, head, b"" if method == "HEAD" else prepared[1]["body"])))
-        self._observe(path, started)
-        return 200
+        body: bytes = prepared[1]["body"]
+        return prepared[2], body
 
-    def _observe(self, path: str, started: float) -> None:
+    def observe_path(self, path: str, started: float) -> None:
+        """The latency of a prepared answer, under its route's template."""
         for prefix, template in TEMPLATES:
             if path.startswith(prefix):
                 self.observe(template, "-", 200, _monotonic() - started)
