@@ -382,7 +382,7 @@ def main() -> None:
         print_table(targets, mine, base)
         if ok.name in mine and targets[-1].name.startswith("304"):
             revalidation(mine, ok.name, targets[-1].name)
-        embed = targets[1]
+        embed = targets_for(shop_id)[1]  # whatever --only kept
         if not options.skip_flood:
             flood(ours, embed.path, embed.headers, f"/b/{other_id}.svg", options)
     if not options.only_http:

@@ -68,6 +68,12 @@ class Tally(Generic[K]):
         cut = estimates[len(estimates) - self.limit // 2 - 1]
         # Newcomers start at the largest count evicted, as space-saving replaces the minimum.
         self.floor = max(self.floor, cut)
+        if cut >= estimates[-1]:
+            # Nothing above the cut (a flood of one-offs): emptied in one C call.
+            self.dropped += len(counts)
+            counts.clear()
+            floors.clear()
+            return
         # Deleted in place: rebuilt tables would be young objects of thousands of entries,
         # which the garbage collector's next two passes walk whole (milliseconds each).
         gone = [key for key, count in counts.items() if count <= cut]
