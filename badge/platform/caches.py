@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -98,17 +98,30 @@ class BoundedCache(Generic[K, V]):
         )
 
 
+class Measured(Protocol):
+    """What /metrics reads of a cache: a `BoundedCache`, or the hot path's warm answers."""
+
+    @property
+    def name(self) -> str: ...
+
+    def stats(self) -> CacheStats: ...
+
+
 class CacheSet:
     """The app's caches by name, for /metrics. A cache made again under the same name (a
     lifespan run twice by tests) takes the place of the old one."""
 
     def __init__(self) -> None:
-        self._caches: dict[str, BoundedCache[object, object]] = {}
+        self._caches: dict[str, Measured] = {}
 
     def new(self, name: str, maxsize: int) -> BoundedCache[K, V]:
         cache: BoundedCache[K, V] = BoundedCache(name, maxsize)
-        self._caches[name] = cache  # type: ignore[assignment]
+        self._caches[name] = cache
         return cache
+
+    def add(self, cache: Measured) -> None:
+        """A cache that keeps its own rule (serving/warm.py says why), shown beside the rest."""
+        self._caches[cache.name] = cache
 
     def snapshot(self) -> tuple[CacheStats, ...]:
         return tuple(cache.stats() for _, cache in sorted(self._caches.items()))

@@ -136,6 +136,7 @@ class BadgeHotPath:
         )
         # (path, raw query, Referer, Accept-Encoding) as sent -> what they were answered with.
         self._warm = WarmTable(stats.sightings)
+        caches.add(self._warm)
         self._idna = Budget(IDNA_PER_SECOND)
         self.prepared = prepared.PreparedResponses(app, stats.observe)
         stats.take_sightings = self._warm.take_sightings
@@ -160,6 +161,7 @@ class BadgeHotPath:
         # while the shop's entry it came from is still the one to serve.
         warm = self._warm.get((path, raw_query, referer, accept_encoding))
         if warm is None or not service.entries.serves(warm.shop_id, warm.entry, now):
+            self._warm.misses += 1
             warm = await self._resolve(scope, send, service, fmt, referer, accept_encoding, now)
             if warm is None:
                 return
@@ -215,6 +217,8 @@ class BadgeHotPath:
             settled = self._settle(service, codings, path, raw_query, referer, accept_encoding, fmt)
             if not isinstance(settled, Warm):
                 return 0
+            # Counted once: a request left to the ASGI way is counted there.
+            self._warm.misses += 1
             warm = settled
         form = warm.form
         if self._revalidates(warm, if_none_match):

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from badge.platform.caches import CacheStats
 from badge.serving.entries import Entry
 from badge.serving.responses import Form
 from badge.serving.sightings import Tally
@@ -50,13 +51,32 @@ class WarmTable:
     """The kept answers, at most MAX_WARM; sightings move between them and `tally`.
 
     A plain dict, emptied in one go when full: an LRU's bookkeeping on every hit would cost
-    the lookup it saves, and what was dropped comes back on its next two requests."""
+    the lookup it saves, and what was dropped comes back on its next two requests. It is the
+    one cache in memory that is not a `BoundedCache`; /metrics shows it beside them, as
+    `warm_answers`, from `stats()`, which costs the hot path nothing: a hit is already counted
+    on its answer (`Warm.hits`), and the hot path counts a miss on its way to a new answer."""
+
+    name: Final = "warm_answers"
 
     def __init__(self, tally: Tally[Sighted]) -> None:
         self.tally = tally
         self._answers: dict[WarmKey, Warm] = {}
         # The bound's lookup, bound once: `get` is the hot path's one lookup.
         self.get = self._answers.get
+        self.misses = 0
+        self.evictions = 0
+        # Hits handed on from answers (to the tally, or dropped unsighted); and what answers
+        # counted that were not this table's hits: the request that made each, and the hits
+        # it took over from the tally when it was kept.
+        self._handed = 0
+        self._not_hits = 0
+
+    def stats(self) -> CacheStats:
+        pending = sum(warm.hits for warm in self._answers.values())
+        hits = self._handed + pending - self._not_hits
+        return CacheStats(
+            self.name, len(self._answers), MAX_WARM, hits, self.misses, self.evictions
+        )
 
     def __len__(self) -> int:
         return len(self._answers)
@@ -72,12 +92,14 @@ class WarmTable:
     def keep(self, key: WarmKey, warm: Warm) -> None:
         """`warm` answers `key` from now on; what it replaces hands its hits to the tally."""
         if len(self._answers) >= MAX_WARM:
+            self.evictions += len(self._answers)
             self.clear()
         else:
             self._fold(self._answers.get(key))
         # The key's hits so far move along, so the flush sees them as one repeat visitor.
         if warm.sighted is not None:
             warm.hits = self.tally.take(warm.sighted)
+        self._not_hits += warm.hits + 1
         self._answers[key] = warm
 
     def take_sightings(self) -> list[tuple[Sighted, int]]:
@@ -88,6 +110,7 @@ class WarmTable:
             if warm.hits:
                 if warm.sighted is not None:
                     taken.append((warm.sighted, warm.hits))
+                self._handed += warm.hits
                 warm.hits = 0
         return taken
 
@@ -96,4 +119,5 @@ class WarmTable:
         if warm is not None and warm.hits:
             if warm.sighted is not None:
                 self.tally.add(warm.sighted, warm.hits)
+            self._handed += warm.hits
             warm.hits = 0

@@ -7,6 +7,7 @@ from starlette.testclient import TestClient
 
 from badge.platform.caches import BoundedCache, CacheSet, CacheStats
 from badge.registry.model import Shop
+from badge.serving.warm import MAX_WARM
 
 
 def test_the_least_recently_used_entry_goes_first() -> None:
@@ -90,6 +91,7 @@ def test_every_cache_of_the_app_is_in_metrics(client: TestClient, shop: Shop) ->
         "shop_histories",
         "shop_pages",
         "unknown_shops",
+        "warm_answers",
     }
     assert sizes["badge_queries"] == 1
     assert sizes["png_pixels"] == 1
@@ -99,3 +101,15 @@ def test_every_cache_of_the_app_is_in_metrics(client: TestClient, shop: Shop) ->
     assert hits["badge_queries"] >= 2 and hits["badge_referers"] >= 2
     assert metric_lines(client, "badge_cache_max_entries")["png_pixels"] == 2048
     assert set(metric_lines(client, "badge_cache_evictions_total").values()) == {0.0}
+
+
+def test_the_warm_answers_are_in_metrics_beside_the_caches(client: TestClient, shop: Shop) -> None:
+    headers = {"Referer": "https://bakkerij-jansen.be/", "Accept-Encoding": "br"}
+    for _ in range(5):
+        assert client.get(f"/b/{shop.id}.svg?lang=fr", headers=headers).status_code == 200
+    # The first request's query and Referer were new, so its answer was not kept; the second
+    # was kept, and the three after it were answered from the table.
+    assert metric_lines(client, "badge_cache_entries")["warm_answers"] == 1
+    assert metric_lines(client, "badge_cache_misses_total")["warm_answers"] == 2
+    assert metric_lines(client, "badge_cache_hits_total")["warm_answers"] == 3
+    assert metric_lines(client, "badge_cache_max_entries")["warm_answers"] == MAX_WARM

@@ -81,6 +81,7 @@ def test_a_full_table_empties_at_once_and_loses_no_sighting(
     newcomer = answer(None)
     table.keep(key(9), newcomer)
     assert list(table) == [key(9)]
+    assert table.stats().evictions == 3
     assert tally.take(PAGE) == 4 and tally.take(OTHER) == 2
 
 
@@ -93,3 +94,18 @@ def test_clear_hands_every_pending_hit_to_the_tally() -> None:
     table.clear()
     assert len(table) == 0 and table.get(key(1)) is None
     assert tally.take(PAGE) == 6
+
+
+def test_stats_count_only_requests_the_table_answered() -> None:
+    tally: Tally[Sighted] = Tally(100)
+    tally.add(PAGE, 3)
+    table = WarmTable(tally)
+    kept = answer(PAGE)
+    table.keep(key(1), kept)
+    # The request that made the answer counts on it like the rest: it is no hit.
+    kept.hits += 1
+    kept.hits += 2
+    table.take_sightings()
+    kept.hits += 4
+    stats = table.stats()
+    assert (stats.name, stats.size, stats.hits, stats.evictions) == ("warm_answers", 1, 6, 0)
