@@ -25,7 +25,8 @@ from badge.platform.caches import CacheSet
 from badge.platform.compression import Compression
 from badge.platform.http import DefaultCacheControl
 from badge.platform.ratelimit import RateLimit
-from badge.serving.hotpath import BadgeHotPath, HotPathStats, RouteTimer
+from badge.serving.hotpath import BadgeHotPath, HotPathStats
+from badge.serving.timing import RouteTimer
 from badge.settings import Settings
 from badge.state import app_state
 from badge.verify.api import BadgeChecker, VerifyApi
@@ -176,13 +177,17 @@ class BadgeApp(Starlette):
     def __init__(self, *, stats: HotPathStats, caches: CacheSet, **kwargs: Any) -> None:
         self.stats = stats
         self.caches = caches
+        self.raw_answers: BadgeHotPath | None = None
         super().__init__(**kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = RateLimit(super().build_middleware_stack(), rules_for)
-        return BadgeHotPath(
+        hot = BadgeHotPath(
             RouteTimer(DefaultCacheControl(stack, cache_for), self.stats), self.stats, self.caches
         )
+        # What `badge serve`'s protocol may answer itself (badge/platform/server.py).
+        self.raw_answers = hot
+        return hot
 
 
 def create_app(settings: Settings) -> Starlette:

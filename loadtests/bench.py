@@ -277,6 +277,10 @@ def flood(
     alone: list[Result] = []
     under: list[Result] = []
     floods: list[Result] = []
+    # The server's CPU while both run: per request (both clients' requests), and its share
+    # of the round (a server far from busy means the tail comes from elsewhere).
+    cpu_us: list[float] = []
+    busy: list[float] = []
     url = server.base + measured
     wrk(url, 1, 8, headers)
     for _ in range(options.rounds):
@@ -284,8 +288,13 @@ def flood(
         command = wrk_command(server.base + flood_path, options.seconds + 2, 32, (), script)
         flooding = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         time.sleep(1.0)
+        before = server.cpu_seconds()
         under.append(wrk(url, options.seconds, 8, headers))
+        spent = server.cpu_seconds() - before
         floods.append(parse_wrk(flooding.communicate()[0]))
+        served = under[-1].requests + floods[-1].rps * options.seconds
+        cpu_us.append(spent / served * 1e6)
+        busy.append(100 * spent / options.seconds)
     rate = statistics.median(r.rps for r in floods)
     print(
         f"\nembed-shaped badge of one shop (wrk -c8) while wrk -c32 asks another shop's badge"
@@ -296,6 +305,10 @@ def flood(
         rps = statistics.median(r.rps for r in rounds)
         p50 = statistics.median(r.p50_ms for r in rounds)
         print(f"  {name:<16} {rps:>9,.0f} req/s  p50 {p50:.2f} ms  p99 {spread(p99s)} ms")
+    print(
+        f"  server CPU under the flood: {spread(cpu_us, 1)} µs a request (both clients'), "
+        f"busy {spread(busy, 0)} % of the time"
+    )
     worst = max(r.p99_ms for r in under)
     verdict = "below" if statistics.median(r.p99_ms for r in under) < FLOOD_P99_BOUND_MS else "OVER"
     print(f"  p99 under the flood {verdict} {FLOOD_P99_BOUND_MS:.0f} ms (worst round {worst:.2f})")
@@ -369,7 +382,7 @@ def main() -> None:
         print_table(targets, mine, base)
         if ok.name in mine and targets[-1].name.startswith("304"):
             revalidation(mine, ok.name, targets[-1].name)
-        embed = targets[1]
+        embed = targets_for(shop_id)[1]  # whatever --only kept
         if not options.skip_flood:
             flood(ours, embed.path, embed.headers, f"/b/{other_id}.svg", options)
     if not options.only_http:

@@ -24,6 +24,7 @@ from badge.platform.http import (
     Codings,
     coded_etag,
     compress,
+    read_headers,
     strip_coding,
 )
 
@@ -37,6 +38,10 @@ _COMPRESSIBLE: Final = (
     "application/json",
     "image/svg+xml",
 )
+
+
+# The request headers read, in the order read_headers returns them.
+_READ: Final = {b"accept-encoding": 0, b"range": 1, b"if-none-match": 2}
 
 
 def compressible(content_type: str) -> bool:
@@ -57,19 +62,10 @@ class Compression:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        accept: bytes | None = None
-        ranged = False
-        if_none_match: bytes | None = None
-        for name, value in scope["headers"]:
-            if name == b"accept-encoding":
-                accept = value
-            elif name == b"range":
-                ranged = True
-            elif name == b"if-none-match":
-                if_none_match = value
+        accept, ranged, if_none_match = read_headers(scope["headers"], _READ)
         # A range is of the identity bytes; a partial compressed body would be another thing.
         codings: Codings = scope["state"]["codings"]
-        coding: Coding = IDENTITY if ranged else codings.pick(accept)
+        coding: Coding = IDENTITY if ranged is not None else codings.pick(accept)
         asked: set[bytes] = set()
         if if_none_match is not None:
             scope = dict(scope)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Literal
 
 import brotli
@@ -144,6 +144,19 @@ async def read_body(request: Request, limit: int, *, too_large: str) -> bytes:
         # but a 4xx, not a logged traceback per slow client.
         raise BadRequest("the request body stopped before it was complete") from None
     return b"".join(chunks)
+
+
+def read_headers(
+    headers: Iterable[tuple[bytes, bytes]], wanted: Mapping[bytes, int]
+) -> list[bytes | None]:
+    """The values of the headers in `wanted` (name -> index in the answer), None for those
+    missing, in one pass over the request's headers; a repeated header, its last value."""
+    found: list[bytes | None] = [None] * len(wanted)
+    for name, value in headers:
+        index = wanted.get(name)
+        if index is not None:
+            found[index] = value
+    return found
 
 
 class HttpMiddleware:

@@ -29,6 +29,10 @@ from badge.settings import Settings
 from badge.signing import KeyStore
 from badge.vocabulary import PublicState
 
+# A page or API document as sent: its ASGI start and body, and the status line and header
+# block the protocol writes for it (badge.platform.server.wire_head), None when it cannot.
+PreparedResponse = tuple[Message, Message, tuple[bytes, bytes] | None]
+
 REGISTRY_TIMEOUT: Final = 2.0
 
 
@@ -55,12 +59,10 @@ class Entry:
     variants: Mapping[VariantKey, Rendered] = field(init=False, repr=False)
     tokens: Mapping[str, str] = field(init=False, repr=False)
     # Pages and API documents about this shop, as sent (badge.serving.prepared); they go with it.
-    prepared: Mapping[object, tuple[Message, Message]] = field(init=False, repr=False)
+    prepared: Mapping[object, PreparedResponse] = field(init=False, repr=False)
     _variants: dict[VariantKey, Rendered] = field(init=False, repr=False, default_factory=dict)
     _tokens: dict[str, str] = field(init=False, repr=False, default_factory=dict)
-    _prepared: dict[object, tuple[Message, Message]] = field(
-        init=False, repr=False, default_factory=dict
-    )
+    _prepared: dict[object, PreparedResponse] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._views()
@@ -76,7 +78,7 @@ class Entry:
     def add_token(self, site: str, token: str) -> None:
         self._tokens[site] = token
 
-    def add_prepared(self, key: object, response: tuple[Message, Message], limit: int) -> bool:
+    def add_prepared(self, key: object, response: PreparedResponse, limit: int) -> bool:
         """Keeps a prepared response unless the shop already has `limit` of them."""
         if len(self._prepared) >= limit:
             return False

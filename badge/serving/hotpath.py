@@ -13,29 +13,28 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
-from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge.platform.caches import BoundedCache, CacheSet
-from badge.platform.http import IDENTITY, Codings, etag_matches
+from badge.platform.http import Codings, etag_matches, read_headers
 from badge.registry.rules import ID_LENGTH
-from badge.serving import binding, prepared
+from badge.serving import binding, prepared, refusals
+from badge.serving.entries import Entry
 from badge.serving.query import (
     MAX_QUERY_BYTES,
     PLAIN,
     BadgeQuery,
     BadRequestParam,
     Budget,
-    lang_hint,
     parse_query,
 )
 from badge.serving.responses import Rendered
 from badge.serving.service import BadgeService, VariantKey
 from badge.serving.sightings import Tally
-from badge.serving.warm import MAX_ACCEPT_BYTES, Sighted, Warm, WarmTable
-from badge.vocabulary import DEFAULT_LANG, Format
+from badge.serving.warm import MAX_ACCEPT_BYTES, Sighted, Warm, WarmKey, WarmTable
+from badge.vocabulary import Format
 from badge.web.routes import hot_path_routes
 
 # Distinct (shop, Referer host, `d`) triples counted between two flushes.
@@ -51,6 +50,7 @@ _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 # The route table's badge routes (badge/web/routes.py): one prefix, a suffix per format.
 _PREFIX, _FORMATS = hot_path_routes()
 _PREFIX_LEN: Final = len(_PREFIX)
+_PREFIX_BYTES: Final = _PREFIX.encode()
 _SUFFIX_LEN: Final = len(next(iter(_FORMATS)))
 # Each format's route template, the label of its latency metrics.
 _ROUTES: Final[dict[Format, str]] = {
@@ -62,6 +62,8 @@ LATENCY_BOUNDS: Final[tuple[float, ...]] = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 )  # fmt: skip
 _monotonic = time.monotonic
+# The request headers the hot path reads, in the order read_headers returns them.
+_READ: Final = {b"if-none-match": 0, b"referer": 1, b"accept-encoding": 2}
 
 
 Timing = tuple[str, str, int]
@@ -108,6 +110,18 @@ class HotPathStats:
             self.sightings_dropped[reason] += hosts
 
 
+@dataclass(slots=True)
+class _Request:
+    """A badge request classified, on its way to a variant that needs drawing or loading."""
+
+    key: WarmKey
+    fmt: Format
+    shop_id: str
+    query: BadgeQuery
+    page: str | None
+    sighted: Sighted | None
+
+
 class BadgeHotPath:
     def __init__(self, app: ASGIApp, stats: HotPathStats, caches: CacheSet) -> None:
         self.app = app
@@ -136,19 +150,9 @@ class BadgeHotPath:
         now = _monotonic()
         method = scope["method"]
         if method != "GET" and method != "HEAD":
-            await self._not_allowed(send, fmt, now)
+            await refusals.not_allowed(send, self.stats, _ROUTES[fmt], now)
             return
-        # One pass over the request headers for the three we read.
-        if_none_match: bytes | None = None
-        referer: bytes | None = None
-        accept_encoding: bytes | None = None
-        for name, value in scope["headers"]:
-            if name == b"if-none-match":
-                if_none_match = value
-            elif name == b"referer":
-                referer = value
-            elif name == b"accept-encoding":
-                accept_encoding = value
+        if_none_match, referer, accept_encoding = read_headers(scope["headers"], _READ)
         raw_query: bytes = scope["query_string"]
         service: BadgeService = scope["state"]["badges"]
         # The fast path: embeds send the same few requests over and over, and one lookup
@@ -159,25 +163,81 @@ class BadgeHotPath:
             warm = await self._resolve(scope, send, service, fmt, referer, accept_encoding, now)
             if warm is None:
                 return
-        warm.hits += 1
         form = warm.form
+        if self._revalidates(warm, if_none_match):
+            await send(form.not_modified_start)
+            await send(_EMPTY_BODY)
+            _record(warm.revalidated, _monotonic() - now)
+            return
+        await send(form.start)
+        await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
+        _record(warm.timing, _monotonic() - now)
+
+    def answer(
+        self,
+        method: str,
+        url: bytes,
+        headers: list[tuple[bytes, bytes]],
+        state: dict[str, Any],
+        write: Callable[[bytes], object],
+        date: bytes,
+    ) -> int:
+        """A warm answer written at the protocol (badge/platform/server.py's RawAnswers): the
+        bytes `__call__` would have had uvicorn write, counted and timed the same. 0 for
+        anything else, which then takes the ASGI way."""
+        raw_path, _, raw_query = url.partition(b"?")
+        # uvicorn decodes a %-escape in the path; kept answers are by the decoded path.
+        if (method != "GET" and method != "HEAD") or b"%" in raw_path:
+            return 0
+        service: BadgeService | None = state.get("badges")
+        if service is None:
+            return 0
+        now = _monotonic()
+        # Latin-1 never fails; a byte past ASCII (which uvicorn refuses) matches no key.
+        path = raw_path.decode("latin-1")
+        if raw_path[:_PREFIX_LEN] != _PREFIX_BYTES:
+            kept = self.prepared.kept(path, raw_query, headers, service)
+            if kept is None:
+                return 0
+            (status_line, head), body = kept
+            write(b"".join((status_line, date, head, b"" if method == "HEAD" else body)))
+            self.prepared.observe_path(path, now)
+            return 200
+        if_none_match, referer, accept_encoding = read_headers(headers, _READ)
+        warm = self._warm.get((path, raw_query, referer, accept_encoding))
+        if warm is None or not service.entries.serves(warm.shop_id, warm.entry, now):
+            # Settled here when that needs no I/O (a one-off Referer, say); else the ASGI
+            # way settles it again, from the caches this filled, and draws or loads.
+            fmt = _FORMATS.get(path[-_SUFFIX_LEN:])
+            if fmt is None:
+                return 0
+            codings: Codings = state["codings"]
+            settled = self._settle(service, codings, path, raw_query, referer, accept_encoding, fmt)
+            if not isinstance(settled, Warm):
+                return 0
+            warm = settled
+        form = warm.form
+        if self._revalidates(warm, if_none_match):
+            not_modified = form.not_modified_wire
+            write(b"".join((not_modified[0], date, not_modified[1])))
+            _record(warm.revalidated, _monotonic() - now)
+            return 304
+        wire = form.wire
+        write(b"".join((wire[0], date, wire[1], b"" if method == "HEAD" else form.body)))
+        _record(warm.timing, _monotonic() - now)
+        return warm.status
+
+    def _revalidates(self, warm: Warm, if_none_match: bytes | None) -> bool:
+        """Counts a warm answer; True when the client holds its bytes already (a 304)."""
+        warm.hits += 1
         if warm.status == 200:
-            if if_none_match is not None and etag_matches(if_none_match, form.etag):
+            if if_none_match is not None and etag_matches(if_none_match, warm.form.etag):
                 self.stats.not_modified += 1
-                await send(form.not_modified_start)
-                await send(_EMPTY_BODY)
-                elapsed, row = _monotonic() - now, warm.revalidated
-                row[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
-                row[-1] += elapsed
-                return
+                return True
             self.stats.ok += 1
         else:
             self.stats.responses[warm.status] += 1
-        await send(form.start)
-        await send(_EMPTY_BODY if method == "HEAD" else form.body_message)
-        elapsed, row = _monotonic() - now, warm.timing
-        row[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
-        row[-1] += elapsed
+        return False
 
     async def _resolve(
         self,
@@ -189,20 +249,45 @@ class BadgeHotPath:
         accept_encoding: bytes | None,
         started: float,
     ) -> Warm | None:
-        """A request the fast path has not seen (or whose entry changed): the query and the
-        Referer classified, the variant found or made, and the answer kept when its query and
-        Referer were seen before, so a flood of one-off hosts pushes out nothing embeds ask
-        over and over. None when a bad query has been answered already."""
+        """A request the fast path has not seen (or whose entry changed), settled (below),
+        with the variant drawn or loaded when that needs it. None when a bad query has been
+        answered already."""
+        codings: Codings = scope["state"]["codings"]
         path: str = scope["path"]
         raw_query: bytes = scope["query_string"]
+        settled = self._settle(service, codings, path, raw_query, referer, accept_encoding, fmt)
+        if isinstance(settled, Warm):
+            return settled
+        if isinstance(settled, BadRequestParam):
+            await refusals.bad_query(
+                scope, send, service, settled, fmt, self.stats, _ROUTES[fmt], started
+            )
+            return None
+        request, key = settled
+        self.stats.misses += 1
+        rendered = await self._miss(service, key, request)
+        return self._warm_for(request, rendered, None, codings)
+
+    def _settle(
+        self,
+        service: BadgeService,
+        codings: Codings,
+        path: str,
+        raw_query: bytes,
+        referer: bytes | None,
+        accept_encoding: bytes | None,
+        fmt: Format,
+    ) -> Warm | BadRequestParam | tuple[_Request, VariantKey | None]:
+        """What needs no I/O: the query and the Referer classified, and the answer when the
+        shop's entry holds its variant; else the request, with the variant to draw if the
+        entry is usable (None: load it)."""
         # Embeds send the same few query strings: parsed once (bounds first), then looked up.
         query = self._queries.get(raw_query) if raw_query else PLAIN
         seen = query is not None
         if query is None:
             query = self._query(raw_query)
         if isinstance(query, BadRequestParam):
-            await self._bad_query(scope, send, service, query, fmt, started)
-            return None
+            return query
         shop_id = path[_PREFIX_LEN:-_SUFFIX_LEN]
         # The page showing the badge decides what it says (binding.py), not `d`. Browsers
         # send the same few origins: one lookup of the raw header classifies it.
@@ -213,21 +298,31 @@ class BadgeHotPath:
             page, netloc = known or self._classify(referer, service)
         counted = (netloc is not None or query.host is not None) and len(shop_id) == ID_LENGTH
         sighted = (shop_id, netloc, query.host) if counted else None
+        request = _Request(
+            (path, raw_query, referer, accept_encoding), fmt, shop_id, query, page, sighted
+        )
         found = service.entries.lookup(shop_id, fmt, query, page, _monotonic())
-        entry = None
-        if isinstance(found, Rendered):
-            rendered, entry = found, service.entries.current(shop_id)
-        else:
-            self.stats.misses += 1
-            rendered = await self._miss(service, found, shop_id, fmt, query, page)
-        # The form for the client's Accept-Encoding, compressed when the variant was built.
-        codings: Codings = scope["state"]["codings"]
-        form = rendered.forms[codings.pick(accept_encoding)]
-        warm = Warm(shop_id, entry, form, rendered.status, sighted, *self._rows(fmt, rendered))
+        if not isinstance(found, Rendered):
+            return request, found
         # Only cached queries and Referers count as seen: both are short and final.
-        short = accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES
-        if seen and short and entry is not None:
-            self._warm.keep((path, raw_query, referer, accept_encoding), warm)
+        entry = service.entries.current(shop_id) if seen else None
+        return self._warm_for(request, found, entry, codings)
+
+    def _warm_for(
+        self, request: _Request, rendered: Rendered, entry: Entry | None, codings: Codings
+    ) -> Warm:
+        """The answer, kept when it came from `entry`, so a flood of one-off hosts pushes out
+        nothing embeds ask over and over; its sighting is counted when it is not kept."""
+        key, sighted = request.key, request.sighted
+        accept_encoding = key[3]
+        # The form for the client's Accept-Encoding, compressed when the variant was built.
+        form = rendered.forms[codings.pick(accept_encoding)]
+        rows = self._rows(request.fmt, rendered)
+        warm = Warm(request.shop_id, entry, form, rendered.status, sighted, *rows)
+        if entry is not None and (
+            accept_encoding is None or len(accept_encoding) <= MAX_ACCEPT_BYTES
+        ):
+            self._warm.keep(key, warm)
         elif sighted is not None:
             # Not kept, so counted here; the caller's count goes nowhere.
             self.stats.sightings.add(sighted)
@@ -241,42 +336,12 @@ class BadgeHotPath:
         return timing, self.stats.row(_ROUTES[fmt], rendered.variant, 304)
 
     async def _miss(
-        self,
-        service: BadgeService,
-        key: VariantKey | None,
-        shop_id: str,
-        fmt: Format,
-        query: BadgeQuery,
-        referer_class: str | None,
+        self, service: BadgeService, key: VariantKey | None, request: _Request
     ) -> Rendered:
         """Down once: a usable entry lacking the variant draws it; no usable entry, loads it."""
         if key is not None:
             return await service.draw(key)
-        return await service.get(shop_id, fmt, query, referer_class)
-
-    async def _bad_query(
-        self,
-        scope: Scope,
-        send: Send,
-        service: BadgeService,
-        bad: BadRequestParam,
-        fmt: Format,
-        started: float,
-    ) -> None:
-        """A prepared error badge; what was wrong with this request goes in a header only."""
-        raw_query: bytes = scope["query_string"]
-        lang = DEFAULT_LANG if bad.kind == "query" else lang_hint(raw_query)
-        rendered = await service.renderer.error_badge(bad.kind, fmt, lang)
-        self.stats.responses[rendered.status] += 1
-        headers = (*rendered.headers, (b"x-badge-error", bad.header()))
-        await send({"type": "http.response.start", "status": rendered.status, "headers": headers})
-        body = rendered.forms[IDENTITY].body_message
-        await send(_EMPTY_BODY if scope["method"] == "HEAD" else body)
-        self.stats.observe(_ROUTES[fmt], "error", rendered.status, _monotonic() - started)
-
-    async def _not_allowed(self, send: Send, fmt: Format, started: float) -> None:
-        await self._plain(send, 405, b"method not allowed\n", ((b"allow", b"GET, HEAD"),))
-        self.stats.observe(_ROUTES[fmt], "error", 405, _monotonic() - started)
+        return await service.get(request.shop_id, request.fmt, request.query, request.page)
 
     def _other(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
         """Not a badge: a shop's page or API document may be prepared (badge.serving.prepared).
@@ -310,64 +375,8 @@ class BadgeHotPath:
         self._queries.put(raw, found)
         return found
 
-    async def _plain(
-        self, send: Send, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()
-    ) -> None:
-        self.stats.responses[status] += 1
-        start: Message = {
-            "type": "http.response.start",
-            "status": status,
-            "headers": (
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-                *extra,
-            ),
-        }
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
 
-
-class RouteTimer:
-    """Times every request the router answers (the badge hot path and prepared responses
-    time their own), by the route template that answered it."""
-
-    def __init__(self, app: ASGIApp, stats: HotPathStats) -> None:
-        self.app = app
-        self.stats = stats
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = _monotonic()
-        root: str = scope.get("root_path", "")
-        status = 0
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        except Exception:
-            status = status or 500  # uvicorn answers 500 when nothing was sent
-            raise
-        finally:
-            if status:
-                self.stats.observe(_route_of(scope, root), "-", status, _monotonic() - started)
-
-
-def _route_of(scope: Scope, root: str) -> str:
-    """The route template that answered: Starlette leaves the route in the scope, and a
-    mount adds its prefix to root_path. "unmatched" for anything else (a 404, a 429)."""
-    route = scope.get("route")
-    if isinstance(route, Mount):
-        # Refused by the mount's middleware (the admin guard) before its own routes.
-        return route.path + "/*"
-    if isinstance(route, Route):
-        mounted: str = scope.get("root_path", "")
-        return mounted[len(root) :] + route.path
-    return "unmatched"
+def _record(row: list[float], elapsed: float) -> None:
+    """One answer in its latency row (HotPathStats.row), bumped in place."""
+    row[bisect_left(LATENCY_BOUNDS, elapsed)] += 1
+    row[-1] += elapsed

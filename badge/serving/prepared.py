@@ -19,8 +19,10 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from badge.platform.server import wire_head
 from badge.registry.rules import ID_LENGTH
 from badge.serving import binding
+from badge.serving.entries import PreparedResponse
 from badge.serving.service import BadgeService
 from badge.web.routes import prepared_prefixes
 
@@ -37,7 +39,6 @@ _VARY_OK: Final = frozenset({"accept-language", "accept-encoding", "referer"})
 _EMPTY_BODY: Final[Message] = {"type": "http.response.body", "body": b""}
 
 PreparedKey = tuple[str, bytes, bytes | None, bytes | None, bytes | None, bytes | None]
-Prepared = tuple[Message, Message]
 
 
 def shop_id_of(path: str) -> str | None:
@@ -63,18 +64,15 @@ class PreparedResponses:
     async def __call__(self, scope: Scope, receive: Receive, send: Send, shop_id: str) -> None:
         started = _monotonic()
         service: BadgeService = scope["state"]["badges"]
-        key = _key(scope)
+        path: str = scope["path"]
+        key = _key(path, scope["query_string"], scope["headers"])
         entry = service.entries.fresh(shop_id)
         prepared = None if entry is None or key is None else entry.prepared.get(key)
         if prepared is not None:
             self.hits += 1
             await send(prepared[0])
             await send(_EMPTY_BODY if scope["method"] == "HEAD" else prepared[1])
-            path: str = scope["path"]
-            for prefix, template in TEMPLATES:
-                if path.startswith(prefix):
-                    self.observe(template, "-", 200, _monotonic() - started)
-                    break
+            self.observe_path(path, started)
             return
         if key is None or scope["method"] != "GET":
             await self.app(scope, receive, send)
@@ -101,10 +99,35 @@ class PreparedResponses:
         if kept is not None:
             after.add_prepared(key, kept, MAX_PREPARED_PER_SHOP)
 
+    def kept(
+        self, path: str, query: bytes, headers: list[tuple[bytes, bytes]], service: BadgeService
+    ) -> tuple[tuple[bytes, bytes], bytes] | None:
+        """For an answer at the protocol (the hot path's `answer`): the status line and
+        header block (badge.platform.server.wire_head) and body kept for this GET or HEAD,
+        counted as a hit; None when there is none."""
+        shop_id = shop_id_of(path)
+        if shop_id is None:
+            return None
+        key = _key(path, query, headers)
+        entry = service.entries.fresh(shop_id)
+        prepared = None if entry is None or key is None else entry.prepared.get(key)
+        if prepared is None or prepared[2] is None:
+            return None
+        self.hits += 1
+        body: bytes = prepared[1]["body"]
+        return prepared[2], body
 
-def _key(scope: Scope) -> PreparedKey | None:
+    def observe_path(self, path: str, started: float) -> None:
+        """The latency of a prepared answer, under its route's template."""
+        for prefix, template in TEMPLATES:
+            if path.startswith(prefix):
+                self.observe(template, "-", 200, _monotonic() - started)
+                return
+
+
+def _key(path: str, query: bytes, headers: list[tuple[bytes, bytes]]) -> PreparedKey | None:
     found: dict[bytes, bytes] = {}
-    for name, value in scope["headers"]:
+    for name, value in headers:
         if name in _KEYED:
             if len(value) > MAX_KEY_HEADER or name in found:
                 return None
@@ -112,8 +135,8 @@ def _key(scope: Scope) -> PreparedKey | None:
         elif name == b"if-none-match" or name == b"cookie" or name == b"authorization":
             return None
     return (
-        scope["path"],
-        scope["query_string"],
+        path,
+        query,
         found.get(b"host"),
         found.get(b"accept-language"),
         found.get(b"accept-encoding"),
@@ -131,7 +154,7 @@ def _keepable_referer(
     return referer_class == binding.OWN or referer_class in domains
 
 
-def _keepable(messages: list[Message]) -> Prepared | None:
+def _keepable(messages: list[Message]) -> PreparedResponse | None:
     """A complete 200 in one body message whose Vary names only headers in the key."""
     if len(messages) != 2:
         return None
@@ -148,5 +171,7 @@ def _keepable(messages: list[Message]) -> Prepared | None:
             named = {part.strip().lower() for part in value.decode("latin-1").split(",")}
             if not named <= _VARY_OK:
                 return None
-    start = {"type": "http.response.start", "status": 200, "headers": list(start["headers"])}
-    return start, {"type": "http.response.body", "body": bytes(body.get("body", b""))}
+    headers = tuple(start["headers"])
+    start = {"type": "http.response.start", "status": 200, "headers": list(headers)}
+    kept = bytes(body.get("body", b""))
+    return start, {"type": "http.response.body", "body": kept}, wire_head(200, headers)

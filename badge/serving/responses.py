@@ -16,6 +16,7 @@ from badge.platform.http import (
     compress,
     strong_etag,
 )
+from badge.platform.server import wire_head
 from badge.vocabulary import Format
 
 SVG_CSP: Final = b"default-src 'none'; style-src 'unsafe-inline'; sandbox"
@@ -30,6 +31,11 @@ class Form:
     start: dict[str, object]
     body_message: dict[str, object]
     not_modified_start: dict[str, object]
+    # The same as the status line and header block uvicorn writes (platform/server.py's
+    # wire_head), for answers at the protocol.
+    wire: tuple[bytes, bytes]
+    not_modified_wire: tuple[bytes, bytes]
+    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,4 +122,14 @@ def _form(
         start={"type": "http.response.start", "status": status, "headers": headers},
         body_message={"type": "http.response.body", "body": body},
         not_modified_start={"type": "http.response.start", "status": 304, "headers": not_modified},
+        wire=_wire(status, headers),
+        not_modified_wire=_wire(304, not_modified),
+        body=body,
     )
+
+
+def _wire(status: int, headers: tuple[tuple[bytes, bytes], ...]) -> tuple[bytes, bytes]:
+    found = wire_head(status, headers)
+    if found is None:
+        raise ValueError(f"uvicorn would not send these badge headers as they are: {headers}")
+    return found

@@ -60,16 +60,27 @@ class Tally(Generic[K]):
             self.floors[key] = self.floor
 
     def _prune(self) -> None:
-        # Sorting the bare estimates (ints, in C) finds the cut; one pass keeps what is above
-        # it. Keys at the cut go too: a flood of hosts seen once empties the tally at once.
-        estimates = sorted(self.counts.values())
+        # Sorting the bare estimates (ints, in C) finds the cut; one pass finds what is at or
+        # below it. Keys at the cut go too: a flood of hosts seen once empties the tally at
+        # once.
+        counts, floors = self.counts, self.floors
+        estimates = sorted(counts.values())
         cut = estimates[len(estimates) - self.limit // 2 - 1]
         # Newcomers start at the largest count evicted, as space-saving replaces the minimum.
         self.floor = max(self.floor, cut)
-        before = len(self.counts)
-        self.counts = {key: count for key, count in self.counts.items() if count > cut}
-        self.dropped += before - len(self.counts)
-        self.floors = {key: f for key, f in self.floors.items() if key in self.counts}
+        if cut >= estimates[-1]:
+            # Nothing above the cut (a flood of one-offs): emptied in one C call.
+            self.dropped += len(counts)
+            counts.clear()
+            floors.clear()
+            return
+        # Deleted in place: rebuilt tables would be young objects of thousands of entries,
+        # which the garbage collector's next two passes walk whole (milliseconds each).
+        gone = [key for key, count in counts.items() if count <= cut]
+        for key in gone:
+            del counts[key]
+            floors.pop(key, None)
+        self.dropped += len(gone)
 
     def take(self, key: K) -> int:
         """Remove `key`: the lower bound of its hits, 0 when it is not here."""

@@ -1,6 +1,8 @@
 """Slow clients and overload against `badge serve` itself (uvicorn with badge/platform/server.py's
 protocol): header and body read timeouts, a fast 503 past the concurrency limit, and
-badges still served while 2,000 half-sent requests hold connections open."""
+badges still served while 2,000 half-sent requests hold connections open. Then the answers
+the protocol writes itself (warm badges, prepared pages): the bytes uvicorn writes, in
+order behind a request in flight, logged, and within the concurrency limit."""
 
 from __future__ import annotations
 
@@ -35,14 +37,14 @@ BADGE_BOUND_SECONDS = 0.050
 def badge_serve(tmp_path: Path, **extra: str) -> Iterator[str]:
     """`badge serve` on a free port; its log must hold no traceback when it stops."""
     port = free_port()
-    env = service_env(tmp_path, BADGE_PORT=str(port), BADGE_LOG_LEVEL="warning", **extra)
+    env = service_env(tmp_path, BADGE_PORT=str(port), **{"BADGE_LOG_LEVEL": "warning", **extra})
     log_path = tmp_path / f"serve-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "badge", "serve"],
             env=env,
             cwd=ROOT,
-            stdout=subprocess.DEVNULL,
+            stdout=log,
             stderr=log,
         )
     base = f"http://127.0.0.1:{port}"
@@ -199,3 +201,147 @@ def test_badges_stay_fast_while_2000_slow_connections_are_open(tmp_path: Path, s
             for sock in slow:
                 sock.close()
             conn.close()
+
+
+def exchange(port: int, request: bytes, wait: float = 2.0) -> bytes:
+    """Everything the server sends back to `request` (one or several requests) until it has
+    been quiet for a moment or has closed the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        sock.settimeout(wait)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+                sock.settimeout(0.3)
+        except TimeoutError:
+            pass
+        return received
+
+
+def split_responses(data: bytes) -> list[bytes]:
+    """Responses in a stream, each without its Date header (the only part that changes)."""
+    found = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b": ")
+            if name == b"content-length" and not head.startswith(b"HTTP/1.1 304"):
+                length = int(value)
+        if b"\r\nhead-request: yes" in head:
+            length = 0
+        lines = [line for line in head.split(b"\r\n") if not line.startswith(b"date: ")]
+        found.append(b"\r\n".join(lines) + b"\r\n\r\n" + rest[:length])
+        data = rest[length:]
+    return found
+
+
+def get_request(path: str, *headers: str, method: str = "GET") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def test_warm_answers_are_the_bytes_the_first_answer_had(tmp_path: Path, shop: Shop) -> None:
+    """The first requests go through ASGI (the answer is made, then kept); later ones are
+    written by the protocol. Every one is the same, but for its Date."""
+    embed = get_request(
+        f"/b/{shop.id}.svg?lang=nl&size=m&d=bakkerij-test.be",
+        "Referer: https://www.bakkerij-test.be/",
+        "Accept-Encoding: gzip, deflate, br",
+    )
+    page = get_request(f"/v/{shop.id}", "Accept-Language: nl-BE")
+    document = get_request(f"/api/v1/shops/{shop.id}")
+    with badge_serve(tmp_path) as base:
+        port = port_of(base)
+        for request in (embed, page, document):
+            answers = split_responses(exchange(port, request * 6))
+            assert len(answers) == 6, answers
+            assert answers[0].startswith(b"HTTP/1.1 200 OK\r\n"), answers[0][:200]
+            assert len(set(answers)) == 1, answers
+            # Every answer has one Date, where uvicorn puts it: right after the status line.
+            raw = exchange(port, request)
+            assert raw.split(b"\r\n")[1].startswith(b"date: "), raw[:200]
+        etag = answers_etag(exchange(port, embed))
+        conditional = embed.replace(b"\r\n\r\n", f"\r\nIf-None-Match: {etag}\r\n\r\n".encode())
+        revalidated = split_responses(exchange(port, conditional * 4))
+        assert len(set(revalidated)) == 1 and revalidated[0].startswith(b"HTTP/1.1 304 ")
+        head = exchange(port, embed.replace(b"GET ", b"HEAD ", 1) * 3)
+        assert head.count(b"HTTP/1.1 200 OK") == 3 and b"<svg" not in head
+
+
+def answers_etag(response: bytes) -> str:
+    for line in response.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        if line.startswith(b"etag: "):
+            return line[6:].decode()
+    raise AssertionError(response[:300])
+
+
+def test_a_pipelined_warm_badge_waits_for_the_request_before_it(tmp_path: Path, shop: Shop) -> None:
+    warm = get_request(f"/b/{shop.id}.svg")
+    with badge_serve(tmp_path) as base:
+        port = port_of(base)
+        exchange(port, warm * 3)
+        # A PNG at a scale not drawn yet goes through ASGI (and a render): the warm SVG
+        # behind it on the connection is answered after it, not before.
+        cold = get_request(f"/b/{shop.id}.png?scale=3")
+        answers = exchange(port, cold + warm + cold + warm, wait=10)
+        types = [line for line in answers.split(b"\r\n") if line.startswith(b"content-type: ")]
+        assert (
+            types == [b"content-type: image/png", b"content-type: image/svg+xml; charset=utf-8"] * 2
+        )
+
+
+def test_connection_close_and_http_1_0_are_honoured(tmp_path: Path, shop: Shop) -> None:
+    path = f"/b/{shop.id}.svg"
+    with badge_serve(tmp_path) as base:
+        port = port_of(base)
+        exchange(port, get_request(path) * 3)
+        for request in (
+            get_request(path, "Connection: close"),
+            f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode(),
+        ):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(request)
+                closed, said = closed_within(sock, 5)
+            assert closed and said.startswith(b"HTTP/1.1 200 ")
+            assert b"\r\nconnection: close\r\n" in said
+
+
+def test_the_access_log_names_warm_answers(tmp_path: Path, shop: Shop) -> None:
+    path = f"/b/{shop.id}.svg?lang=de"
+    with badge_serve(tmp_path, BADGE_ACCESS_LOG="true", BADGE_LOG_LEVEL="info") as base:
+        port = port_of(base)
+        exchange(port, get_request(path) * 5 + get_request(f"/v/{shop.id}") * 3)
+        time.sleep(0.5)
+    log = next(tmp_path.glob("serve-*.log")).read_text()
+    assert log.count(f'"GET {path} HTTP/1.1" 200') == 5, log
+    assert log.count(f'"GET /v/{shop.id} HTTP/1.1" 200') == 3, log
+
+
+def test_warm_badges_are_within_the_concurrency_limit(tmp_path: Path, shop: Shop) -> None:
+    path = f"/b/{shop.id}.svg"
+    with badge_serve(tmp_path, BADGE_LIMIT_CONCURRENCY="20", BADGE_HEADER_TIMEOUT="60") as base:
+        port = port_of(base)
+        assert exchange(port, get_request(path) * 3).count(b"HTTP/1.1 200 ") == 3
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+        try:
+            time.sleep(0.3)
+            said = exchange(port, get_request(path))
+            assert said.startswith(b"HTTP/1.1 503 "), said[:200]
+            assert b"retry-after: 1" in said and said.endswith(b"overloaded; try again shortly\n")
+        finally:
+            for sock in idle:
+                sock.close()
+        wait_for(lambda: get(f"{base}{path}")[0] == 200, 10, "recovery")
+
+
+def test_behind_a_trusted_proxy_the_access_log_names_the_client(tmp_path: Path, shop: Shop) -> None:
+    path = f"/b/{shop.id}.svg"
+    proxied = {"BADGE_FORWARDED_ALLOW_IPS": "127.0.0.1", "BADGE_ACCESS_LOG": "true"}
+    with badge_serve(tmp_path, BADGE_LOG_LEVEL="info", **proxied) as base:
+        exchange(port_of(base), get_request(path, "X-Forwarded-For: 203.0.113.7") * 4)
+        time.sleep(0.5)
+    log = next(tmp_path.glob("serve-*.log")).read_text()
+    named = [line for line in log.splitlines() if f'"GET {path} HTTP/1.1" 200' in line]
+    assert len(named) == 4 and all("203.0.113.7" in line for line in named), log

@@ -107,7 +107,7 @@ def test_what_was_made_is_read_only_outside_the_entry(
         entry.tokens["x"] = "y"  # type: ignore[index]
     start = {"type": "http.response.start", "status": 200, "headers": []}
     body = {"type": "http.response.body", "body": b""}
-    assert entry.add_prepared("a", (start, body), limit=2)
-    assert entry.add_prepared("b", (start, body), limit=2)
-    assert not entry.add_prepared("c", (start, body), limit=2)
+    assert entry.add_prepared("a", (start, body, None), limit=2)
+    assert entry.add_prepared("b", (start, body, None), limit=2)
+    assert not entry.add_prepared("c", (start, body, None), limit=2)
     assert set(entry.prepared) == {"a", "b"}

@@ -84,3 +84,30 @@ def test_a_bad_query_gets_the_error_badge_in_the_asked_language(
     assert 'lang="fr"' in bad.text or 'xml:lang="fr"' in bad.text
     head = client.head(f"/b/{shop.id}.svg?size=xl")
     assert head.status_code == 400 and head.content == b""
+
+
+def test_the_protocol_answer_is_what_the_asgi_path_sends(shop: Shop, client: TestClient) -> None:
+    # The shop first: made after the app started, the change feed would drop its entry.
+    hot = path_of(client)
+    state = client.app_state  # type: ignore[attr-defined]
+    url = f"/b/{shop.id}.svg?lang=fr".encode()
+    headers = [(b"host", b"testserver"), (b"accept-encoding", b"identity")]
+    written: list[bytes] = []
+
+    def answer(method: str, target: bytes = url) -> int:
+        return hot.answer(method, target, headers, state, written.append, b"date: now\r\n")
+
+    # Nothing in memory yet: loading the shop is I/O, which the ASGI way does.
+    assert answer("GET") == 0 and written == []
+    sent = client.get(url.decode(), headers={"accept-encoding": "identity"})
+    ok = hot.stats.ok
+    assert answer("GET") == 200 and hot.stats.ok == ok + 1
+    head, _, body = written[0].partition(b"\r\n\r\n")
+    status, date, *lines = head.split(b"\r\n")
+    assert (status, date, body) == (b"HTTP/1.1 200 OK", b"date: now", sent.content)
+    assert dict(line.decode().split(": ", 1) for line in lines) == dict(sent.headers)
+    written.clear()
+    assert answer("HEAD") == 200 and written[0] == head + b"\r\n\r\n"
+    # Another method, or a path uvicorn would decode first: the ASGI way.
+    assert answer("POST") == 0 and answer("GET", url.replace(b".svg", b"%2Esvg")) == 0
+    assert len(written) == 1
