@@ -9,25 +9,29 @@ import xkey;
 
 include "site.vcl";
 
-# Headers some frameworks read to rebuild the request's URL, host or scheme. The cache key
-# ignores them, so nothing behind the edge may see them: one request carrying one must not
-# change what the next visitor gets. The edge also hashes the Host, so it is put in one
-# form: lower case, no port, no trailing dot.
+# Headers some frameworks read to rebuild the request's URL, host or scheme, and cookies
+# (the service sets none and reads none). The cache key ignores them, so nothing behind the
+# edge may see them: one request carrying one must not change what the next visitor gets.
+# They are taken off what goes to an instance (misses and passes); a hit never reads them.
 sub strip_unkeyed {
-    unset req.http.X-Forwarded-Host;
-    unset req.http.X-Forwarded-Proto;
-    unset req.http.X-Forwarded-Scheme;
-    unset req.http.X-Forwarded-Port;
-    unset req.http.X-Forwarded-Server;
-    unset req.http.X-Forwarded-Prefix;
-    unset req.http.X-Original-URL;
-    unset req.http.X-Rewrite-URL;
-    unset req.http.X-Original-Host;
-    unset req.http.X-Host;
-    unset req.http.X-HTTP-Method-Override;
-    unset req.http.Forwarded;
-    # Browsers send the host as it is in the page's URL: lower case, no port, no dot. Only
-    # another form is rewritten (a rewrite costs a regsub on every request).
+    unset bereq.http.X-Forwarded-Host;
+    unset bereq.http.X-Forwarded-Proto;
+    unset bereq.http.X-Forwarded-Scheme;
+    unset bereq.http.X-Forwarded-Port;
+    unset bereq.http.X-Forwarded-Server;
+    unset bereq.http.X-Forwarded-Prefix;
+    unset bereq.http.X-Original-URL;
+    unset bereq.http.X-Rewrite-URL;
+    unset bereq.http.X-Original-Host;
+    unset bereq.http.X-Host;
+    unset bereq.http.X-HTTP-Method-Override;
+    unset bereq.http.Forwarded;
+    unset bereq.http.Cookie;
+}
+
+# The edge hashes the Host, so it is put in one form: lower case, no port, no trailing dot.
+# Browsers send it so already; only another form is rewritten.
+sub normalise_host {
     if (req.http.Host ~ "[A-Z:]|\.$") {
         set req.http.Host = std.tolower(regsub(req.http.Host, "\.?(:[0-9]*)?$", ""));
     }
@@ -123,9 +127,7 @@ sub vcl_recv {
         std.log("purged " + req.http.xkey-purge + ": " + req.http.n-gone + " objects");
         return (synth(200, "purged " + req.http.n-gone + " objects"));
     }
-    # The service sets no cookies and reads none: never forward them, never key on them.
-    unset req.http.Cookie;
-    call strip_unkeyed;
+    call normalise_host;
     call normalise_coding;
     if (req.method != "GET" && req.method != "HEAD") {
         return (pass);
@@ -162,6 +164,7 @@ sub vcl_backend_fetch {
     # The director is asked here, for misses, passes and retries only: a hit never needs it.
     set bereq.backend = app.backend();
     unset bereq.http.X-Referer-Host;
+    call strip_unkeyed;
 }
 
 sub vcl_backend_response {
