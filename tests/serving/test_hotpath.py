@@ -75,17 +75,6 @@ def test_responses_are_counted_by_status(client: TestClient, shop: Shop) -> None
     assert stats.sightings.counts.get(sighted, 0) + held.get(sighted, 0) == 2
 
 
-def test_a_bad_query_gets_the_error_badge_in_the_asked_language(
-    client: TestClient, shop: Shop
-) -> None:
-    bad = client.get(f"/b/{shop.id}.svg?lang=fr&size=xl")
-    assert bad.status_code == 400
-    assert bad.headers["x-badge-error"] == "size? (s, m, l) (got xl)"
-    assert 'lang="fr"' in bad.text or 'xml:lang="fr"' in bad.text
-    head = client.head(f"/b/{shop.id}.svg?size=xl")
-    assert head.status_code == 400 and head.content == b""
-
-
 def test_the_protocol_answer_is_what_the_asgi_path_sends(shop: Shop, client: TestClient) -> None:
     # The shop first: made after the app started, the change feed would drop its entry.
     hot = path_of(client)
