@@ -11,6 +11,7 @@ import anyio
 
 from badge.registry import rules
 from badge.registry.base import Registry
+from badge.registry.unreachable import UNREACHABLE_ERRORS
 from badge.serving import sightings
 from badge.serving.hotpath import HotPathStats
 from badge.serving.service import BadgeService
@@ -57,9 +58,15 @@ async def poll_registry(
             if failing:
                 logger.warning("registry change feed recovered")
                 failing = False
-        except Exception as exc:
+        except UNREACHABLE_ERRORS as exc:
             if not failing:
                 logger.error("registry change feed failing: %s", type(exc).__name__)
+                failing = True
+        except Exception:
+            # A bug, not an outage: its traceback and a count, once a streak (the feed tries
+            # again every poll, and cached states age out meanwhile, as in an outage).
+            if not failing:
+                badges.internal_error("registry change feed failing on an unexpected error")
                 failing = True
         await anyio.sleep(settings.poll_interval)
 
@@ -76,8 +83,10 @@ async def flush_sightings(registry: Registry, badges: BadgeService, stats: HotPa
         await anyio.sleep(SIGHTINGS_INTERVAL)
         try:
             skipped += await flush_once(registry, badges, stats)
-        except Exception as exc:
+        except UNREACHABLE_ERRORS as exc:
             logger.error("could not record badge sightings: %s", type(exc).__name__)
+        except Exception:
+            badges.internal_error("could not record badge sightings: unexpected error")
         # A flood of host names is worth a line, not a line every flush.
         if skipped and time.monotonic() - told >= SKIPPED_LOG_INTERVAL:
             logger.warning(
