@@ -49,7 +49,7 @@ def parts(
     keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
     keys.ensure()
     faulty = FaultyFeed(registry)
-    return faulty, keys, BadgeService(settings, faulty, keys)  # type: ignore[arg-type]
+    return faulty, keys, BadgeService(settings, faulty, keys)
 
 
 def follow(settings: Settings, faulty: FaultyFeed, keys: KeyStore, badges: BadgeService) -> None:
@@ -109,7 +109,7 @@ def flush_with(
 
     async def main() -> None:
         with anyio.move_on_after(0.3):
-            await feed.flush_sightings(faulty, badges, stats)  # type: ignore[arg-type]
+            await feed.flush_sightings(faulty, badges, stats)
 
     anyio.run(main)
     assert stats.sightings_dropped["write_failed"] == 1
