@@ -65,7 +65,9 @@ class Resources:
         tasks.start_soon(feed.flush_sightings, self.registry, badges, self.stats)
         tasks.start_soon(self.purger.run)
         tasks.start_soon(warmup.run, badges, self.registry)
-        tasks.start_soon(proof_job.run, self.registry, self.checker, badges.changed)
+        tasks.start_soon(
+            proof_job.run, self.registry, self.checker, badges.changed, badges.internal_error
+        )
         if self.keyshare is not None:
             tasks.start_soon(self.keyshare.run)
         if self.redis is not None:

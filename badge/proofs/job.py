@@ -17,15 +17,26 @@ import anyio
 
 from badge.proofs.check import Checker
 from badge.registry.base import Registry
+from badge.registry.unreachable import UNREACHABLE_ERRORS
 
 logger = logging.getLogger("badge")
 ACTOR: Final = "ownership-check"
 # How often an idle instance asks whether anything is due: a cheap indexed query.
 POLL_SECONDS: Final = 60.0
+# What is told of a bug (not an outage): called in the `except` block, it logs the traceback;
+# the app passes BadgeService.internal_error, which also counts it in /metrics.
+BugReport = Callable[..., None]
+
+
+def log_bug(message: str, *args: object) -> None:
+    logger.exception(message, *args)
 
 
 async def run(
-    registry: Registry, checker: Checker, changed: Callable[[str], Awaitable[None]]
+    registry: Registry,
+    checker: Checker,
+    changed: Callable[[str], Awaitable[None]],
+    bug: BugReport = log_bug,
 ) -> None:
     """Until cancelled. `changed(shop_id)` tells this instance's badges and the others."""
     pause = min(POLL_SECONDS, float(checker.settings.domain_check_interval))
@@ -35,14 +46,20 @@ async def run(
         if not busy:
             await anyio.sleep(pause)
         try:
-            busy = await run_once(registry, checker, changed)
-        except Exception as exc:
+            busy = await run_once(registry, checker, changed, bug)
+        except UNREACHABLE_ERRORS as exc:
             logger.warning("ownership checks failed: %s", type(exc).__name__)
+            busy = False
+        except Exception:
+            bug("ownership checks failed on an unexpected error")
             busy = False
 
 
 async def run_once(
-    registry: Registry, checker: Checker, changed: Callable[[str], Awaitable[None]]
+    registry: Registry,
+    checker: Checker,
+    changed: Callable[[str], Awaitable[None]],
+    bug: BugReport = log_bug,
 ) -> bool:
     """Check what is due now; True when there may be more."""
     due = await anyio.to_thread.run_sync(registry.claim_due_checks)
@@ -50,9 +67,12 @@ async def run_once(
         try:
             work = functools.partial(checker.check, registry, shop_id, domain, actor=ACTOR)
             checked = await anyio.to_thread.run_sync(work)
-        except Exception as exc:
+        except UNREACHABLE_ERRORS as exc:
             # Its lease runs out and a later pass tries again.
             logger.warning("ownership check of %s failed: %s", domain, type(exc).__name__)
+            continue
+        except Exception:
+            bug("ownership check of %s failed on an unexpected error", domain)
             continue
         if checked.changed:
             await changed(shop_id)
