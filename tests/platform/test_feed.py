@@ -116,29 +116,25 @@ def flush_with(
     return badges, stats
 
 
-def test_a_sightings_write_outage_is_a_line_and_the_hosts_are_counted_as_dropped(
+@pytest.mark.parametrize(
+    ("fault", "bug"), [pytest.param(OUTAGE, False, id="outage"), (TypeError("batch"), True)]
+)
+def test_a_failed_sightings_write_drops_its_hosts_and_only_a_bug_is_a_traceback(
     monkeypatch: pytest.MonkeyPatch,
     settings: Settings,
     registry: SQLiteRegistry,
     shop: Shop,
     caplog: pytest.LogCaptureFixture,
+    fault: Exception,
+    bug: bool,
 ) -> None:
     with caplog.at_level(logging.INFO, logger="badge"):
-        badges, _ = flush_with(monkeypatch, settings, registry, shop, OUTAGE)
-    said = [record.getMessage() for record in caplog.records]
-    assert "could not record badge sightings: OperationalError" in said
-    assert tracebacks(caplog) == [] and badges.stats().internal_errors == 0
-
-
-def test_a_sightings_write_bug_is_logged_with_its_traceback_and_counted(
-    monkeypatch: pytest.MonkeyPatch,
-    settings: Settings,
-    registry: SQLiteRegistry,
-    shop: Shop,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with caplog.at_level(logging.INFO, logger="badge"):
-        badges, _ = flush_with(monkeypatch, settings, registry, shop, TypeError("batch"))
-    [logged] = tracebacks(caplog)
-    assert logged.exc_info is not None and logged.exc_info[0] is TypeError
-    assert badges.stats().internal_errors == 1
+        badges, _ = flush_with(monkeypatch, settings, registry, shop, fault)
+    logged = tracebacks(caplog)
+    assert badges.stats().internal_errors == (1 if bug else 0)
+    if bug:
+        assert [record.exc_info[0] for record in logged if record.exc_info] == [TypeError]
+    else:
+        said = [record.getMessage() for record in caplog.records]
+        assert "could not record badge sightings: OperationalError" in said
+        assert logged == []

@@ -57,12 +57,18 @@ def test_taking_sightings_hands_each_answers_hits_over_once() -> None:
     assert first.hits == second.hits == unsighted.hits == 0
 
 
-def test_a_replaced_answer_hands_its_hits_to_the_tally() -> None:
+def kept_with_hits(sighted: Sighted, hits: int) -> tuple[Tally[Sighted], WarmTable, Warm]:
+    """A table holding one answer for key(1), which has counted `hits` requests."""
     tally: Tally[Sighted] = Tally(100)
     table = WarmTable(tally)
-    old = answer(OTHER)
-    table.keep(key(1), old)
-    old.hits += 4
+    kept = answer(sighted)
+    table.keep(key(1), kept)
+    kept.hits += hits
+    return tally, table, kept
+
+
+def test_a_replaced_answer_hands_its_hits_to_the_tally() -> None:
+    tally, table, old = kept_with_hits(OTHER, 4)
     table.keep(key(1), answer(PAGE))
     assert tally.take(OTHER) == 4
     assert old.hits == 0
@@ -86,11 +92,7 @@ def test_a_full_table_empties_at_once_and_loses_no_sighting(
 
 
 def test_clear_hands_every_pending_hit_to_the_tally() -> None:
-    tally: Tally[Sighted] = Tally(100)
-    table = WarmTable(tally)
-    kept = answer(PAGE)
-    table.keep(key(1), kept)
-    kept.hits += 6
+    tally, table, _ = kept_with_hits(PAGE, 6)
     table.clear()
     assert len(table) == 0 and table.get(key(1)) is None
     assert tally.take(PAGE) == 6
