@@ -314,6 +314,19 @@ def flood(
     print(f"  p99 under the flood {verdict} {FLOOD_P99_BOUND_MS:.0f} ms (worst round {worst:.2f})")
 
 
+def served_env(work: Path, port: int) -> dict[str, str]:
+    """`badge serve`'s environment as in the image: the registry and keys in a data folder
+    (`work`), everything else by default."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
+    env.update(
+        BADGE_HOST="127.0.0.1",
+        BADGE_PORT=str(port),
+        BADGE_DATABASE_URL=f"sqlite:///{work / 'bench.db'}",
+        BADGE_KEYS_DIR=str(work / "keys"),
+    )
+    return env
+
+
 def targets_for(shop_id: str) -> list[Target]:
     badge = f"/b/{shop_id}.svg"
     # What a real embed sends: a query string with the page's host, and its origin as Referer.
@@ -345,14 +358,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="badge-bench-"))
     options.work = work
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
-    # As in the image: the registry and keys in a data folder, everything else by default.
-    env.update(
-        BADGE_HOST="127.0.0.1",
-        BADGE_PORT=str(port),
-        BADGE_DATABASE_URL=f"sqlite:///{work / 'bench.db'}",
-        BADGE_KEYS_DIR=str(work / "keys"),
-    )
+    env = served_env(work, port)
     shop_id = add_shop(env, "Bench Shop", "bench-shop.be")
     other_id = add_shop(env, "Other Shop", "other-shop.be")
     targets = targets_for(shop_id)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loadtests.bench import SERVE, Server, add_shop, running, targets_for, wrk_command  # noqa: E402
+from loadtests.bench import (  # noqa: E402
+    SERVE,
+    Server,
+    add_shop,
+    running,
+    served_env,
+    targets_for,
+    wrk_command,
+)
 from tests.servers import free_port  # noqa: E402
 
 PY_SPY = str(Path(sys.executable).with_name("py-spy"))
@@ -66,13 +73,7 @@ def main() -> None:
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="badge-profile-"))
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
-    env.update(
-        BADGE_HOST="127.0.0.1",
-        BADGE_PORT=str(port),
-        BADGE_DATABASE_URL=f"sqlite:///{work / 'bench.db'}",
-        BADGE_KEYS_DIR=str(work / "keys"),
-    )
+    env = served_env(work, port)
     target = targets_for(add_shop(env, "Bench Shop", "bench-shop.be"))[2 if options.br else 1]
     raw = options.keep or work / "profile.txt"
     with running(Server(SERVE, env, port)) as server:
