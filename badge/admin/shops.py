@@ -24,7 +24,7 @@ from badge.registry.base import Registry
 from badge.registry.model import Shop
 from badge.state import app_state
 from badge.vocabulary import PUBLIC_STATES
-from badge.web import api_models
+from badge.web import api_models, patterns
 from badge.web.routes import ADMIN_PREFIX as PREFIX
 
 DEFAULT_LIMIT: Final = 100
@@ -105,12 +105,10 @@ def _int_param(request: Request, name: str, default: int, *, high: int) -> int:
 
 
 def _bool_param(request: Request, name: str) -> bool:
-    raw = request.query_params.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no"):
-        return False
-    if raw in ("1", "true", "yes"):
-        return True
-    raise ValidationError(f"{name} must be 1 or 0")
+    flag = patterns.FLAGS.get(request.query_params.get(name, ""))
+    if flag is None:
+        raise ValidationError(f"{name} must be 1 or 0 (or true, false, yes, no)")
+    return flag
 
 
 def _display_name(name: object, display_name: object) -> str | None:

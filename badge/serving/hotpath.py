@@ -23,6 +23,7 @@ from badge.registry.rules import ID_LENGTH
 from badge.serving import binding, prepared, refusals
 from badge.serving.entries import Entry
 from badge.serving.query import (
+    MAX_CACHED_QUERY_BYTES,
     MAX_QUERY_BYTES,
     PLAIN,
     BadgeQuery,
@@ -126,7 +127,7 @@ class BadgeHotPath:
     def __init__(self, app: ASGIApp, stats: HotPathStats, caches: CacheSet) -> None:
         self.app = app
         self.stats = stats
-        # Raw query string (at most MAX_QUERY_BYTES) -> parsed query, or the 400 it deserves.
+        # Raw query string (at most MAX_CACHED_QUERY_BYTES) -> parsed query, or its 400.
         self._queries: BoundedCache[bytes, BadgeQuery | BadRequestParam] = caches.new(
             "badge_queries", MAX_CACHED_QUERIES
         )
@@ -374,7 +375,7 @@ class BadgeHotPath:
         except BadRequestParam as exc:
             # Kept without its traceback, which would pin the parser's frame.
             found = exc.with_traceback(None)
-        if isinstance(found, BadgeQuery) and not found.final:
+        if len(raw) > MAX_CACHED_QUERY_BYTES or (isinstance(found, BadgeQuery) and not found.final):
             return found
         self._queries.put(raw, found)
         return found

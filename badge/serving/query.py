@@ -20,9 +20,12 @@ from badge.vocabulary import DEFAULT_LANG, DEFAULT_SIZE, LANGS, SCALES, SIZES, F
 _SIZES: Final = frozenset(SIZES)
 _LANGS: Final = frozenset(LANGS)
 _SCALES: Final = {str(scale).encode(): scale for scale in SCALES}
-# Embeds send `lang`, `size` and a host name of at most 253 characters: 1 KB is plenty, and
-# it bounds the query cache at 4 MB whatever is sent.
-MAX_QUERY_BYTES: Final = 1024
+# Embeds send `lang`, `size` and a host name of at most 253 characters. Percent-encoded, 253
+# characters of four UTF-8 bytes each take 3,036 bytes, so 4 KB takes every query the API
+# document allows. Only queries of at most 1 KB are kept, which bounds the query cache at
+# 4 MB whatever is sent; embed queries are a few dozen bytes.
+MAX_QUERY_BYTES: Final = 4096
+MAX_CACHED_QUERY_BYTES: Final = 1024
 _monotonic = time.monotonic
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Final
@@ -45,6 +46,15 @@ PREFLIGHT_HEADERS: Final = {
     "access-control-max-age": "600",
     "cache-control": "public, max-age=600",
 }
+
+
+FORM_FIELDS: Final = frozenset({"file", "token"})
+_PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def _field(name: str) -> str:
+    """A form field's name for an error message, only when it is plainly a name."""
+    return name if _PLAIN_NAME.fullmatch(name) else "one with an unusual name"
 
 
 def too_large(limit: int) -> str:
@@ -98,6 +108,13 @@ class BadgeChecker:
             async with form_request.form(
                 max_files=1, max_fields=5, max_part_size=MAX_TOKEN_CHARS + 1024
             ) as form:
+                unknown = sorted(set(form.keys()) - FORM_FIELDS)
+                if unknown:
+                    # The documented form has two fields; anything else is a client's mistake.
+                    raise BadRequest(
+                        f"the form has a field this check does not read ({_field(unknown[0])}); "
+                        "send only file or token"
+                    )
                 upload = form.get("file")
                 token = form.get("token")
                 if isinstance(upload, UploadFile) and upload.size:

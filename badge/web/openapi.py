@@ -85,7 +85,7 @@ PARAMETERS: Final[dict[str, Json]] = {
         "Only this shop's reports; empty is all.",
     ),
     "unregistered": _query(
-        {"type": "string", "enum": ["", "0", "1", "false", "true", "no", "yes"]},
+        {"type": "string", "enum": list(patterns.FLAGS)},
         "Only hosts that are not a registered domain of the shop.",
     ),
     "path": {"in": "path", "required": True, "schema": {"type": "string"}},

@@ -48,7 +48,7 @@ def parameters(path: Callable[[str, str], Json], query: Callable[..., Json]) -> 
             "A registered domain of the shop, in its ASCII (punycode) form.",
         ),
         "attention": query(
-            {"type": "string", "enum": ["", "0", "1", "false", "true", "no", "yes"]},
+            {"type": "string", "enum": list(patterns.FLAGS)},
             "Only domains whose ownership is not proven (pending, lost, registered before proofs).",
         ),
     }

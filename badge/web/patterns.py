@@ -63,3 +63,15 @@ DOMAIN_PATTERN: Final = f"^(?:{_LABEL}\\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{
 _B64: Final = "(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2,3})"
 JWS_PATTERN: Final = f"^{_B64}\\.{_B64}\\.{_B64}$"
 DAY_PATTERN: Final = "^(?:199[0-9]|20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+
+# A yes/no query parameter (`?attention=1`, `?unregistered=true`): exactly these spellings,
+# so what the document lists is what the server takes.
+FLAGS: Final[dict[str, bool]] = {
+    "": False,
+    "0": False,
+    "false": False,
+    "no": False,
+    "1": True,
+    "true": True,
+    "yes": True,
+}

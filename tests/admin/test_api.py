@@ -510,7 +510,10 @@ class TestSightingsAndReports:
 
             summary = admin.get(f"{API}/reports/summary").json()
             assert summary["unregistered_sighting_hosts"] == 2
-            assert_error(admin.get(f"{API}/sightings?unregistered=maybe"), 400)
+            # Exactly the documented spellings: a stray newline or capital is refused.
+            for odd in ("maybe", "%0A", "%201", "TRUE"):
+                assert_error(admin.get(f"{API}/sightings?unregistered={odd}"), 400)
+            assert admin.get(f"{API}/sightings?unregistered=").json()["unregistered_only"] is False
 
     def test_summary(self, admin: TestClient, registry: SQLiteRegistry) -> None:
         add_shop(registry, name="Soon", domains=("soon.be",), valid_days=10)

@@ -106,3 +106,10 @@ def test_unknown_is_404(api: TestClient, registry: SQLiteRegistry, path: str) ->
     response = api.get(API + path.replace("{id}", shop.id))
     assert response.status_code == 404
     assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("odd", ["\n", "2", "Yes", " 1"])
+def test_attention_takes_only_the_documented_spellings(api: TestClient, odd: str) -> None:
+    refused = api.get(f"{API}/domains", params={"attention": odd})
+    assert refused.status_code == 400
+    assert "attention must be 1 or 0" in refused.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.testclient import TestClient
 
 from badge.platform.caches import CacheSet
@@ -10,6 +12,7 @@ from badge.serving import query as badge_query
 from badge.serving.hotpath import MAX_CACHED_QUERIES, BadgeHotPath, HotPathStats
 from badge.serving.query import BadRequestParam
 from badge.serving.service import BadgeService
+from tests.servers import token_claims
 
 OWN = {"referer": "https://www.bakkerij-test.be/"}
 
@@ -37,6 +40,22 @@ def test_the_query_cache_is_bounded_and_keeps_busy_queries() -> None:
     too_long = path._query(b"x" * (badge_query.MAX_QUERY_BYTES + 1))
     assert isinstance(too_long, BadRequestParam) and too_long.kind == "query"
     assert b"x" * (badge_query.MAX_QUERY_BYTES + 1) not in path._queries
+
+
+def test_the_longest_d_the_document_allows_is_answered_and_not_kept(
+    client: TestClient, shop: Shop
+) -> None:
+    """`d` is up to 253 characters: percent-encoded four-byte characters make that 3 KB."""
+    d = quote("\U0001f600" * 253)
+    query = f"lang=fr&size=l&scale=2&d={d}"
+    assert len(query) > badge_query.MAX_CACHED_QUERY_BYTES
+    response = client.get(f"/b/{shop.id}.svg?{query}")
+    assert response.status_code == 200
+    claims = token_claims(response.content)
+    assert claims is not None and claims["variant"] == "mismatch"
+    assert query.encode() not in path_of(client)._queries
+    too_long = client.get(f"/b/{shop.id}.svg?{query}&d={d}")
+    assert too_long.status_code == 400
 
 
 def test_a_badge_is_loaded_then_drawn_then_served_from_memory(

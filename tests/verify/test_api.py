@@ -460,6 +460,25 @@ def test_form_with_too_many_parts_is_refused(client: TestClient) -> None:
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("path", ["/verify?lang=en", "/api/v1/verify"])
+@pytest.mark.parametrize("name", ["", "note", "<b>x</b>"])
+def test_a_form_field_outside_the_contract_is_refused(
+    client: TestClient, svg: bytes, path: str, name: str
+) -> None:
+    """The documented form is `file` or `token`; a genuine badge beside another field
+    is still a client's mistake, named in the answer (escaped on the page)."""
+    files = {"file": ("badge.svg", svg, "image/svg+xml")}
+    response = client.post(path, files=files, data={name: '{"x": 1}'})
+    assert response.status_code == 400
+    body = response.text
+    assert "does not read" in body
+    assert "<b>" not in body
+    assert ("(note)" in body) == (name == "note")
+    if path.startswith("/api/"):
+        assert response.json()["genuine"] is False
+    assert client.post(path, files=files).status_code == 200
+
+
 def test_use_bomb_is_the_small_kind() -> None:
     bomb = use_bomb()
     assert 900 <= len(bomb) <= 1100
