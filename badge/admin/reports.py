@@ -18,6 +18,7 @@ from badge.admin.shops import (
     _found,
     _int_param,
     _path_id,
+    _query_param,
     _registry,
     _run,
 )
@@ -36,11 +37,11 @@ def _report_id(request: Request) -> str:
 
 async def list_reports(request: Request) -> Response:
     """Newest first; `?status=open|closed`, `?shop_id=`, `?limit=`."""
-    raw = request.query_params.get("status") or None
+    raw = _query_param(request, "status") or None
     if raw is not None and raw not in STATUS_CHOICES:
         raise ValidationError("status must be open or closed")
     status: ReportStatus | None = "open" if raw == "open" else "closed" if raw else None
-    shop_id = request.query_params.get("shop_id") or None
+    shop_id = _query_param(request, "shop_id") or None
     if shop_id is not None and not rules.is_shop_id(shop_id):
         raise ValidationError("shop_id is not a shop id")
     limit = _int_param(request, "limit", DEFAULT_LIMIT, high=MAX_LIMIT)

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from badge.admin.body import read_model
 from badge.errors import NotFound, ValidationError
+from badge.platform.http import digits
 from badge.platform.timeutil import today
 from badge.registry import rules
 from badge.registry.base import Registry
@@ -94,18 +95,26 @@ def _require(shop: Shop | None, shop_id: str) -> Shop:
     return _found(shop, "shop", shop_id)
 
 
+def _query_param(request: Request, name: str) -> str | None:
+    """One query parameter's value; given twice, it is refused, not silently the last one."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise ValidationError(f"{name} is given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
 def _int_param(request: Request, name: str, default: int, *, high: int) -> int:
-    raw = request.query_params.get(name)
+    raw = _query_param(request, name)
     if raw is None:
         return default
     # Length first, so no huge string is converted; the bound is the one in the message.
-    if not raw.isdigit() or len(raw) > len(str(high)) or int(raw) > high:
+    if not digits(raw) or len(raw) > len(str(high)) or int(raw) > high:
         raise ValidationError(f"{name} must be a whole number from 0 to {high}")
     return int(raw)
 
 
 def _bool_param(request: Request, name: str) -> bool:
-    flag = patterns.FLAGS.get(request.query_params.get(name, ""))
+    flag = patterns.FLAGS.get(_query_param(request, name) or "")
     if flag is None:
         raise ValidationError(f"{name} must be 1 or 0 (or true, false, yes, no)")
     return flag

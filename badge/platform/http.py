@@ -17,6 +17,11 @@ from badge.errors import BadRequest, PayloadTooLarge
 from badge.platform.caches import BoundedCache, CacheSet
 
 
+def digits(text: str) -> bool:
+    """Only 0-9, at least one: `str.isdigit` also takes "²" and "¹", which `int` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def strong_etag(body: bytes) -> bytes:
     return b'"' + hashlib.sha256(body).hexdigest()[:32].encode() + b'"'
 
@@ -128,7 +133,7 @@ def conditional(
 async def read_body(request: Request, limit: int, *, too_large: str) -> bytes:
     """The request body, refused with 413 (`too_large`) as soon as it passes `limit` bytes."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if digits(declared) and int(declared) > limit:
         raise PayloadTooLarge(too_large)
     chunks: list[bytes] = []
     size = 0

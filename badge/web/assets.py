@@ -17,7 +17,7 @@ from typing import Final
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from badge.platform.http import etag_matches
+from badge.platform.http import digits, etag_matches
 
 
 def _static_dir() -> Path:
@@ -123,9 +123,9 @@ def _single_range(header: str | None, size: int) -> tuple[int, int] | str | None
     if header is None or not header.startswith("bytes=") or "," in header or len(header) > 64:
         return None
     first, _, last = header[6:].strip().partition("-")
-    if not (first.isdigit() or last.isdigit()) or not (first.isdigit() or first == ""):
+    if not (digits(first) or digits(last)) or not (digits(first) or first == ""):
         return None
-    if last and not last.isdigit():
+    if last and not digits(last):
         return None
     if first == "":
         length = int(last)

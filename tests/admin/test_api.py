@@ -217,7 +217,13 @@ class TestShops:
 
     @pytest.mark.parametrize(
         "query",
-        ["limit=-1", "limit=", "limit=abc", "limit=1001", "offset=1e3", "limit=99999999999"],
+        [
+            *("limit=-1", "limit=", "limit=abc", "limit=1001", "offset=1e3", "limit=99999999999"),
+            # Digits to str.isdigit(), not to int(): refused like any other word.
+            *("limit=%C2%B9", "offset=%C2%B2%C2%B3", "limit=%D9%A3"),
+            # Given twice, refused: neither the first nor the last wins silently.
+            *("limit=2&limit=3", "offset=&offset=1"),
+        ],
     )
     def test_list_bad_paging(self, admin: TestClient, query: str) -> None:
         assert_error(admin.get(f"{API}/shops?{query}"), 400)

@@ -17,6 +17,7 @@ from badge.platform.http import (
     Codings,
     coded_etag,
     compress,
+    digits,
     etag_matches,
     strip_coding,
 )
@@ -87,3 +88,14 @@ def test_compress_round_trips_and_is_deterministic(best: bool) -> None:
     squeezed = compress(body, BR, best=best)
     assert brotli.decompress(squeezed) == body
     assert len(squeezed) < len(zipped) < len(body) // 10
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("0", True), ("0123", True), ("", False), ("-1", False), ("1e3", False), (" 1", False),
+     ("\u00b2", False), ("1\u00b9", False), ("\u0663", False), ("\uff11", False)],
+)  # fmt: skip
+def test_digits_are_ascii_digits_int_can_read(text: str, expected: bool) -> None:
+    assert digits(text) is expected
+    if expected:
+        assert int(text) >= 0

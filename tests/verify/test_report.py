@@ -168,6 +168,7 @@ def test_operators_list_show_and_close_reports(client: TestClient, shop: Shop) -
         "two.example" if both[-1]["host"] == "one.example" else "one.example"
     ]
     assert admin(client, "GET", "/reports?status=maybe").status_code == 400
+    assert admin(client, "GET", "/reports?status=open&status=closed").status_code == 400
     assert admin(client, "GET", "/reports/rzzzzzzzzzzzzzzzz").status_code == 404
     assert admin(client, "GET", "/reports/<script>").status_code == 404
     summary = admin(client, "GET", "/reports/summary")
