@@ -21,7 +21,13 @@ from badge.platform.purge import surrogate_header_dict
 from badge.registry import rules
 from badge.state import AppServices, app_state
 from badge.verify import lookup
-from badge.verify.check import MAX_TOKEN_CHARS, MAX_UPLOAD_BYTES, extract_token, looks_like_jws
+from badge.verify.check import (
+    MAX_TOKEN_CHARS,
+    MAX_UPLOAD_BYTES,
+    PASTE_BLANKS,
+    extract_token,
+    looks_like_jws,
+)
 from badge.verify.verdict import Verdict, judge_claims, not_genuine
 
 # Two uploads parse at once at most; the parser is bounded, so a queue stays short.
@@ -50,6 +56,24 @@ PREFLIGHT_HEADERS: Final = {
 
 FORM_FIELDS: Final = frozenset({"file", "token"})
 _PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+NOT_A_TOKEN: Final = (
+    "this is not a Keurmerk signature (expected a compact JWS: three "
+    f"base64url parts joined by dots, at most {MAX_TOKEN_CHARS // 1024} KB)"
+)
+
+
+def pasted_token(text: str) -> str:
+    """The token in a pasted text without the blanks a paste brings, "" when the text is
+    blank. Anything else that is not shaped like a token is refused, also beside a file.
+    The bound counts what was sent, as the API document's maxLength does."""
+    if len(text) > MAX_TOKEN_CHARS:
+        raise Unprocessable(NOT_A_TOKEN)
+    token = text.strip(PASTE_BLANKS)
+    if token and not looks_like_jws(token):
+        raise Unprocessable(NOT_A_TOKEN)
+    return token
 
 
 def _field(name: str) -> str:
@@ -117,23 +141,21 @@ class BadgeChecker:
                     )
                 upload = form.get("file")
                 token = form.get("token")
+                pasted = pasted_token(token) if isinstance(token, str) else ""
                 if isinstance(upload, UploadFile) and upload.size:
                     data = await upload.read(MAX_UPLOAD_BYTES + 1)
                     return await self.check_file(state, data, upload.content_type)
-                if isinstance(token, str) and token.strip():
-                    return await self.check_token(state, token)
+                if pasted:
+                    return await self.check_token(state, pasted)
         except HTTPException as exc:
             # Starlette's multipart parser refuses malformed or oversized forms this way.
             raise BadRequest(f"the form could not be read ({exc.detail})") from None
         raise BadRequest("choose a badge file or paste a signature")
 
     async def check_token(self, state: AppServices, token: str) -> Verdict:
-        token = token.strip()
-        if not looks_like_jws(token):
-            raise Unprocessable(
-                "this is not a Keurmerk signature (expected a compact JWS: three "
-                f"base64url parts joined by dots, at most {MAX_TOKEN_CHARS // 1024} KB)"
-            )
+        token = pasted_token(token)
+        if not token:
+            raise Unprocessable(NOT_A_TOKEN)
         keys = state["keys"]
         claims, why = keys.verify(token)
         if claims is None:
@@ -170,7 +192,7 @@ def token_from_json(body: bytes) -> str:
     except (ValueError, RecursionError):
         raise BadRequest('the body is not valid JSON; send {"token": "<compact JWS>"}') from None
     token = data.get("token") if isinstance(data, dict) else None
-    if not isinstance(token, str) or not token.strip():
+    if not isinstance(token, str) or not token.strip(PASTE_BLANKS):
         raise BadRequest('the JSON body needs a "token" string; send {"token": "<compact JWS>"}')
     return token
 

@@ -76,6 +76,11 @@ _OTHER_FORMATS = (
 )
 
 
+# What a pasted token may carry around it: spaces, tabs and line ends, as the API document's
+# pattern says (badge/web/patterns.py).
+PASTE_BLANKS = " \t\r\n"
+
+
 def looks_like_jws(token: str) -> bool:
     """True for three non-empty base64url segments joined by dots, at most 8 KB long."""
     # Length first, so the regex never sees an unbounded string.

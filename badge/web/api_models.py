@@ -22,6 +22,7 @@ from badge.registry.rules import MAX_DOMAINS, MAX_NAME, MAX_REASON
 from badge.vocabulary import Category, PublicState, State
 from badge.web.patterns import (
     DAY_PATTERN,
+    FORM_TOKEN_PATTERN,
     HOST_PATTERN,
     JWS_PATTERN,
     REPORT_ID_PATTERN,
@@ -337,10 +338,12 @@ class TokenBody(Struct):
 
 
 class UploadForm(Struct, forbid_unknown_fields=True, kw_only=True):
-    """A badge file, or a pasted token; an empty file counts as none."""
+    """A badge file, or a pasted token; an empty file counts as none. A form with neither
+    is answered 400. The page's own form always sends both fields, one of them empty, so
+    the schema cannot require either (JSON Schema has no "one of them non-empty")."""
 
     file: Annotated[str, Meta(extra_json_schema={"format": "binary"})] | UnsetType = UNSET
-    token: Annotated[str, Meta(max_length=8192, pattern=JWS_PATTERN)] | UnsetType = UNSET
+    token: Annotated[str, Meta(max_length=8192, pattern=FORM_TOKEN_PATTERN)] | UnsetType = UNSET
 
 
 class ReportForm(Struct, kw_only=True):
@@ -348,11 +351,6 @@ class ReportForm(Struct, kw_only=True):
     site: Annotated[str, Meta(max_length=2048)]
     referrer: str = ""
     note: Annotated[str, Meta(max_length=1000)] = ""
-
-
-UPLOAD_FORM: Final = Annotated[
-    UploadForm, Meta(extra_json_schema={"anyOf": [{"required": ["file"]}, {"required": ["token"]}]})
-]
 
 
 # Every model the document names, requests first.
@@ -363,7 +361,7 @@ MODELS: Final = (
     Attestation,
     ReportClose,
     TokenBody,
-    UPLOAD_FORM,
+    UploadForm,
     ReportForm,
     Error,
     PublicShop,

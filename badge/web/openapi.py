@@ -155,7 +155,7 @@ _VERIFY_BODIES: Final = {
     "image/png": "file",
     "application/json": "TokenBody",
     "multipart/form-data": "UploadForm",
-    "application/x-www-form-urlencoded": "TokenBody",
+    "application/x-www-form-urlencoded": "UploadForm",
 }
 _REFUSED: Final = "`error` is set"
 _BAD: Final = "Error Invalid JSON, unknown field, wrong type or invalid value."

@@ -61,7 +61,11 @@ REPORT_ID_PATTERN: Final = f"^r[{SHOP_ID_CLASS}]{{{SHOP_ID_LENGTH}}}$"
 DOMAIN_PATTERN: Final = f"^(?:{_LABEL}\\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$"
 # A compact JWS: three base64url parts; no such part is 1 more than a multiple of 4 long.
 _B64: Final = "(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2,3})"
-JWS_PATTERN: Final = f"^{_B64}\\.{_B64}\\.{_B64}$"
+_JWS: Final = f"{_B64}\\.{_B64}\\.{_B64}"
+# A token as sent: the checker takes the blanks a paste brings around it (PASTE_BLANKS).
+JWS_PATTERN: Final = f"^[ \\t\\r\\n]*{_JWS}[ \\t\\r\\n]*$"
+# The page's form sends `token` empty when a file is chosen.
+FORM_TOKEN_PATTERN: Final = f"^[ \\t\\r\\n]*(?:{_JWS})?[ \\t\\r\\n]*$"
 DAY_PATTERN: Final = "^(?:199[0-9]|20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
 
 # A yes/no query parameter (`?attention=1`, `?unregistered=true`): exactly these spellings,

@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
-from badge.verify.check import MAX_UPLOAD_BYTES, extract_token
+from badge.verify.check import MAX_TOKEN_CHARS, MAX_UPLOAD_BYTES, extract_token
+from badge.web.patterns import JWS_PATTERN
 from tests.conftest import add_shop
 
 VERDICT_KEYS = {"genuine", "shop_id", "expired", "certified_now", "reason"}
@@ -217,6 +218,39 @@ def test_verify_token_as_json(client: TestClient, shop: Shop, svg: bytes) -> Non
     response = client.post("/api/v1/verify", json={"token": extract_token(svg)})
     assert response.status_code == 200
     assert response.json()["genuine"] is True
+
+
+@pytest.mark.parametrize(
+    ("around", "status"),
+    [(("", ""), 200), ((" ", "\n"), 200), (("\r\n\t", "  "), 200), (("\x0b", ""), 422),
+     (("\u00a0", ""), 422), (("", "\x1c"), 422)],
+)  # fmt: skip
+def test_a_token_is_taken_with_the_blanks_a_paste_brings_and_no_others(
+    client: TestClient, svg: bytes, around: tuple[str, str], status: int
+) -> None:
+    """What the API document's pattern allows around a token: spaces, tabs, line ends."""
+    token = around[0] + extract_token(svg) + around[1]
+    assert (re.fullmatch(JWS_PATTERN, token) is not None) == (status == 200)
+    by_json = client.post("/api/v1/verify", json={"token": token})
+    assert by_json.status_code == status
+    by_form = client.post("/api/v1/verify", data={"token": token})
+    assert by_form.status_code == status
+
+
+def test_a_token_over_the_bound_counts_its_blanks(client: TestClient, svg: bytes) -> None:
+    token = extract_token(svg)
+    padded = token + " " * (MAX_TOKEN_CHARS - len(token) + 1)
+    assert client.post("/api/v1/verify", json={"token": padded}).status_code == 422
+    assert client.post("/api/v1/verify", json={"token": padded[:-1]}).status_code == 200
+
+
+def test_a_malformed_token_beside_a_file_is_refused(client: TestClient, svg: bytes) -> None:
+    """The form checks the file when one is chosen; a token field that is not blank must
+    still be a token, as the document says."""
+    files = {"file": ("badge.svg", svg, "image/svg+xml")}
+    for path in ("/api/v1/verify", "/verify?lang=en"):
+        assert client.post(path, files=files, data={"token": "not a token"}).status_code == 422
+        assert client.post(path, files=files, data={"token": " \r\n"}).status_code == 200
 
 
 def test_verify_after_revocation(
