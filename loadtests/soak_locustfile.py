@@ -78,7 +78,8 @@ class Checker(HttpUser):
             [
                 f"lang=x{random.randrange(10**9)}",
                 f"size={random.randrange(10**9)}",
-                "x=" + "a" * random.randrange(1100, 4000),
+                # Over the 4 KB query bound (badge/serving/query.py): refused unparsed.
+                "x=" + "a" * random.randrange(4100, 6000),
             ]
         )
         with self.client.get(

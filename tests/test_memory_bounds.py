@@ -56,7 +56,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Service, str]]:
 def hammer(conn: http.client.HTTPConnection, shop_id: str, start: int, count: int) -> None:
     long_tail = "x" * 30_000
     for n in range(start, start + count):
-        kind = n % 4
+        kind = n % 5
         if kind == 0:
             path = f"/b/{shop_id}.svg?v={n}&{long_tail}"
             headers = {}
@@ -66,9 +66,13 @@ def hammer(conn: http.client.HTTPConnection, shop_id: str, start: int, count: in
         elif kind == 2:
             path = f"/b/{'z' * 2000}{n}.svg"
             headers = {"referer": f"https://{'r' * 3000}{n}.example/"}
-        else:
+        elif kind == 3:
             path = f"/b/{shop_id}.svg"
             headers = {"referer": f"https://{'s' * 4000}{n}.example/page"}
+        else:
+            # Answered (a tracking parameter is ignored), but too long to be kept: 3 KB.
+            path = f"/b/{shop_id}.svg?lang=nl&utm_source={n:08d}{'u' * 3000}"
+            headers = {}
         conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         response.read()
