@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -13,16 +14,39 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Final
 
 from badge.verify.check import extract_token
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Listening ports come from below the kernel's ephemeral range. A port the kernel hands out
+# (bind to 0) can be taken between the pick and the server's own bind by any outgoing
+# connection, and a load test on the other xdist worker opens thousands; below the range
+# only another listener can take it, and the pick is random, so two picks rarely meet.
+_PORTS: Final = range(max(1024, _ephemeral_low() - 12_000), _ephemeral_low())
+_pick = random.SystemRandom().choice
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback TCP port nothing listens on, checked by binding it."""
+    for _ in range(200):
+        port = _pick(_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_PORTS}")
 
 
 def end(process: subprocess.Popen[bytes]) -> None:
@@ -53,12 +77,31 @@ class RedisServer:
         self.port = free_port()
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
+        self.started = False
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        """Start, or start again on the same port (a restart keeps the URL instances use).
+        A first start whose port was taken meanwhile moves to another port."""
+        for _ in range(3):
+            self._spawn()
+            wait_for(lambda: self._pong() or self._exited(), 10, "redis-server")
+            if not self._exited():
+                self.started = True
+                return
+            if self.started:
+                break
+            self.port = free_port()
+        log = (self.workdir / "redis.log").read_text(errors="replace")[-500:]
+        raise RuntimeError(f"redis-server on port {self.port} exited: {log}")
+
+    def _exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def _spawn(self) -> None:
         self.process = subprocess.Popen(
             [
                 self.binary,
@@ -72,11 +115,12 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self.workdir),
+                "--logfile",
+                str(self.workdir / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(self._pong, 10, "redis-server")
 
     def _pong(self) -> bool:
         try:

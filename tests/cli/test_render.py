@@ -9,7 +9,6 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -27,17 +26,12 @@ from badge.registry.sqlite import SQLiteRegistry
 from badge.render.artwork import THUMBS_UP
 from badge.verify.check import extract_token
 from badge.vocabulary import SIZES
+from tests.servers import free_port
 
 pytestmark = pytest.mark.server
 
 BADGE = Path(sys.executable).with_name("badge")
 ID_LINE = re.compile(r"^[a-z2-9]{16}$")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
