@@ -56,8 +56,6 @@ PREFLIGHT_HEADERS: Final = {
 
 FORM_FIELDS: Final = frozenset({"file", "token"})
 _PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,40}")
-
-
 NOT_A_TOKEN: Final = (
     "this is not a Keurmerk signature (expected a compact JWS: three "
     f"base64url parts joined by dots, at most {MAX_TOKEN_CHARS // 1024} KB)"
@@ -146,7 +144,7 @@ class BadgeChecker:
                     data = await upload.read(MAX_UPLOAD_BYTES + 1)
                     return await self.check_file(state, data, upload.content_type)
                 if pasted:
-                    return await self.check_token(state, pasted)
+                    return await self.judge_token(state, pasted)
         except HTTPException as exc:
             # Starlette's multipart parser refuses malformed or oversized forms this way.
             raise BadRequest(f"the form could not be read ({exc.detail})") from None
@@ -156,6 +154,11 @@ class BadgeChecker:
         token = pasted_token(token)
         if not token:
             raise Unprocessable(NOT_A_TOKEN)
+        return await self.judge_token(state, token)
+
+    async def judge_token(self, state: AppServices, token: str) -> Verdict:
+        """A token already shaped like one (pasted_token): verified, then set against the
+        shop's live state."""
         keys = state["keys"]
         claims, why = keys.verify(token)
         if claims is None:
