@@ -1,24 +1,25 @@
 """The lifespan: every resource the app holds, opened at start and closed at shutdown.
 
-Start order matters: the registry, keys and fonts first (a badge request needs them), then
-the render worker, Redis and the badge service built with all of them, then the background
-tasks (change feed, sightings flush, edge purges, key sharing, the Redis bus, preparing
-variants, domain ownership checks). Readiness does not wait for the background tasks.
+Start order matters: the render worker starts first, as it takes longest, and meanwhile the
+registry, keys and fonts open (a badge request needs them); then Redis and the badge
+service built with all of them, then the background tasks (change feed, sightings flush,
+edge purges, key sharing, the Redis bus, preparing variants, domain ownership checks).
+Readiness waits for the worker, not for the background tasks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskGroup
-from redis.asyncio import Redis
 
 from badge.platform import bus, feed
 from badge.platform.caches import CacheSet
@@ -40,6 +41,9 @@ from badge.settings import Settings
 from badge.signing import KeyStore
 from badge.state import AppServices
 from badge.web.assets import load_assets
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger("badge")
 
@@ -87,17 +91,29 @@ class Resources:
 
 
 async def open_resources(settings: Settings, stats: HotPathStats, caches: CacheSet) -> Resources:
-    registry = await anyio.to_thread.run_sync(open_registry, settings)
-    keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
-    if await anyio.to_thread.run_sync(keys.ensure):
-        logger.info("made the first signing key %s in %s", keys.signing_kid, settings.keys_dir)
-    # Parsing the fonts takes about half a second: pay it at start, not on a badge request.
-    await anyio.to_thread.run_sync(load_fonts)
-    await anyio.to_thread.run_sync(load_assets)
-    purger = EdgePurger(settings.purge_urls)
     pool = RenderPool(settings.render_processes) if settings.render_processes else None
-    if pool is not None:
-        await anyio.to_thread.run_sync(pool.start)
+    # The render worker takes about a second to start (a new interpreter that imports cairo
+    # and parses the fonts); it starts first, while this process does its own part.
+    starting = None if pool is None else asyncio.ensure_future(asyncio.to_thread(pool.start))
+    try:
+        registry = await anyio.to_thread.run_sync(open_registry, settings)
+        keys = KeyStore(settings.keys_dir, token_ttl=settings.token_ttl)
+        if await anyio.to_thread.run_sync(keys.ensure):
+            logger.info("made the first signing key %s in %s", keys.signing_kid, settings.keys_dir)
+        # Parsing the fonts takes about half a second: pay it at start, not on a badge request.
+        await anyio.to_thread.run_sync(load_fonts)
+        await anyio.to_thread.run_sync(load_assets)
+        if starting is not None:
+            await asyncio.shield(starting)
+    except BaseException:
+        if pool is not None and starting is not None:
+            # A thread cannot be cancelled: let the start end, then stop what it started.
+            await asyncio.wait([starting])
+            if not starting.cancelled():
+                starting.exception()  # retrieved: the error that counts is the one raised
+            pool.close(wait=False)
+        raise
+    purger = EdgePurger(settings.purge_urls)
     redis = bus.make_client(settings) if settings.redis_url is not None else None
     shared = None if redis is None else bus.SharedCache(settings, redis)
     purge = purger.purge if settings.purge_urls else None

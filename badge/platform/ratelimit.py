@@ -18,13 +18,15 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Final, Literal, Protocol
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
-from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from badge.platform.bus import CircuitBreaker
 from badge.settings import Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 Bucket = Literal["uploads", "lookups", "admin", "report"]
 BUCKETS: Final[tuple[Bucket, ...]] = ("uploads", "lookups", "admin", "report")

@@ -11,13 +11,17 @@ import ssl
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from badge.proofs.fetch import FetchRules, Refused, fetch_file
-from badge.proofs.resolve import lookup_txt, make_resolver
 from badge.registry.base import Registry
 from badge.registry.model import DomainProof, DomainStatus
 from badge.registry.proofs import Outcome, challenge_value, dns_name, http_url, shown
 from badge.settings import Settings
+
+if TYPE_CHECKING:
+    import dns.resolver
+
+    from badge.proofs.fetch import FetchRules
 
 logger = logging.getLogger("badge")
 
@@ -49,26 +53,42 @@ class Checked:
 class Checker:
     def __init__(self, settings: Settings, ssl_context: ssl.SSLContext | None = None) -> None:
         self.settings = settings
-        self.resolver = make_resolver(settings)
-        self.rules = FetchRules(
-            allow_http=settings.proof_allow_http,
-            allow_loopback=settings.proof_allow_loopback,
-            port=settings.proof_file_port,
-            ssl_context=ssl_context,
-        )
+        self.ssl_context = ssl_context
         self.interval = timedelta(seconds=settings.domain_check_interval)
         self.grace = timedelta(seconds=settings.domain_lost_grace)
         self.stats = ProofStats()
+        self._network: tuple[dns.resolver.Resolver, FetchRules] | None = None
+
+    def _resolver_and_rules(self) -> tuple[dns.resolver.Resolver, FetchRules]:
+        # dnspython is loaded by the first check, not by every process that may check (a
+        # sixth of a second of each start). Two threads' first checks may both build one.
+        if self._network is None:
+            from badge.proofs.fetch import FetchRules
+            from badge.proofs.resolve import make_resolver
+
+            settings = self.settings
+            rules = FetchRules(
+                allow_http=settings.proof_allow_http,
+                allow_loopback=settings.proof_allow_loopback,
+                port=settings.proof_file_port,
+                ssl_context=self.ssl_context,
+            )
+            self._network = (make_resolver(settings), rules)
+        return self._network
 
     def probe(self, domain: str, token: str) -> Outcome:
         """Look for the challenge: DNS, then the file. Never raises for what it finds."""
+        from badge.proofs.fetch import Refused, fetch_file
+        from badge.proofs.resolve import lookup_txt
+
+        resolver, rules = self._resolver_and_rules()
         expected = challenge_value(token)
-        txt = lookup_txt(self.resolver, dns_name(domain))
+        txt = lookup_txt(resolver, dns_name(domain))
         if expected in txt.values:
             validated = " (DNSSEC validated)" if txt.ad else ""
             return Outcome("dns", f"TXT record found at {dns_name(domain)}{validated}", txt.ad)
         try:
-            body = fetch_file(domain, self.resolver, self.rules)
+            body = fetch_file(domain, resolver, rules)
         except Refused as exc:
             found = str(exc)
         else:

@@ -10,7 +10,6 @@ import struct
 import zlib
 
 from badge.render.baking import PNG_KEYWORD
-from badge.render.raster import rasterise
 from badge.render.svg import BadgeView, check_token, drawing
 from badge.vocabulary import SCALES, SIZES
 
@@ -19,6 +18,10 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def render_png_view(view: BadgeView, scale: int) -> bytes:
     """The badge's pixels, unsigned: the caller bakes in the token with `bake`."""
+    # cairo is loaded where pixels are drawn, the render worker, and not by every process
+    # that only bakes tokens into PNGs (a fifth of a second of each start).
+    from badge.render.raster import rasterise
+
     _check_scale(scale)
     nodes = drawing(view)  # first: it refuses a view it cannot draw
     width, height = SIZES[view.size]

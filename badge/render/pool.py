@@ -38,7 +38,7 @@ class RenderPool:
             # forkserver: workers never inherit this process's threads or sockets, and the
             # server preloads the renderer's modules (cairocffi, fontTools) for them.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["badge.render.png"])
+            context.set_forkserver_preload(["badge.render.raster", "badge.render.png"])
             # Workers lay out text, so each parses the fonts (half a second) as it starts.
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=context, initializer=load_fonts
