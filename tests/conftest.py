@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
 from badge.settings import Secret, Settings
 from tests.pg import PostgresCluster
+from tests.servers import wait_for
 
 # The modules that each keep a worker busy for most of a minute or more: they wait out
 # outages, build the image, drive Chromium or a whole deployment. `make test` hands whole
@@ -102,6 +105,19 @@ def add_shop(
 @pytest.fixture
 def shop(registry: SQLiteRegistry) -> Shop:
     return add_shop(registry, categories=("b2c_member", "sponsor"))
+
+
+def feed_polled_twice(client: TestClient) -> None:
+    """Two change-feed polls of the client's app completed from now: the second began after
+    the first ended, so it read every change made before this call. An app that started
+    before its shop was added may otherwise drop the entry a first request loads."""
+    service = client.app_state["badges"]  # type: ignore[attr-defined]
+
+    def polled_since(since: float) -> bool:
+        return bool(service.stats().entries.feed_age < time.monotonic() - since)
+
+    for _ in range(2):
+        wait_for(partial(polled_since, time.monotonic()), 5, "a change-feed poll")
 
 
 @pytest.fixture

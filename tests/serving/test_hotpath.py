@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from functools import partial
 from urllib.parse import quote
 
 from starlette.testclient import TestClient
@@ -14,7 +12,8 @@ from badge.serving import query as badge_query
 from badge.serving.hotpath import MAX_CACHED_QUERIES, BadgeHotPath, HotPathStats
 from badge.serving.query import BadRequestParam
 from badge.serving.service import BadgeService
-from tests.servers import token_claims, wait_for
+from tests.conftest import feed_polled_twice
+from tests.servers import token_claims
 
 OWN = {"referer": "https://www.bakkerij-test.be/"}
 
@@ -60,17 +59,6 @@ def test_the_longest_d_the_document_allows_is_answered_and_not_kept(
     assert too_long.status_code == 400
 
 
-def feed_polled_twice(service: BadgeService) -> None:
-    """Two change-feed polls completed from now: the second began after the first ended,
-    so it read every change made before this call."""
-
-    def polled_since(since: float) -> bool:
-        return service.stats().entries.feed_age < time.monotonic() - since
-
-    for _ in range(2):
-        wait_for(partial(polled_since, time.monotonic()), 5, "a change-feed poll")
-
-
 def test_a_badge_is_loaded_then_drawn_then_served_from_memory(
     client: TestClient, shop: Shop
 ) -> None:
@@ -78,7 +66,7 @@ def test_a_badge_is_loaded_then_drawn_then_served_from_memory(
     url = f"/b/{shop.id}.svg"
     # The app started before the shop was added. Until the change feed has passed that
     # change, it may still drop the entry the first request loads, and count a second load.
-    feed_polled_twice(service)
+    feed_polled_twice(client)
     cold = client.get(url, headers=OWN)  # no entry yet: loaded, then drawn
     assert cold.status_code == 200
     drawn = service.stats().drawing.renders
