@@ -12,11 +12,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    sync_playwright,
+)
 
 from badge.registry.model import Shop
 from badge.registry.sqlite import SQLiteRegistry
@@ -115,22 +123,45 @@ def browser(site: Site) -> Iterator[Browser]:
             chromium.close()
 
 
-def open_page(browser: Browser, site: Site, width: int) -> tuple[Page, Visit]:
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
+@pytest.fixture(scope="module")
+def windows(browser: Browser) -> Iterator[dict[int, Page]]:
+    """One window per width for the whole module: a new browser context costs a quarter of
+    a second, and the check that no cookie is ever set only gets stronger when shared."""
+    pages = {}
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        pages[width] = context.new_page()
+    yield pages
+    for page in pages.values():
+        page.context.close()
+
+
+@contextmanager
+def open_page(windows: dict[int, Page], width: int) -> Iterator[tuple[Page, Visit]]:
+    """The window at `width`, watched for one visit."""
+    page = windows[width]
     visit = Visit()
-    page.on("console", lambda message: visit.console.append(message.text))
-    page.on("request", lambda request: visit.requests.append(request.url))
-    # The document may be a 404 on purpose; its stylesheet, icon and images never may.
-    page.on(
-        "response",
-        lambda response: (
+
+    def on_console(message: ConsoleMessage) -> None:
+        visit.console.append(message.text)
+
+    def on_request(request: Request) -> None:
+        visit.requests.append(request.url)
+
+    def on_response(response: Response) -> None:
+        # The document may be a 404 on purpose; its stylesheet, icon and images never may.
+        if response.status >= 400 and response.request.resource_type != "document":
             visit.failed.append(response.url)
-            if response.status >= 400 and response.request.resource_type != "document"
-            else None
-        ),
-    )
-    return page, visit
+
+    page.on("console", on_console)
+    page.on("request", on_request)
+    page.on("response", on_response)
+    try:
+        yield page, visit
+    finally:
+        page.remove_listener("console", on_console)
+        page.remove_listener("request", on_request)
+        page.remove_listener("response", on_response)
 
 
 def check_page(page: Page, visit: Visit, site: Site, width: int, name: str) -> None:
@@ -154,21 +185,31 @@ def check_page(page: Page, visit: Visit, site: Site, width: int, name: str) -> N
         page.screenshot(path=str(site.shots / f"{name}-{width}.png"), full_page=True)
 
 
-@pytest.mark.parametrize("width", [pytest.param(w, id=f"{w}px") for w in WIDTHS])
-@pytest.mark.parametrize("lang", [pytest.param(lang, id=lang) for lang in LANGS])
-@pytest.mark.parametrize(
-    "state", [pytest.param(s, id=s) for s in ("certified", "suspended", "revoked", "expired")]
-)
-def test_shop_page(browser: Browser, site: Site, state: str, lang: str, width: int) -> None:
-    page, visit = open_page(browser, site, width)
-    shop = site.shops[state]
-    response = page.goto(f"{site.base}/v/{shop.id}?lang={lang}")
-    assert response is not None and response.status == 200
-    assert page.locator(f"section.status-{state}").count() == 1
-    badge = page.locator("figure.live-badge img")
-    assert badge.evaluate("i => i.naturalWidth") > 0
-    check_page(page, visit, site, width, f"shop-{state}-{lang}")
-    page.context.close()
+STATES = ("certified", "suspended", "revoked", "expired")
+
+
+def lang_and_width(pages: tuple[str, ...]) -> list[object]:
+    """Each page in every language at the phone's width, where long words would overflow,
+    and at the desktop's in one language, a different one for each page."""
+    cases = []
+    for n, page in enumerate(pages):
+        for lang in LANGS:
+            cases.append(pytest.param(page, lang, WIDTHS[0], id=f"{page}-{lang}-{WIDTHS[0]}px"))
+        lang = LANGS[n % len(LANGS)]
+        cases.append(pytest.param(page, lang, WIDTHS[1], id=f"{page}-{lang}-{WIDTHS[1]}px"))
+    return cases
+
+
+@pytest.mark.parametrize(("state", "lang", "width"), lang_and_width(STATES))
+def test_shop_page(windows: dict[int, Page], site: Site, state: str, lang: str, width: int) -> None:
+    with open_page(windows, width) as (page, visit):
+        shop = site.shops[state]
+        response = page.goto(f"{site.base}/v/{shop.id}?lang={lang}")
+        assert response is not None and response.status == 200
+        assert page.locator(f"section.status-{state}").count() == 1
+        badge = page.locator("figure.live-badge img")
+        assert badge.evaluate("i => i.naturalWidth") > 0
+        check_page(page, visit, site, width, f"shop-{state}-{lang}")
 
 
 @pytest.mark.parametrize("width", [pytest.param(w, id=f"{w}px") for w in WIDTHS])
@@ -180,17 +221,16 @@ def test_shop_page(browser: Browser, site: Site, state: str, lang: str, width: i
     ],
 )
 def test_referrer_notices(
-    browser: Browser, site: Site, referer: str, expected: str, width: int
+    windows: dict[int, Page], site: Site, referer: str, expected: str, width: int
 ) -> None:
-    page, visit = open_page(browser, site, width)
-    shop = site.shops["certified"]
-    page.goto(f"{site.base}/v/{shop.id}?lang=en", referer=referer)
-    notice = page.locator(f"section.{expected}")
-    assert notice.count() == 1
-    host = re.sub(r"^https://(www\.)?|/.*$", "", referer)
-    assert host in notice.inner_text()
-    check_page(page, visit, site, width, f"referrer-{expected}")
-    page.context.close()
+    with open_page(windows, width) as (page, visit):
+        shop = site.shops["certified"]
+        page.goto(f"{site.base}/v/{shop.id}?lang=en", referer=referer)
+        notice = page.locator(f"section.{expected}")
+        assert notice.count() == 1
+        host = re.sub(r"^https://(www\.)?|/.*$", "", referer)
+        assert host in notice.inner_text()
+        check_page(page, visit, site, width, f"referrer-{expected}")
 
 
 @pytest.mark.parametrize("width", [pytest.param(w, id=f"{w}px") for w in WIDTHS])
@@ -203,50 +243,47 @@ def test_referrer_notices(
         pytest.param("?q=e&lang=de", "search", id="search"),
     ],
 )
-def test_lookup_pages(browser: Browser, site: Site, query: str, name: str, width: int) -> None:
-    page, visit = open_page(browser, site, width)
-    response = page.goto(f"{site.base}/verify{query}")
-    assert response is not None and response.status == 200
-    check_page(page, visit, site, width, f"lookup-{name}")
-    page.context.close()
+def test_lookup_pages(
+    windows: dict[int, Page], site: Site, query: str, name: str, width: int
+) -> None:
+    with open_page(windows, width) as (page, visit):
+        response = page.goto(f"{site.base}/verify{query}")
+        assert response is not None and response.status == 200
+        check_page(page, visit, site, width, f"lookup-{name}")
 
 
 @pytest.mark.parametrize("width", [pytest.param(w, id=f"{w}px") for w in WIDTHS])
-def test_upload_a_saved_badge(browser: Browser, site: Site, width: int) -> None:
-    page, visit = open_page(browser, site, width)
-    page.goto(f"{site.base}/verify?lang=nl")
-    page.set_input_files("#file", str(site.badge_file))
-    page.click("form.upload button[type=submit]")
-    page.wait_for_load_state()
-    assert "Echte badge van een gecertificeerde webshop" in page.content()
-    check_page(page, visit, site, width, "upload-genuine")
-    page.context.close()
+def test_upload_a_saved_badge(windows: dict[int, Page], site: Site, width: int) -> None:
+    with open_page(windows, width) as (page, visit):
+        page.goto(f"{site.base}/verify?lang=nl")
+        page.set_input_files("#file", str(site.badge_file))
+        page.click("form.upload button[type=submit]")
+        page.wait_for_load_state()
+        assert "Echte badge van een gecertificeerde webshop" in page.content()
+        check_page(page, visit, site, width, "upload-genuine")
 
 
 @pytest.mark.parametrize("width", [pytest.param(w, id=f"{w}px") for w in WIDTHS])
-def test_unknown_shop_page(browser: Browser, site: Site, width: int) -> None:
-    page, visit = open_page(browser, site, width)
-    response = page.goto(f"{site.base}/v/aaaaaaaaaaaaaaaa?lang=en")
-    assert response is not None and response.status == 404
-    check_page(page, visit, site, width, "unknown")
-    page.context.close()
+def test_unknown_shop_page(windows: dict[int, Page], site: Site, width: int) -> None:
+    with open_page(windows, width) as (page, visit):
+        response = page.goto(f"{site.base}/v/aaaaaaaaaaaaaaaa?lang=en")
+        assert response is not None and response.status == 404
+        check_page(page, visit, site, width, "unknown")
 
 
-@pytest.mark.parametrize("width", [pytest.param(w, id=f"{w}px") for w in WIDTHS])
-@pytest.mark.parametrize("lang", [pytest.param(lang, id=lang) for lang in LANGS])
-def test_home_page(browser: Browser, site: Site, lang: str, width: int) -> None:
-    page, visit = open_page(browser, site, width)
-    response = page.goto(f"{site.base}/?lang={lang}")
-    assert response is not None and response.status == 200
-    assert page.locator("h1").count() == 1
-    # The favicon link resolves, and the lookup form on it works from here.
-    icon = page.locator("link[rel=icon]").first.get_attribute("href")
-    assert icon is not None and page.request.get(site.base + icon).status == 200
-    page.fill("#domain", "https://www.Bakkerij-Janssens.be/brood")
-    page.click("form.lookup button[type=submit]")
-    page.wait_for_load_state()
-    assert "/verify?" in page.url
-    assert page.locator(".answer-ok").count() == 1
-    page.go_back()
-    check_page(page, visit, site, width, f"home-{lang}")
-    page.context.close()
+@pytest.mark.parametrize(("home", "lang", "width"), lang_and_width(("home",)))
+def test_home_page(windows: dict[int, Page], site: Site, home: str, lang: str, width: int) -> None:
+    with open_page(windows, width) as (page, visit):
+        response = page.goto(f"{site.base}/?lang={lang}")
+        assert response is not None and response.status == 200
+        assert page.locator("h1").count() == 1
+        # The favicon link resolves, and the lookup form on it works from here.
+        icon = page.locator("link[rel=icon]").first.get_attribute("href")
+        assert icon is not None and page.request.get(site.base + icon).status == 200
+        page.fill("#domain", "https://www.Bakkerij-Janssens.be/brood")
+        page.click("form.lookup button[type=submit]")
+        page.wait_for_load_state()
+        assert "/verify?" in page.url
+        assert page.locator(".answer-ok").count() == 1
+        page.go_back()
+        check_page(page, visit, site, width, f"{home}-{lang}")
