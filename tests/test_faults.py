@@ -22,7 +22,7 @@ from badge.registry.postgres import PostgresRegistry
 from tests.edge import Varnish
 from tests.pg import PostgresCluster
 from tests.servers import RedisServer, cli, free_port, get, token_claims, wait_for
-from tests.test_deploy import Instance, _add_shop, metric
+from tests.test_deploy import PACE, Instance, _add_shop, metric
 
 pytestmark = [pytest.mark.server, pytest.mark.redis, pytest.mark.postgres, pytest.mark.fault]
 
@@ -151,6 +151,7 @@ class EmbedLoad:
                     connection.close()
                 connection = None
                 time.sleep(0.02)
+            self.stop.wait(PACE)
         if connection is not None:
             connection.close()
 
