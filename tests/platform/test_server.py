@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -87,13 +88,45 @@ def closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
         return True, received
 
 
-@pytest.fixture
-def shop(tmp_path: Path) -> Shop:
-    registry = SQLiteRegistry(tmp_path / "badge.db")
+def new_shop(folder: Path) -> Shop:
+    registry = SQLiteRegistry(folder / "badge.db")
     try:
         return add_shop(registry)
     finally:
         registry.close()
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Shop:
+    return new_shop(tmp_path)
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    shop: Shop
+
+    @property
+    def port(self) -> int:
+        return port_of(self.base)
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One `badge serve` with the default settings, for the tests that change nothing."""
+    folder = tmp_path_factory.mktemp("plain")
+    shop = new_shop(folder)
+    with badge_serve(folder) as base:
+        yield Served(base, shop)
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One `badge serve` that takes 20 connections at once (idle ones wait up to 60 s)."""
+    folder = tmp_path_factory.mktemp("limited")
+    shop = new_shop(folder)
+    with badge_serve(folder, BADGE_LIMIT_CONCURRENCY="20", BADGE_HEADER_TIMEOUT="60") as base:
+        yield Served(base, shop)
 
 
 def test_header_timeout_answers_408_and_closes(tmp_path: Path, shop: Shop) -> None:
@@ -137,25 +170,24 @@ def test_body_timeout_closes_a_stalled_upload(tmp_path: Path) -> None:
         assert get(f"{base}/healthz")[0] == 200
 
 
-def test_over_the_concurrency_limit_is_a_fast_503(tmp_path: Path) -> None:
-    with badge_serve(tmp_path, BADGE_LIMIT_CONCURRENCY="20", BADGE_HEADER_TIMEOUT="60") as base:
-        port = port_of(base)
-        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
-        try:
-            time.sleep(0.3)
-            started = time.monotonic()
-            status, body, headers = get(f"{base}/verify", timeout=5)
-            elapsed = time.monotonic() - started
-            assert status == 503, body
-            assert body == b"overloaded; try again shortly\n", headers
-            lower = {name.lower(): value for name, value in headers.items()}
-            assert lower["retry-after"] == "1"
-            assert lower["cache-control"] == "no-store"
-            assert elapsed < 2, elapsed
-        finally:
-            for sock in idle:
-                sock.close()
-        wait_for(lambda: get(f"{base}/healthz")[0] == 200, 10, "recovery")
+def test_over_the_concurrency_limit_is_a_fast_503(limited: Served) -> None:
+    base, port = limited.base, limited.port
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+    try:
+        time.sleep(0.3)
+        started = time.monotonic()
+        status, body, headers = get(f"{base}/verify", timeout=5)
+        elapsed = time.monotonic() - started
+        assert status == 503, body
+        assert body == b"overloaded; try again shortly\n", headers
+        lower = {name.lower(): value for name, value in headers.items()}
+        assert lower["retry-after"] == "1"
+        assert lower["cache-control"] == "no-store"
+        assert elapsed < 2, elapsed
+    finally:
+        for sock in idle:
+            sock.close()
+    wait_for(lambda: get(f"{base}/healthz")[0] == 200, 10, "recovery")
 
 
 def raise_open_files(wanted: int) -> None:
@@ -242,9 +274,10 @@ def get_request(path: str, *headers: str, method: str = "GET") -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-def test_warm_answers_are_the_bytes_the_first_answer_had(tmp_path: Path, shop: Shop) -> None:
+def test_warm_answers_are_the_bytes_the_first_answer_had(plain: Served) -> None:
     """The first requests go through ASGI (the answer is made, then kept); later ones are
     written by the protocol. Every one is the same, but for its Date."""
+    shop = plain.shop
     embed = get_request(
         f"/b/{shop.id}.svg?lang=nl&size=m&d=bakkerij-test.be",
         "Referer: https://www.bakkerij-test.be/",
@@ -252,22 +285,21 @@ def test_warm_answers_are_the_bytes_the_first_answer_had(tmp_path: Path, shop: S
     )
     page = get_request(f"/v/{shop.id}", "Accept-Language: nl-BE")
     document = get_request(f"/api/v1/shops/{shop.id}")
-    with badge_serve(tmp_path) as base:
-        port = port_of(base)
-        for request in (embed, page, document):
-            answers = split_responses(exchange(port, request * 6))
-            assert len(answers) == 6, answers
-            assert answers[0].startswith(b"HTTP/1.1 200 OK\r\n"), answers[0][:200]
-            assert len(set(answers)) == 1, answers
-            # Every answer has one Date, where uvicorn puts it: right after the status line.
-            raw = exchange(port, request)
-            assert raw.split(b"\r\n")[1].startswith(b"date: "), raw[:200]
-        etag = answers_etag(exchange(port, embed))
-        conditional = embed.replace(b"\r\n\r\n", f"\r\nIf-None-Match: {etag}\r\n\r\n".encode())
-        revalidated = split_responses(exchange(port, conditional * 4))
-        assert len(set(revalidated)) == 1 and revalidated[0].startswith(b"HTTP/1.1 304 ")
-        head = exchange(port, embed.replace(b"GET ", b"HEAD ", 1) * 3)
-        assert head.count(b"HTTP/1.1 200 OK") == 3 and b"<svg" not in head
+    port = plain.port
+    for request in (embed, page, document):
+        answers = split_responses(exchange(port, request * 6))
+        assert len(answers) == 6, answers
+        assert answers[0].startswith(b"HTTP/1.1 200 OK\r\n"), answers[0][:200]
+        assert len(set(answers)) == 1, answers
+        # Every answer has one Date, where uvicorn puts it: right after the status line.
+        raw = exchange(port, request)
+        assert raw.split(b"\r\n")[1].startswith(b"date: "), raw[:200]
+    etag = answers_etag(exchange(port, embed))
+    conditional = embed.replace(b"\r\n\r\n", f"\r\nIf-None-Match: {etag}\r\n\r\n".encode())
+    revalidated = split_responses(exchange(port, conditional * 4))
+    assert len(set(revalidated)) == 1 and revalidated[0].startswith(b"HTTP/1.1 304 ")
+    head = exchange(port, embed.replace(b"GET ", b"HEAD ", 1) * 3)
+    assert head.count(b"HTTP/1.1 200 OK") == 3 and b"<svg" not in head
 
 
 def answers_etag(response: bytes) -> str:
@@ -277,35 +309,31 @@ def answers_etag(response: bytes) -> str:
     raise AssertionError(response[:300])
 
 
-def test_a_pipelined_warm_badge_waits_for_the_request_before_it(tmp_path: Path, shop: Shop) -> None:
-    warm = get_request(f"/b/{shop.id}.svg")
-    with badge_serve(tmp_path) as base:
-        port = port_of(base)
-        exchange(port, warm * 3)
-        # A PNG at a scale not drawn yet goes through ASGI (and a render): the warm SVG
-        # behind it on the connection is answered after it, not before.
-        cold = get_request(f"/b/{shop.id}.png?scale=3")
-        answers = exchange(port, cold + warm + cold + warm, wait=10)
-        types = [line for line in answers.split(b"\r\n") if line.startswith(b"content-type: ")]
-        assert (
-            types == [b"content-type: image/png", b"content-type: image/svg+xml; charset=utf-8"] * 2
-        )
+def test_a_pipelined_warm_badge_waits_for_the_request_before_it(plain: Served) -> None:
+    warm = get_request(f"/b/{plain.shop.id}.svg")
+    port = plain.port
+    exchange(port, warm * 3)
+    # A PNG at a scale not drawn yet goes through ASGI (and a render): the warm SVG
+    # behind it on the connection is answered after it, not before.
+    cold = get_request(f"/b/{plain.shop.id}.png?scale=3")
+    answers = exchange(port, cold + warm + cold + warm, wait=10)
+    types = [line for line in answers.split(b"\r\n") if line.startswith(b"content-type: ")]
+    assert types == [b"content-type: image/png", b"content-type: image/svg+xml; charset=utf-8"] * 2
 
 
-def test_connection_close_and_http_1_0_are_honoured(tmp_path: Path, shop: Shop) -> None:
-    path = f"/b/{shop.id}.svg"
-    with badge_serve(tmp_path) as base:
-        port = port_of(base)
-        exchange(port, get_request(path) * 3)
-        for request in (
-            get_request(path, "Connection: close"),
-            f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode(),
-        ):
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-                sock.sendall(request)
-                closed, said = closed_within(sock, 5)
-            assert closed and said.startswith(b"HTTP/1.1 200 ")
-            assert b"\r\nconnection: close\r\n" in said
+def test_connection_close_and_http_1_0_are_honoured(plain: Served) -> None:
+    path = f"/b/{plain.shop.id}.svg"
+    port = plain.port
+    exchange(port, get_request(path) * 3)
+    for request in (
+        get_request(path, "Connection: close"),
+        f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode(),
+    ):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(request)
+            closed, said = closed_within(sock, 5)
+        assert closed and said.startswith(b"HTTP/1.1 200 ")
+        assert b"\r\nconnection: close\r\n" in said
 
 
 def test_the_access_log_names_warm_answers(tmp_path: Path, shop: Shop) -> None:
@@ -319,21 +347,20 @@ def test_the_access_log_names_warm_answers(tmp_path: Path, shop: Shop) -> None:
     assert log.count(f'"GET /v/{shop.id} HTTP/1.1" 200') == 3, log
 
 
-def test_warm_badges_are_within_the_concurrency_limit(tmp_path: Path, shop: Shop) -> None:
-    path = f"/b/{shop.id}.svg"
-    with badge_serve(tmp_path, BADGE_LIMIT_CONCURRENCY="20", BADGE_HEADER_TIMEOUT="60") as base:
-        port = port_of(base)
-        assert exchange(port, get_request(path) * 3).count(b"HTTP/1.1 200 ") == 3
-        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
-        try:
-            time.sleep(0.3)
-            said = exchange(port, get_request(path))
-            assert said.startswith(b"HTTP/1.1 503 "), said[:200]
-            assert b"retry-after: 1" in said and said.endswith(b"overloaded; try again shortly\n")
-        finally:
-            for sock in idle:
-                sock.close()
-        wait_for(lambda: get(f"{base}{path}")[0] == 200, 10, "recovery")
+def test_warm_badges_are_within_the_concurrency_limit(limited: Served) -> None:
+    base, port = limited.base, limited.port
+    path = f"/b/{limited.shop.id}.svg"
+    assert exchange(port, get_request(path) * 3).count(b"HTTP/1.1 200 ") == 3
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+    try:
+        time.sleep(0.3)
+        said = exchange(port, get_request(path))
+        assert said.startswith(b"HTTP/1.1 503 "), said[:200]
+        assert b"retry-after: 1" in said and said.endswith(b"overloaded; try again shortly\n")
+    finally:
+        for sock in idle:
+            sock.close()
+    wait_for(lambda: get(f"{base}{path}")[0] == 200, 10, "recovery")
 
 
 def test_behind_a_trusted_proxy_the_access_log_names_the_client(tmp_path: Path, shop: Shop) -> None:
