@@ -27,15 +27,18 @@ from tests.servers import wait_for
 # worker has nothing left to do.
 LONG_MODULES = (
     "tests/test_faults.py",
-    "tests/verify/test_screenshots.py",
-    "tests/test_deploy.py",
     "tests/test_schemathesis.py",
-    "tests/test_image.py",
-    "tests/platform/test_server.py",
-    "tests/platform/test_bus.py",
-    "tests/platform/test_metrics.py",
-    "tests/cli/test_render.py",
+    "tests/test_deploy.py",
     "tests/test_loadtest.py",
+    "tests/platform/test_server.py",
+    "tests/platform/test_metrics.py",
+    "tests/test_image.py",
+    "tests/test_borrowed_badge_browser.py",
+    "tests/platform/test_bus.py",
+    "tests/verify/test_screenshots.py",
+    "tests/test_soak.py",
+    "tests/test_edge_browser.py",
+    "tests/test_prometheus.py",
 )
 
 
