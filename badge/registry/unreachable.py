@@ -1,8 +1,6 @@
 """What a registry backend raises when it cannot answer now, as opposed to a bug.
 
 Kept apart from `base` so that the CLI, which never needs it, does not import psycopg
-
-from badge.errors import Unavailable
 (about 0.2 s of every command's start).
 """
 
