@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from badge.app import create_app
+from badge.errors import Unavailable
 from badge.registry.model import Shop
 from badge.settings import Secret, Settings
 from tests.servers import wait_for
@@ -51,6 +52,6 @@ def test_a_registry_that_cannot_open_leaves_no_worker(settings: Settings, tmp_pa
         render_processes=1,
     )
     before = set(forkserver_children())
-    with pytest.raises(FileExistsError, match="file"), TestClient(create_app(broken)):
+    with pytest.raises(Unavailable, match="BADGE_DATABASE_URL"), TestClient(create_app(broken)):
         pass
     wait_for(lambda: set(forkserver_children()) <= before, 10, "the worker gone")

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from badge.errors import ValidationError
+from badge.errors import Unavailable, ValidationError
 from badge.registry import schema
 from badge.registry.calls import CallStats
 from badge.registry.records import RecordStore
@@ -109,12 +109,16 @@ class SQLiteRegistry(SQLRegistry, RecordStore):
         self._lock = threading.Lock()
         self.call_stats = CallStats()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        with self._write() as tx:
-            migrate(tx, MIGRATIONS)
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            with self._write() as tx:
+                migrate(tx, MIGRATIONS)
+        except BaseException:
+            self._db.close()
+            raise
 
     @contextmanager
     def _write(self) -> Iterator[Tx]:
@@ -188,4 +192,11 @@ def _split_sql(script: str) -> list[str]:
 def open_registry(path: Path) -> SQLiteRegistry:
     if str(path) == ":memory:":
         raise ValidationError("use a file path for the SQLite registry")
-    return SQLiteRegistry(path)
+    try:
+        return SQLiteRegistry(path)
+    except (OSError, sqlite3.DatabaseError) as exc:
+        # A folder that cannot be made, a file that is not a database, a locked one: one
+        # line that names the file and the setting, not a traceback.
+        raise Unavailable(
+            f"cannot open the SQLite registry {path}: {exc} (BADGE_DATABASE_URL)"
+        ) from None

@@ -306,6 +306,18 @@ def test_bad_settings_fail_cleanly_without_leaking(seeded: tuple[Badge, str]) ->
     assert "hunter2" not in stderr
 
 
+def test_a_registry_file_that_is_no_database_fails_cleanly(badge: Badge) -> None:
+    badge.db.parent.mkdir(parents=True, exist_ok=True)
+    badge.db.write_bytes(b"not sqlite at all " * 64)
+    for args in (("shops", "list"), ("demo",)):
+        stderr = badge.fails(*args)
+        assert stderr.strip() == (
+            f"error: cannot open the SQLite registry {badge.db}: file is not a database "
+            "(BADGE_DATABASE_URL)"
+        )
+    assert badge.db.read_bytes() == b"not sqlite at all " * 64
+
+
 def test_demo_is_idempotent(seeded: tuple[Badge, str]) -> None:
     b, first = seeded
     ids = demo_ids(first)

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from badge.errors import ValidationError
+from badge.errors import Unavailable, ValidationError
 from badge.registry.sqlite import MIGRATIONS, SQLiteRegistry, _split_sql, open_registry
 from tests.registry.shops import add
 
@@ -140,6 +140,33 @@ def test_open_registry_creates_parent_directories(tmp_path: Path) -> None:
     reg.ping()
     reg.close()
     assert path.exists()
+
+
+def a_file_where_the_folder_goes(folder: Path) -> None:
+    (folder / "file").write_text("x")
+
+
+def a_file_that_is_no_database(folder: Path) -> None:
+    (folder / "file").mkdir()
+    (folder / "file" / "badge.db").write_bytes(b"not sqlite at all " * 64)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        pytest.param(a_file_where_the_folder_goes, "File exists", id="folder-is-a-file"),
+        pytest.param(a_file_that_is_no_database, "file is not a database", id="not-a-database"),
+    ],
+)
+def test_a_registry_that_cannot_open_says_which_file_and_setting(
+    tmp_path: Path, make: Callable[[Path], object], reason: str
+) -> None:
+    make(tmp_path)
+    path = tmp_path / "file" / "badge.db"
+    with pytest.raises(Unavailable) as refused:
+        open_registry(path)
+    message = str(refused.value)
+    assert str(path) in message and reason in message and "BADGE_DATABASE_URL" in message
 
 
 def test_a_file_from_the_first_schema_migrates_and_reads(db_path: Path) -> None:
