@@ -23,7 +23,7 @@ from badge.registry.model import DomainStatus, Event, ProofState, Shop
 from badge.registry.proofs import DEMO_ATTESTATION
 from badge.state import AppServices, app_state
 from badge.verify import lookup
-from badge.verify.api import BadgeChecker, Refusal
+from badge.verify.api import NOT_A_TOKEN, BadgeChecker, Refusal
 from badge.verify.check import MAX_UPLOAD_BYTES, SCREENSHOT_MESSAGE
 from badge.verify.formtoken import form_token
 from badge.verify.verdict import Verdict
@@ -223,6 +223,8 @@ class Pages:
                 "status": outcome.status,
                 "detail": outcome.message,
                 "screenshot": outcome.message == SCREENSHOT_MESSAGE,
+                # The pasted text, not the file, is what could not be read.
+                "pasted": outcome.message == NOT_A_TOKEN,
             }
             return html(
                 lang, "verify.html", context, status=outcome.status, cache="no-store", vary=""

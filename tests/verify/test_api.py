@@ -253,6 +253,34 @@ def test_a_malformed_token_beside_a_file_is_refused(client: TestClient, svg: byt
         assert client.post(path, files=files, data={"token": " \r\n"}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("lang", "heading", "says"),
+    [
+        ("en", "The pasted signature could not be checked", "is not a Keurmerk signature"),
+        (
+            "nl",
+            "De geplakte handtekening kon niet worden gecontroleerd",
+            "geen Keurmerk-handtekening",
+        ),
+        ("fr", "La signature collée n’a pas pu être vérifiée", "n’est pas une signature du label"),
+        ("de", "Die eingefügte Signatur konnte nicht geprüft werden", "keine Gütesiegel-Signatur"),
+    ],
+)
+def test_the_page_says_when_the_pasted_text_is_what_failed(
+    client: TestClient, svg: bytes, lang: str, heading: str, says: str
+) -> None:
+    """Beside a good file or alone, a malformed paste is named as the problem, not the file."""
+    files = {"file": ("badge.svg", svg, "image/svg+xml")}
+    for sent in ({"files": files}, {}):
+        response = client.post(f"/verify?lang={lang}", data={"token": "not a token"}, **sent)
+        assert response.status_code == 422
+        assert heading in response.text and says in response.text
+    garbled = client.post(
+        f"/verify?lang={lang}", files={"file": ("b.svg", b"<svg/>", "image/svg+xml")}
+    )
+    assert garbled.status_code == 422 and heading not in garbled.text
+
+
 def test_verify_after_revocation(
     client: TestClient, registry: SQLiteRegistry, shop: Shop, svg: bytes, png: bytes
 ) -> None:
