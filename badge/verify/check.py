@@ -76,8 +76,8 @@ _OTHER_FORMATS = (
 )
 
 
-# What a pasted token may carry around it: spaces, tabs and line ends, as the API document's
-# pattern says (badge/web/patterns.py).
+# What a pasted token may carry around it: spaces, tabs and line ends. The API document's
+# patterns are built from it (badge/web/patterns.py).
 PASTE_BLANKS = " \t\r\n"
 
 

@@ -9,6 +9,7 @@ import unicodedata
 from typing import Final
 
 from badge.registry.rules import BIDI_CONTROLS, INVISIBLE
+from badge.verify.check import PASTE_BLANKS
 from badge.vocabulary import SHOP_ID_CLASS, SHOP_ID_LENGTH
 
 
@@ -62,10 +63,12 @@ DOMAIN_PATTERN: Final = f"^(?:{_LABEL}\\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{
 # A compact JWS: three base64url parts; no such part is 1 more than a multiple of 4 long.
 _B64: Final = "(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{4}|[A-Za-z0-9_-]{2,3})"
 _JWS: Final = f"{_B64}\\.{_B64}\\.{_B64}"
-# A token as sent: the checker takes the blanks a paste brings around it (PASTE_BLANKS).
-JWS_PATTERN: Final = f"^[ \\t\\r\\n]*{_JWS}[ \\t\\r\\n]*$"
+# A token as sent, with the blanks a paste brings around it: the checker's own set, written
+# as a regex class, escapes and all.
+_BLANKS: Final = "[" + PASTE_BLANKS.encode("unicode_escape").decode("ascii") + "]*"
+JWS_PATTERN: Final = f"^{_BLANKS}{_JWS}{_BLANKS}$"
 # The page's form sends `token` empty when a file is chosen.
-FORM_TOKEN_PATTERN: Final = f"^[ \\t\\r\\n]*(?:{_JWS})?[ \\t\\r\\n]*$"
+FORM_TOKEN_PATTERN: Final = f"^{_BLANKS}(?:{_JWS})?{_BLANKS}$"
 DAY_PATTERN: Final = "^(?:199[0-9]|20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
 
 # A yes/no query parameter (`?attention=1`, `?unregistered=true`): exactly these spellings,
